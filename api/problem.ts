@@ -1,0 +1,71 @@
+/**
+ * Errors as application/problem+json (RFC 9457), with a list of field errors for invalid input.
+ * Details name fields and constraints, never the values that were sent.
+ */
+import type { ErrorRequestHandler, Response } from 'express';
+import type { ZodError } from 'zod';
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Invalid request',
+  401: 'Authentication required',
+  403: 'Forbidden',
+  404: 'Not found',
+  409: 'Conflict with the pathway',
+  413: 'Request body too large',
+  415: 'Unsupported media type',
+  422: 'Unprocessable request',
+  500: 'Internal error',
+  503: 'Temporal unavailable',
+};
+
+export class HttpProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly detail: string,
+    readonly extra: { errors?: FieldError[]; [key: string]: unknown } = {},
+  ) {
+    super(detail);
+  }
+}
+
+export function fieldErrors(error: ZodError, prefix: string[] = []): FieldError[] {
+  return error.issues.map((i) => ({ field: [...prefix, ...i.path.map(String)].join('.') || '(body)', message: i.message }));
+}
+
+export function invalid(error: ZodError, prefix: string[] = []): HttpProblem {
+  const errors = fieldErrors(error, prefix);
+  return new HttpProblem(400, `invalid ${errors.map((e) => e.field).join(', ')}`, { errors });
+}
+
+export function sendProblem(res: Response, problem: HttpProblem): void {
+  res
+    .status(problem.status)
+    .type('application/problem+json')
+    .json({
+      type: `https://pathway.invalid/problems/${problem.status}`,
+      title: TITLES[problem.status] ?? 'Error',
+      status: problem.status,
+      detail: problem.detail,
+      ...problem.extra,
+    });
+}
+
+/** The last middleware: turns every error into a problem, and never leaks internals or data. */
+export function problemHandler(onUnexpected: (err: unknown) => void): ErrorRequestHandler {
+  return (err, _req, res, _next) => {
+    if (err instanceof HttpProblem) return sendProblem(res, err);
+    // body-parser's own errors carry a status and a type.
+    const status = typeof err?.status === 'number' ? err.status : undefined;
+    if (err?.type === 'entity.too.large') return sendProblem(res, new HttpProblem(413, 'the body is larger than the limit'));
+    if (err?.type === 'entity.parse.failed') return sendProblem(res, new HttpProblem(400, 'the body is not valid JSON', { errors: [{ field: '(body)', message: 'not valid JSON' }] }));
+    if (err?.type === 'charset.unsupported' || err?.type === 'encoding.unsupported') return sendProblem(res, new HttpProblem(415, 'unsupported charset or encoding'));
+    if (status && status >= 400 && status < 500) return sendProblem(res, new HttpProblem(status, 'the request was refused'));
+    onUnexpected(err);
+    sendProblem(res, new HttpProblem(500, 'an unexpected error; it has been logged'));
+  };
+}

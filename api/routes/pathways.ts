@@ -1,0 +1,92 @@
+/**
+ * /v1/pathways: enrolment, the clinical events of a pathway, and the dashboard's list and summary.
+ */
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import type { ActionName, Actor } from '../../clinical/events';
+import type { Permission } from '../../clinical/permissions';
+import { requirePermission, type Principal } from '../auth';
+import type { PathwayService, Scope } from '../pathways-service';
+import { HttpProblem, invalid } from '../problem';
+import {
+  CHANGE_KINDS,
+  EnrollRequestSchema,
+  IdempotencyKeySchema,
+  ListQuerySchema,
+  LookupRequestSchema,
+  PathwayIdSchema,
+  type ChangeKind,
+} from '../schemas';
+
+function parse<S extends z.ZodType>(schema: S, value: unknown, prefix: string[] = []): z.infer<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw invalid(result.error, prefix);
+  return result.data;
+}
+
+function idempotencyKey(req: Request): string | undefined {
+  const key = req.get('idempotency-key');
+  return key === undefined ? undefined : parse(IdempotencyKeySchema, key, ['Idempotency-Key']);
+}
+
+const actorOf = (p: Principal): Actor => ({ id: p.id, role: p.role });
+const scopeOf = (p: Principal): Scope => (p.careTeams ? { careTeams: p.careTeams } : {});
+
+const CHANGE_PERMISSION: Record<Exclude<ChangeKind, 'actions'>, Permission> = {
+  reassessments: 'record-reassessment',
+  procedures: 'record-procedure',
+  workup: 'record-workup',
+  'red-flags': 'report-red-flags',
+};
+
+export function pathwaysRouter(service: PathwayService): Router {
+  const router = Router();
+
+  router.post('/', async (req, res) => {
+    const principal = requirePermission(req, 'enroll');
+    const body = parse(EnrollRequestSchema, req.body);
+    const { pathway, replayed } = await service.enroll(body, actorOf(principal), scopeOf(principal), idempotencyKey(req));
+    res
+      .status(201)
+      .location(`/v1/pathways/${pathway.pathwayId}`)
+      .set('Idempotent-Replayed', String(replayed))
+      .json({ pathway, firstDue: pathway.due });
+  });
+
+  router.get('/', async (req, res) => {
+    const principal = requirePermission(req, 'read');
+    res.json(await service.list(parse(ListQuerySchema, req.query), scopeOf(principal)));
+  });
+
+  router.get('/summary', async (req, res) => {
+    const principal = requirePermission(req, 'read');
+    const { careTeam } = parse(z.object({ careTeam: z.string().max(64).optional() }).strict(), req.query);
+    res.json({ careTeams: await service.summary(scopeOf(principal), careTeam) });
+  });
+
+  router.post('/lookup', async (req, res) => {
+    const principal = requirePermission(req, 'read');
+    const { patientRef } = parse(LookupRequestSchema, req.body);
+    res.json({ pathway: await service.lookup(patientRef, scopeOf(principal)) });
+  });
+
+  router.get('/:pathwayId', async (req, res) => {
+    const principal = requirePermission(req, 'read');
+    const id = parse(PathwayIdSchema, req.params.pathwayId, ['pathwayId']);
+    res.json({ pathway: await service.get(id, scopeOf(principal)) });
+  });
+
+  router.post('/:pathwayId/:kind', async (req, res) => {
+    const kind = req.params.kind as ChangeKind;
+    if (!Object.hasOwn(CHANGE_KINDS, kind)) throw new HttpProblem(404, 'no such resource');
+    // Refuse a role before reading its body; for actions, every role that may act at all may hold.
+    requirePermission(req, kind === 'actions' ? 'action:hold' : CHANGE_PERMISSION[kind]);
+    const id = parse(PathwayIdSchema, req.params.pathwayId, ['pathwayId']);
+    const body = parse(CHANGE_KINDS[kind].schema, req.body);
+    const principal = kind === 'actions' ? requirePermission(req, `action:${(body as { action: ActionName }).action}`) : req.principal!;
+    const result = await service.change(id, kind, actorOf(principal), body, scopeOf(principal), idempotencyKey(req));
+    res.json(result);
+  });
+
+  return router;
+}

@@ -1,0 +1,131 @@
+/**
+ * The HTTP contract. Request bodies reuse the clinical schemas, so the API, the workflow's
+ * validators and the OpenAPI document all read the same rules.
+ */
+import { z } from 'zod';
+import { StageSchema } from '../clinical/definition';
+import {
+  ActionInputSchema,
+  EnrollmentInputSchema,
+  ProcedureInputSchema,
+  ReassessmentInputSchema,
+  RedFlagReportSchema,
+  WorkupResultInputSchema,
+} from '../clinical/events';
+
+/** The clinic's opaque reference for the patient; it is hashed into the pathway id and stored nowhere. */
+export const PatientRefSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9._:-]{6,128}$/, '6-128 letters, digits or . _ : -')
+  .describe("Opaque patient reference from the clinic's own system: never a name or record number");
+
+export const EnrollRequestSchema = EnrollmentInputSchema.extend({
+  patientRef: PatientRefSchema,
+  definition: z
+    .object({ id: z.string().min(1).max(64), version: z.number().int().min(1).optional() })
+    .strict()
+    .optional()
+    .describe('Pathway definition and version; defaults to the latest psps-lumbar'),
+}).strict();
+export type EnrollRequest = z.infer<typeof EnrollRequestSchema>;
+
+export const LookupRequestSchema = z.object({ patientRef: PatientRefSchema }).strict();
+
+export const PathwayIdSchema = z.string().regex(/^pw-[0-9a-f]{32}$/, 'a pathway id');
+
+export const STATUSES = ['active', 'on-hold', 'urgent-referral', 'completed', 'withdrawn', 'closed'] as const;
+export const StatusSchema = z.enum(STATUSES);
+
+const booleanQuery = z.enum(['true', 'false']).transform((v) => v === 'true');
+
+export const ListQuerySchema = z
+  .object({
+    stage: StageSchema.optional(),
+    status: StatusSchema.optional(),
+    careTeam: z.string().max(64).optional(),
+    overdue: booleanQuery.optional(),
+    dueBefore: z.iso.datetime({ offset: true }).optional(),
+    pageSize: z.coerce.number().int().min(1).max(200).default(50),
+    pageToken: z.string().max(200).optional(),
+  })
+  .strict();
+export type ListQuery = z.infer<typeof ListQuerySchema>;
+
+export const CHANGE_KINDS = {
+  reassessments: { schema: ReassessmentInputSchema, update: 'recordReassessment' },
+  procedures: { schema: ProcedureInputSchema, update: 'recordProcedure' },
+  workup: { schema: WorkupResultInputSchema, update: 'recordWorkupResult' },
+  'red-flags': { schema: RedFlagReportSchema, update: 'reportRedFlags' },
+  actions: { schema: ActionInputSchema, update: 'applyAction' },
+} as const;
+export type ChangeKind = keyof typeof CHANGE_KINDS;
+
+export const IdempotencyKeySchema = z.string().regex(/^[A-Za-z0-9._:-]{8,128}$/, '8-128 letters, digits or . _ : -');
+
+// ---- Responses (documented in the OpenAPI document) ----
+
+export const FieldErrorSchema = z.object({ field: z.string(), message: z.string() });
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    errors: z.array(FieldErrorSchema).optional(),
+    pathwayId: z.string().optional(),
+  })
+  .describe('RFC 9457 problem details');
+
+const DueSchema = z.object({ kind: z.string(), dueAt: z.string() }).nullable();
+const TimelineEntrySchema = z.object({
+  seq: z.number().int(),
+  at: z.string(),
+  actor: z.object({ id: z.string(), role: z.string() }),
+  event: z.string(),
+  summary: z.string(),
+  ruleId: z.string().optional(),
+  rule: z.string().optional().describe('The rule, as a sentence a clinician can read'),
+  numbers: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()])).optional(),
+  reason: z.string().optional(),
+  stageBefore: StageSchema,
+  stageAfter: StageSchema,
+  statusBefore: StatusSchema,
+  statusAfter: StatusSchema,
+  due: DueSchema.optional(),
+});
+
+export const PathwayViewSchema = z
+  .looseObject({
+    pathwayId: PathwayIdSchema,
+    careTeam: z.string(),
+    definition: z.looseObject({ id: z.string(), version: z.number().int() }),
+    status: StatusSchema,
+    stage: StageSchema,
+    enrolledAt: z.string(),
+    baseline: z.looseObject({ painNrs: z.number() }),
+    stageEnteredAt: z.string(),
+    reference: z.looseObject({ painNrs: z.number(), from: z.string(), at: z.string() }),
+    due: DueSchema,
+    overdue: z.boolean(),
+    pendingWorkup: z.array(z.string()),
+    consecutiveResponses: z.number().int(),
+    timeline: z.array(TimelineEntrySchema),
+  })
+  .describe('The full state of a pathway: stage, status, reference and latest scores, next due item, work-up, timeline');
+
+export const ChangeResultSchema = z.object({
+  decisions: z.array(TimelineEntrySchema).describe('The timeline entries this change added'),
+  pathway: PathwayViewSchema,
+});
+
+export const PathwayRowSchema = z.object({
+  pathwayId: z.string(),
+  careTeam: z.string(),
+  stage: StageSchema,
+  status: StatusSchema,
+  nextDueAt: z.string().nullable(),
+  overdue: z.boolean(),
+  definition: z.object({ id: z.string(), version: z.number().int() }),
+  enrolledAt: z.string(),
+  closedAt: z.string().nullable(),
+});

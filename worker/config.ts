@@ -1,0 +1,99 @@
+/**
+ * The service's settings, all from the environment, validated at start-up so a wrong setting
+ * stops the process with a message naming it. README.md lists every variable.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const flag = z
+  .enum(['true', 'false', '1', '0', ''])
+  .transform((v) => v === 'true' || v === '1');
+
+const EnvSchema = z.object({
+  PATHWAY_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
+  PATHWAY_ENV: z.enum(['development', 'production']).default('development'),
+  PATHWAY_DATA_DIR: z.string().default('.data'),
+  PATHWAY_DEFINITIONS_DIR: z.string().optional(),
+  PATHWAY_PUBLIC_URL: z.string().url().optional(),
+  PATHWAY_PATIENT_KEY: z.string().min(32, 'at least 32 characters').optional(),
+  PATHWAY_API_KEYS: z.string().optional(),
+  PATHWAY_API_KEYS_FILE: z.string().optional(),
+  HTTP_HOST: z.string().default('127.0.0.1'),
+  PORT: port.default(3000),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  TEMPORAL_ADDRESS: z.string().optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('pathway'),
+  TEMPORAL_API_KEY: z.string().optional(),
+  TEMPORAL_TLS: flag.default(false),
+  TEMPORAL_TLS_CERT_PATH: z.string().optional(),
+  TEMPORAL_TLS_KEY_PATH: z.string().optional(),
+  TEMPORAL_TLS_CA_PATH: z.string().optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().optional(),
+  TEMPORAL_DEV_SERVER_PORT: port.default(7233),
+  TEMPORAL_UI_PORT: port.default(8233),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export interface Config {
+  role: Env['PATHWAY_ROLE'];
+  production: boolean;
+  dataDir: string;
+  definitionsDir?: string;
+  publicUrl?: string;
+  patientKey?: string;
+  apiKeys?: string;
+  apiKeysFile?: string;
+  http: { host: string; port: number };
+  logLevel: Env['LOG_LEVEL'];
+  temporal: {
+    /** Unset: the embedded default starts a dev server. */
+    address?: string;
+    namespace: string;
+    taskQueue: string;
+    apiKey?: string;
+    tls?: { certPath?: string; keyPath?: string; caPath?: string; serverName?: string };
+    devServer: { port: number; uiPort: number };
+  };
+}
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Empty variables (as docker-compose passes them) mean "not set".
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = EnvSchema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid settings: ${problems}`);
+  }
+  const e = parsed.data;
+  const useTls = e.TEMPORAL_TLS || Boolean(e.TEMPORAL_TLS_CERT_PATH || e.TEMPORAL_TLS_CA_PATH);
+  return {
+    role: e.PATHWAY_ROLE,
+    production: e.PATHWAY_ENV === 'production',
+    dataDir: path.resolve(e.PATHWAY_DATA_DIR),
+    definitionsDir: e.PATHWAY_DEFINITIONS_DIR,
+    publicUrl: e.PATHWAY_PUBLIC_URL,
+    patientKey: e.PATHWAY_PATIENT_KEY,
+    apiKeys: e.PATHWAY_API_KEYS,
+    apiKeysFile: e.PATHWAY_API_KEYS_FILE,
+    http: { host: e.HTTP_HOST, port: e.PORT },
+    logLevel: e.LOG_LEVEL,
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      apiKey: e.TEMPORAL_API_KEY,
+      tls: useTls
+        ? { certPath: e.TEMPORAL_TLS_CERT_PATH, keyPath: e.TEMPORAL_TLS_KEY_PATH, caPath: e.TEMPORAL_TLS_CA_PATH, serverName: e.TEMPORAL_TLS_SERVER_NAME }
+        : undefined,
+      devServer: { port: e.TEMPORAL_DEV_SERVER_PORT, uiPort: e.TEMPORAL_UI_PORT },
+    },
+  };
+}
+
+/** The variables the service reads: docker-compose.yml and README.md are tested against this list. */
+export const ENV_VARIABLES = Object.keys(EnvSchema.shape);

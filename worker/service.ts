@@ -1,0 +1,112 @@
+/**
+ * Starts the service: Temporal (embedded or existing), the worker and the HTTP API, as the
+ * role asks. `npm start` runs all three on one machine.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { Client } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import { logChannel } from '../activities/log-channel';
+import type { CareTeamChannel } from '../activities';
+import { createApp } from '../api/app';
+import { loadApiKeys } from '../api/auth';
+import { PathwayService } from '../api/pathways-service';
+import { loadDefinitions } from '../clinical/registry';
+import type { Config } from './config';
+import type { Logger } from './log';
+import { connectTemporal, ensureSearchAttributes } from './temporal';
+import { createPathwayWorker } from './worker';
+
+export interface RunningService {
+  apiUrl?: string;
+  temporalAddress: string;
+  temporalUiUrl?: string;
+  stop(): Promise<void>;
+}
+
+/** The key that hashes patient references into pathway ids. It must never change for a deployment. */
+function patientKey(config: Config, log: Logger): string {
+  if (config.patientKey) return config.patientKey;
+  if (config.production) throw new Error('production mode needs PATHWAY_PATIENT_KEY');
+  const file = path.join(config.dataDir, 'patient-key');
+  if (!existsSync(file)) {
+    mkdirSync(config.dataDir, { recursive: true });
+    writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 });
+    log.warn('generated a local patient key; set PATHWAY_PATIENT_KEY in production', { file });
+  }
+  return readFileSync(file, 'utf8').trim();
+}
+
+export async function startService(config: Config, log: Logger, options: { channel?: CareTeamChannel } = {}): Promise<RunningService> {
+  const runsApi = config.role !== 'worker';
+  const runsWorker = config.role !== 'api';
+  // Settings are checked before anything starts, so a bad one costs no server start.
+  const definitions = loadDefinitions(config.definitionsDir);
+  const keys = runsApi ? loadApiKeys({ inline: config.apiKeys, file: config.apiKeysFile, production: config.production }) : undefined;
+  if (keys?.local) log.warn('using the local API keys of the embedded default (see README); never in production');
+  const key = runsApi ? patientKey(config, log) : '';
+
+  const temporal = await connectTemporal(config, log);
+  const stops: Array<() => Promise<void>> = [() => temporal.close()];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch((err) => log.error('error while stopping', { error: String(err) }));
+  };
+  try {
+    if (runsWorker) await ensureSearchAttributes(temporal.connection, temporal.namespace, log);
+    let worker: Worker | undefined;
+    if (runsWorker) {
+      worker = await createPathwayWorker({
+        connection: temporal.nativeConnection,
+        namespace: temporal.namespace,
+        taskQueue: config.temporal.taskQueue,
+        channel: options.channel ?? logChannel(log),
+      });
+      const running = worker.run();
+      const w = worker;
+      stops.push(async () => {
+        w.shutdown();
+        await running;
+      });
+    }
+    let apiUrl: string | undefined;
+    if (runsApi) {
+      const client = new Client({ connection: temporal.connection, namespace: temporal.namespace });
+      const app = createApp({
+        pathways: new PathwayService({ client, taskQueue: config.temporal.taskQueue, definitions, patientKey: key }),
+        apiKeys: keys!.store,
+        logger: log,
+        isTemporalReachable: async () => {
+          await temporal.connection.workflowService.describeNamespace({ namespace: temporal.namespace });
+          return true;
+        },
+      });
+      const server: Server = await new Promise((resolve, reject) => {
+        const s = app.listen(config.http.port, config.http.host, () => resolve(s));
+        s.once('error', reject);
+      });
+      const { port } = server.address() as AddressInfo;
+      apiUrl = `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${port}`;
+      stops.push(
+        () =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeAllConnections();
+          }),
+      );
+    }
+    log.info('pathway service ready', {
+      role: config.role,
+      api: apiUrl,
+      temporal: temporal.address,
+      namespace: temporal.namespace,
+      temporalWebUi: temporal.uiUrl,
+    });
+    return { apiUrl, temporalAddress: temporal.address, temporalUiUrl: temporal.uiUrl, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * The pathway workflow's messages, shared by the workflow and its clients.
+ * Every change is an update with a validator, so a refused change writes nothing to history.
+ */
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { Actor, ActionInput, ProcedureInput, ReassessmentInput, RedFlagReport, WorkupResultInput } from '../clinical/events';
+import type { Effect, Enrollment, PathwayState, Refusal, TimelineEntry } from '../clinical/pathway';
+import type { WorkupItem } from '../clinical/definition';
+
+export const TASK_QUEUE = 'pathway';
+export const WORKFLOW_TYPE = 'pathwayWorkflow';
+
+/** Everything a coordinator, clinician or dashboard sees of a pathway. */
+export interface PathwayView extends PathwayState {
+  pendingWorkup: WorkupItem[];
+}
+
+export interface PathwayWorkflowInput {
+  enrollment: Enrollment;
+  /** State carried across continue-as-new; absent on the first run. */
+  carried?: { state: PathwayState; effects: Effect[] };
+  /** Continue as new once history reaches this many events (tests lower it); otherwise when Temporal suggests. */
+  continueAsNewAfterEvents?: number;
+}
+
+export interface Command<T> {
+  actor: Actor;
+  input: T;
+}
+
+/** What every accepted change answers: the decisions it caused and the pathway afterwards. */
+export interface ChangeResult {
+  decisions: TimelineEntry[];
+  pathway: PathwayView;
+}
+
+/** The `details[0]` of the ApplicationFailure a validator throws. */
+export interface RefusalDetails extends Refusal {
+  errors?: Array<{ field: string; message: string }>;
+}
+export const REFUSAL_ERROR_TYPE = 'PathwayChangeRefused';
+
+export const recordReassessment = defineUpdate<ChangeResult, [Command<ReassessmentInput>]>('recordReassessment');
+export const recordProcedure = defineUpdate<ChangeResult, [Command<ProcedureInput>]>('recordProcedure');
+export const recordWorkupResult = defineUpdate<ChangeResult, [Command<WorkupResultInput>]>('recordWorkupResult');
+export const reportRedFlags = defineUpdate<ChangeResult, [Command<RedFlagReport>]>('reportRedFlags');
+export const applyAction = defineUpdate<ChangeResult, [Command<ActionInput>]>('applyAction');
+
+export const pathwayQuery = defineQuery<PathwayView>('pathway');

@@ -1,0 +1,202 @@
+/**
+ * One durable workflow per patient pathway. The clinical decisions are the pure functions of
+ * clinical/pathway.ts; this workflow feeds them events (updates) and time (timers), keeps the
+ * state, carries out side effects through activities, and keeps search attributes current.
+ */
+import {
+  ApplicationFailure,
+  ActivityFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
+import type { z } from 'zod';
+import {
+  ActionInputSchema,
+  ActorSchema,
+  ProcedureInputSchema,
+  ReassessmentInputSchema,
+  RedFlagReportSchema,
+  WorkupResultInputSchema,
+} from '../clinical/events';
+import {
+  applyClock,
+  applyEvent,
+  checkEvent,
+  enroll,
+  isClosed,
+  nextWakeUpAt,
+  noteSideEffect,
+  pendingWorkup,
+  type Effect,
+  type PathwayEvent,
+  type PathwayState,
+} from '../clinical/pathway';
+import type { createActivities } from '../activities';
+import {
+  REFUSAL_ERROR_TYPE,
+  applyAction,
+  pathwayQuery,
+  recordProcedure,
+  recordReassessment,
+  recordWorkupResult,
+  reportRedFlags,
+  type ChangeResult,
+  type Command,
+  type PathwayView,
+  type PathwayWorkflowInput,
+  type RefusalDetails,
+} from './messages';
+import {
+  CareTeamKey,
+  DefinitionKey,
+  DefinitionVersionKey,
+  NextDueKey,
+  OverdueKey,
+  PathwayStageKey,
+  PathwayStatusKey,
+} from './search-attributes';
+
+type Activities = ReturnType<typeof createActivities>;
+
+// Notifications and referrals must get through: retry with backoff for a day before giving up,
+// and then the failure is written to the timeline rather than lost.
+const sideEffects = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  scheduleToCloseTimeout: '24 hours',
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '30 minutes' },
+});
+
+export function viewOf(state: PathwayState): PathwayView {
+  return { ...state, pendingWorkup: pendingWorkup(state) };
+}
+
+function refuse(details: RefusalDetails): never {
+  throw ApplicationFailure.create({ type: REFUSAL_ERROR_TYPE, message: details.message, nonRetryable: true, details: [details] });
+}
+
+/** Parses a command with the shared zod schema; a refusal names each field, never the value given. */
+function parseCommand<S extends z.ZodType>(schema: S, command: Command<unknown>): { actor: z.infer<typeof ActorSchema>; input: z.infer<S> } {
+  const actor = ActorSchema.safeParse(command?.actor);
+  const input = schema.safeParse(command?.input);
+  if (actor.success && input.success) return { actor: actor.data, input: input.data };
+  const errors = [
+    ...(actor.success ? [] : actor.error.issues.map((i) => ({ field: ['actor', ...i.path].join('.'), message: i.message }))),
+    ...(input.success ? [] : input.error.issues.map((i) => ({ field: i.path.join('.') || '(body)', message: i.message }))),
+  ];
+  refuse({ code: 'invalid', message: `invalid ${errors.map((e) => e.field).join(', ')}`, errors });
+}
+
+export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<PathwayView> {
+  let state: PathwayState;
+  const outbox: Effect[] = [];
+  if (input.carried) {
+    state = input.carried.state;
+    outbox.push(...input.carried.effects);
+  } else {
+    const enrolled = enroll(input.enrollment, Date.now());
+    state = enrolled.state;
+    outbox.push(...enrolled.effects);
+  }
+  let changes = 0;
+
+  const toEvent = {
+    reassessment: (c: Command<unknown>): PathwayEvent => ({ type: 'reassessment', ...parseCommand(ReassessmentInputSchema, c) }),
+    procedure: (c: Command<unknown>): PathwayEvent => ({ type: 'procedure', ...parseCommand(ProcedureInputSchema, c) }),
+    'workup-result': (c: Command<unknown>): PathwayEvent => ({ type: 'workup-result', ...parseCommand(WorkupResultInputSchema, c) }),
+    'red-flags': (c: Command<unknown>): PathwayEvent => ({ type: 'red-flags', ...parseCommand(RedFlagReportSchema, c) }),
+    action: (c: Command<unknown>): PathwayEvent => ({ type: 'action', ...parseCommand(ActionInputSchema, c) }),
+  };
+  type Kind = keyof typeof toEvent;
+
+  const validate = (kind: Kind) => (command: Command<unknown>): void => {
+    const refusal = checkEvent(state, toEvent[kind](command), Date.now());
+    if (refusal) refuse(refusal);
+  };
+  const handle = (kind: Kind) => (command: Command<unknown>): ChangeResult => {
+    const outcome = applyEvent(state, toEvent[kind](command), Date.now());
+    state = outcome.state;
+    outbox.push(...outcome.effects);
+    changes++;
+    return { decisions: outcome.entries, pathway: viewOf(state) };
+  };
+  setHandler(recordReassessment, handle('reassessment'), { validator: validate('reassessment') });
+  setHandler(recordProcedure, handle('procedure'), { validator: validate('procedure') });
+  setHandler(recordWorkupResult, handle('workup-result'), { validator: validate('workup-result') });
+  setHandler(reportRedFlags, handle('red-flags'), { validator: validate('red-flags') });
+  setHandler(applyAction, handle('action'), { validator: validate('action') });
+  setHandler(pathwayQuery, () => viewOf(state));
+
+  // Side effects run beside the main loop, in order, so a notification retrying for hours
+  // never holds back a timer or an update.
+  let carryingOut = false;
+  const carryOutSideEffects = async (): Promise<void> => {
+    for (;;) {
+      await condition(() => outbox.length > 0);
+      carryingOut = true;
+      const effect = outbox[0]!;
+      const base = { pathwayId: state.pathwayId, careTeam: state.careTeam };
+      try {
+        if (effect.type === 'notify-care-team') await sideEffects.notifyCareTeam({ ...base, ...effect });
+        else await sideEffects.issueRevisionReferral(base);
+        state = noteSideEffect(state, Date.now(), effect, true);
+      } catch (err) {
+        if (!(err instanceof ActivityFailure)) throw err;
+        state = noteSideEffect(state, Date.now(), effect, false);
+      }
+      outbox.shift();
+      carryingOut = false;
+      changes++;
+    }
+  };
+  void carryOutSideEffects();
+
+  let lastAttributes = '';
+  const keepSearchAttributesCurrent = (): void => {
+    const attributes: SearchAttributeUpdatePair[] = [
+      { key: PathwayStageKey, value: state.stage },
+      { key: PathwayStatusKey, value: state.status },
+      { key: CareTeamKey, value: state.careTeam },
+      { key: NextDueKey, value: state.due ? new Date(state.due.dueAt) : null },
+      { key: OverdueKey, value: state.overdue },
+      { key: DefinitionKey, value: state.definition.id },
+      { key: DefinitionVersionKey, value: state.definition.version },
+    ];
+    const serialised = JSON.stringify(attributes.map((a) => [a.key.name, a.value]));
+    if (serialised !== lastAttributes) {
+      upsertSearchAttributes(attributes);
+      lastAttributes = serialised;
+    }
+  };
+
+  const historyIsLong = (): boolean =>
+    input.continueAsNewAfterEvents !== undefined
+      ? workflowInfo().historyLength >= input.continueAsNewAfterEvents
+      : workflowInfo().continueAsNewSuggested;
+
+  keepSearchAttributesCurrent();
+  while (!isClosed(state.status)) {
+    const seen = changes;
+    const wake = nextWakeUpAt(state);
+    const changed = () => changes !== seen || historyIsLong();
+    if (wake === null) await condition(changed);
+    else await condition(changed, Math.max(1, wake - Date.now()));
+    const clock = applyClock(state, Date.now());
+    state = clock.state;
+    outbox.push(...clock.effects);
+    keepSearchAttributesCurrent();
+    if (historyIsLong() && !isClosed(state.status)) {
+      // Let running handlers and the side effect in flight finish, so nothing is done twice or lost.
+      await condition(() => allHandlersFinished() && !carryingOut);
+      return await continueAsNew<typeof pathwayWorkflow>({ ...input, carried: { state, effects: [...outbox] } });
+    }
+  }
+  await condition(() => allHandlersFinished() && outbox.length === 0 && !carryingOut);
+  keepSearchAttributesCurrent();
+  return viewOf(state);
+}
