@@ -1,0 +1,111 @@
+/**
+ * Drives one pathway workflow in tests through the same messages the API uses.
+ */
+import { randomUUID } from 'node:crypto';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { PathwayDefinition } from '../../clinical/definition';
+import type { ActionInput, Actor, ProcedureInput, ReassessmentInput, RedFlagReport, Scores, WorkupResultInput } from '../../clinical/events';
+import { loadDefinitions } from '../../clinical/registry';
+import { DAY_MS } from '../../clinical/rules';
+import type { pathwayWorkflow } from '../../workflows/pathway';
+import {
+  WORKFLOW_TYPE,
+  applyAction,
+  pathwayQuery,
+  recordProcedure,
+  recordReassessment,
+  recordWorkupResult,
+  reportRedFlags,
+  type ChangeResult,
+  type PathwayView,
+  type PathwayWorkflowInput,
+} from '../../workflows/messages';
+
+export const CLINICIAN: Actor = { id: 'dr-test', role: 'clinician' };
+export const COORDINATOR: Actor = { id: 'coord-test', role: 'coordinator' };
+
+export const defaultDefinition = (): PathwayDefinition => loadDefinitions().get('psps-lumbar', 1)!;
+
+/** Polls until `check` passes: workflow tasks finish a moment after a timer fires. */
+export async function eventually<T>(read: () => Promise<T>, check: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T = await read();
+  while (!check(last)) {
+    if (Date.now() > deadline) throw new Error(`condition not reached in ${timeoutMs} ms; last value: ${JSON.stringify(last).slice(0, 2000)}`);
+    await new Promise((r) => setTimeout(r, 100));
+    last = await read();
+  }
+  return last;
+}
+
+export class PathwayDriver {
+  private constructor(
+    readonly env: TestWorkflowEnvironment,
+    readonly handle: WorkflowHandle<typeof pathwayWorkflow>,
+  ) {}
+
+  static async enroll(
+    env: TestWorkflowEnvironment,
+    taskQueue: string,
+    opts: { baseline?: Scores; redFlags?: PathwayWorkflowInput['enrollment']['redFlags']; definition?: PathwayDefinition; careTeam?: string; continueAsNewAfterEvents?: number } = {},
+  ): Promise<PathwayDriver> {
+    const pathwayId = `pw-${randomUUID().replace(/-/g, '')}`;
+    const input: PathwayWorkflowInput = {
+      enrollment: {
+        pathwayId,
+        careTeam: opts.careTeam ?? 'spine-test',
+        definition: opts.definition ?? defaultDefinition(),
+        baseline: opts.baseline ?? { painNrs: 8, odi: 40 },
+        redFlags: opts.redFlags ?? [],
+        enrolledBy: COORDINATOR,
+      },
+      ...(opts.continueAsNewAfterEvents ? { continueAsNewAfterEvents: opts.continueAsNewAfterEvents } : {}),
+    };
+    const handle = await env.client.workflow.start<typeof pathwayWorkflow>(WORKFLOW_TYPE, { workflowId: pathwayId, taskQueue, args: [input] });
+    return new PathwayDriver(env, handle);
+  }
+
+  get id(): string {
+    return this.handle.workflowId;
+  }
+
+  state(): Promise<PathwayView> {
+    return this.handle.query(pathwayQuery);
+  }
+
+  /** Waits until the state satisfies `check`. */
+  until(check: (s: PathwayView) => boolean): Promise<PathwayView> {
+    return eventually(() => this.state(), check);
+  }
+
+  /** Advances the time-skipping server's clock. */
+  async passDays(days: number): Promise<void> {
+    await this.env.sleep(days * DAY_MS);
+  }
+
+  reassess(input: ReassessmentInput, actor: Actor = CLINICIAN): Promise<ChangeResult> {
+    return this.handle.executeUpdate(recordReassessment, { args: [{ actor, input }] });
+  }
+
+  procedure(input: ProcedureInput, actor: Actor = COORDINATOR): Promise<ChangeResult> {
+    return this.handle.executeUpdate(recordProcedure, { args: [{ actor, input }] });
+  }
+
+  workup(input: WorkupResultInput, actor: Actor = COORDINATOR): Promise<ChangeResult> {
+    return this.handle.executeUpdate(recordWorkupResult, { args: [{ actor, input }] });
+  }
+
+  redFlags(input: RedFlagReport, actor: Actor = CLINICIAN): Promise<ChangeResult> {
+    return this.handle.executeUpdate(reportRedFlags, { args: [{ actor, input }] });
+  }
+
+  action(input: ActionInput, actor: Actor = CLINICIAN): Promise<ChangeResult> {
+    return this.handle.executeUpdate(applyAction, { args: [{ actor, input }] });
+  }
+
+  /** The workflow's result once it has closed. */
+  result(): Promise<PathwayView> {
+    return this.handle.result();
+  }
+}

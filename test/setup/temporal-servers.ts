@@ -1,0 +1,51 @@
+/**
+ * Starts the real Temporal servers once per test run: the time-skipping test server for
+ * workflow tests (weeks of pathway time in seconds) and a dev server for end-to-end tests.
+ * Also bundles the workflow code once. A server that cannot start fails the run: no test skips.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import type { TestProject } from 'vitest/node';
+import { silentLogger } from '../../worker/log';
+import { ensureSearchAttributes } from '../../worker/temporal';
+import { resolveDevServer, resolveTimeSkippingServer } from '../../worker/temporal-servers';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    timeSkippingAddress: string;
+    devServerAddress: string;
+    workflowBundlePath: string;
+    tempDir: string;
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const tempDir = mkdtempSync(path.join(os.tmpdir(), 'pathway-test-'));
+  const timeSkippingServer = resolveTimeSkippingServer();
+  const devServer = resolveDevServer();
+  console.log(`[temporal] time-skipping server from ${timeSkippingServer.source}, dev server from ${devServer.source}`);
+
+  const [timeSkipping, dev, bundle] = await Promise.all([
+    TestWorkflowEnvironment.createTimeSkipping({ server: { executable: timeSkippingServer.executable } }),
+    TestWorkflowEnvironment.createLocal({ server: { executable: devServer.executable, log: { format: 'json', level: 'error' } } }),
+    bundleWorkflowCode({ workflowsPath: path.join(__dirname, '..', '..', 'workflows', 'index.ts'), logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error } }),
+  ]);
+  // Both servers refuse search attributes they do not know, as a production cluster does.
+  await ensureSearchAttributes(timeSkipping.connection, 'default', silentLogger);
+  await ensureSearchAttributes(dev.connection, 'default', silentLogger);
+  const workflowBundlePath = path.join(tempDir, 'workflow-bundle.js');
+  writeFileSync(workflowBundlePath, bundle.code);
+
+  project.provide('timeSkippingAddress', timeSkipping.address);
+  project.provide('devServerAddress', dev.address);
+  project.provide('workflowBundlePath', workflowBundlePath);
+  project.provide('tempDir', tempDir);
+
+  return async () => {
+    await Promise.all([timeSkipping.teardown(), dev.teardown()]);
+    rmSync(tempDir, { recursive: true, force: true });
+  };
+}

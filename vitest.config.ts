@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // One time-skipping server and one dev server serve the whole run (test/setup/temporal-servers.ts).
+    // Time skipping is global to its server, so test files run one after another.
+    globalSetup: ['test/setup/temporal-servers.ts'],
+    fileParallelism: false,
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
+    reporters: ['default'],
+  },
+});
