@@ -1,0 +1,89 @@
+/**
+ * Runs the service as `npm start` does, in a child process, and reads its JSON log lines.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import path from 'node:path';
+
+const ROOT = path.join(__dirname, '..', '..');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface LogLine {
+  msg?: string;
+  level?: string;
+  [key: string]: unknown;
+}
+
+export class ServiceProcess {
+  readonly lines: LogLine[] = [];
+  readonly output: string[] = [];
+  private exited: Promise<number | null>;
+
+  private constructor(private readonly child: ChildProcess) {
+    let buffer = '';
+    const onData = (chunk: Buffer) => {
+      buffer += chunk.toString('utf8');
+      let newline: number;
+      while ((newline = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        this.output.push(line);
+        if (line.startsWith('{')) {
+          try {
+            this.lines.push(JSON.parse(line) as LogLine);
+          } catch {
+            // not one of ours
+          }
+        }
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  }
+
+  static start(env: Record<string, string>): ServiceProcess {
+    const child = spawn(path.join(ROOT, 'node_modules', '.bin', 'tsx'), ['worker/main.ts'], {
+      cwd: ROOT,
+      env: { ...process.env, LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return new ServiceProcess(child);
+  }
+
+  /** Resolves with the first log line that matches, or fails with what the process printed. */
+  async waitFor(match: (l: LogLine) => boolean, timeoutMs = 120_000): Promise<LogLine> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.lines.find(match);
+      if (found) return found;
+      if (this.child.exitCode !== null || Date.now() > deadline) {
+        throw new Error(`service did not log the expected line (exit ${this.child.exitCode}):\n${this.output.slice(-40).join('\n')}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** Ctrl-C, then the exit code. */
+  async interrupt(timeoutMs = 60_000): Promise<number | null> {
+    this.child.kill('SIGINT');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    const code = await this.exited;
+    clearTimeout(timer);
+    return code;
+  }
+
+  kill(): void {
+    if (this.child.exitCode === null) this.child.kill('SIGKILL');
+  }
+}
