@@ -1,0 +1,125 @@
+/**
+ * The API in-process, over real HTTP, against the run's dev server with a worker running.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { createApp } from '../../api/app';
+import { ApiKeyStore, hashKey, type ApiKeyEntry } from '../../api/auth';
+import { PathwayService } from '../../api/pathways-service';
+import type { Role } from '../../clinical/permissions';
+import { loadDefinitions } from '../../clinical/registry';
+import type { Logger, LogFields } from '../../worker/log';
+import { connectDevServer, RecordingChannel, startPathwayWorker } from './temporal';
+
+export const KEYS: Record<string, { key: string; role: Role; careTeams?: string[] }> = {
+  viewer: { key: 'test-viewer-key-0001', role: 'viewer' },
+  coordinator: { key: 'test-coordinator-key-0001', role: 'coordinator' },
+  clinician: { key: 'test-clinician-key-0001', role: 'clinician' },
+  teamACoordinator: { key: 'test-team-a-coordinator-key', role: 'coordinator', careTeams: ['team-a'] },
+  teamAClinician: { key: 'test-team-a-clinician-key', role: 'clinician', careTeams: ['team-a'] },
+  teamAViewer: { key: 'test-team-a-viewer-key', role: 'viewer', careTeams: ['team-a'] },
+};
+
+export class CapturingLogger implements Logger {
+  readonly lines: Array<{ level: string; msg: string } & LogFields> = [];
+  private log = (level: string) => (msg: string, fields: LogFields = {}) => {
+    this.lines.push({ level, msg, ...fields });
+  };
+  debug = this.log('debug');
+  info = this.log('info');
+  warn = this.log('warn');
+  error = this.log('error');
+}
+
+export interface ApiUnderTest {
+  url: string;
+  env: TestWorkflowEnvironment;
+  channel: RecordingChannel;
+  logger: CapturingLogger;
+  service: PathwayService;
+  /** Stops the HTTP server and starts a new app on a new port, as a restarted API process would. */
+  restartApi(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function listen(app: ReturnType<typeof createApp>): Promise<Server> {
+  return new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+}
+
+export async function startApi(): Promise<ApiUnderTest> {
+  const env = await connectDevServer();
+  const channel = new RecordingChannel();
+  const worker = await startPathwayWorker(env, channel);
+  const logger = new CapturingLogger();
+  const entries: ApiKeyEntry[] = Object.entries(KEYS).map(([id, k]) => ({ id, role: k.role, ...(k.careTeams ? { careTeams: k.careTeams } : {}), sha256: hashKey(k.key) }));
+  const patientKey = randomBytes(32).toString('hex');
+  const makeService = () => new PathwayService({ client: env.client, taskQueue: worker.taskQueue, definitions: loadDefinitions(), patientKey });
+  const makeApp = (service: PathwayService) =>
+    createApp({
+      pathways: service,
+      apiKeys: new ApiKeyStore(entries),
+      logger,
+      isTemporalReachable: async () => {
+        await env.connection.workflowService.getSystemInfo({});
+        return true;
+      },
+    });
+  let service = makeService();
+  let server = await listen(makeApp(service));
+  const api: ApiUnderTest = {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    env,
+    channel,
+    logger,
+    service,
+    async restartApi() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      service = makeService();
+      server = await listen(makeApp(service));
+      api.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      api.service = service;
+    },
+    async stop() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await worker.stop();
+      await env.teardown();
+    },
+  };
+  return api;
+}
+
+/** A small HTTP client for the tests. */
+export function http(api: ApiUnderTest) {
+  return async (
+    method: string,
+    path: string,
+    opts: { as?: keyof typeof KEYS | null; body?: unknown; headers?: Record<string, string>; rawBody?: string } = {},
+  ): Promise<{ status: number; headers: Headers; body: any }> => {
+    const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+    if (opts.as !== null) headers.authorization = `Bearer ${KEYS[opts.as ?? 'clinician']!.key}`;
+    if (opts.body !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';
+    const res = await fetch(`${api.url}${path}`, {
+      method,
+      headers,
+      body: opts.rawBody ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body)),
+    });
+    const text = await res.text();
+    let body: unknown = text;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      // not JSON
+    }
+    return { status: res.status, headers: res.headers, body };
+  };
+}
