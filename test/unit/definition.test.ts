@@ -1,0 +1,169 @@
+/**
+ * The pathway definition schema, the default definition and the registry that serves versions.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PathwayDefinitionSchema, type PathwayDefinition } from '../../clinical/definition';
+import pspsLumbarV1 from '../../clinical/definitions/psps-lumbar.v1.json';
+import { DEFAULT_DEFINITION_ID, DefinitionRegistry, loadDefinitions } from '../../clinical/registry';
+
+const raw = (): PathwayDefinition => structuredClone(pspsLumbarV1) as PathwayDefinition;
+const withChange = (change: (d: Record<string, any>) => void): unknown => {
+  const d = raw() as unknown as Record<string, any>;
+  change(d);
+  return d;
+};
+const issuesOf = (value: unknown): string[] => {
+  const r = PathwayDefinitionSchema.safeParse(value);
+  return r.success ? [] : r.error.issues.map((i) => i.path.join('.'));
+};
+
+describe('PathwayDefinitionSchema', () => {
+  it('accepts the default definition unchanged, with the numbers of the clinical reference', () => {
+    const d = PathwayDefinitionSchema.parse(pspsLumbarV1);
+    expect(d).toEqual(pspsLumbarV1);
+    expect(d.id).toBe(DEFAULT_DEFINITION_ID);
+    expect(d.stages.conservative.minimumDays).toBe(42);
+    expect(d.stages.conservative.response).toEqual({ painReductionPercent: 30, odiReductionPoints: 10 });
+    expect(d.stages.interventional.response.reliefPercent).toBe(50);
+    expect(d.stages.interventional.procedureLimit).toEqual({ count: 4, windowDays: 365 });
+    expect(d.stages.scs.trialDays).toBe(7);
+    expect(d.stages.scs.response.trialReliefPercent).toBe(50);
+  });
+
+  it('rejects unknown keys at every level (strict)', () => {
+    expect(issuesOf(withChange((d) => void (d.extra = 1)))).toEqual(['']);
+    expect(issuesOf(withChange((d) => void (d.stages.conservative.maximumDays = 90)))).toEqual(['stages.conservative']);
+    expect(issuesOf(withChange((d) => void (d.stages.surgery = {})))).toEqual(['stages']);
+    expect(issuesOf(withChange((d) => void (d.stages.interventional.procedureLimit.perRegion = true)))).toEqual([
+      'stages.interventional.procedureLimit',
+    ]);
+  });
+
+  it('rejects a missing stage or field', () => {
+    expect(issuesOf(withChange((d) => void delete d.stages.scs))).toEqual(['stages.scs']);
+    expect(issuesOf(withChange((d) => void delete d.followUp.graceDays))).toEqual(['followUp.graceDays']);
+  });
+
+  it('checks ids, versions and titles', () => {
+    expect(issuesOf(withChange((d) => void (d.id = 'PSPS')))).toEqual(['id']);
+    expect(issuesOf(withChange((d) => void (d.id = 'a')))).toEqual(['id']);
+    expect(issuesOf(withChange((d) => void (d.id = '-psps')))).toEqual(['id']);
+    expect(issuesOf(withChange((d) => void (d.id = 'psps-cervical-2')))).toEqual([]);
+    expect(issuesOf(withChange((d) => void (d.version = 0)))).toEqual(['version']);
+    expect(issuesOf(withChange((d) => void (d.version = 1.5)))).toEqual(['version']);
+    expect(issuesOf(withChange((d) => void (d.title = '')))).toEqual(['title']);
+  });
+
+  it('bounds the clinical numbers', () => {
+    expect(issuesOf(withChange((d) => void (d.stages.conservative.response.painReductionPercent = 101)))).toEqual([
+      'stages.conservative.response.painReductionPercent',
+    ]);
+    expect(issuesOf(withChange((d) => void (d.stages.interventional.response.reliefPercent = -1)))).toEqual([
+      'stages.interventional.response.reliefPercent',
+    ]);
+    expect(issuesOf(withChange((d) => void (d.stages.conservative.minimumDays = 3651)))).toEqual(['stages.conservative.minimumDays']);
+    expect(issuesOf(withChange((d) => void (d.stages.conservative.minimumDays = 1.5)))).toEqual(['stages.conservative.minimumDays']);
+    // Zero days is allowed where it means "no minimum" or "no grace", but not for cadences and windows.
+    expect(issuesOf(withChange((d) => void (d.stages.conservative.minimumDays = 0)))).toEqual([]);
+    expect(issuesOf(withChange((d) => void (d.followUp.graceDays = 0)))).toEqual([]);
+    expect(issuesOf(withChange((d) => void (d.stages.conservative.reassessEveryDays = 0)))).toEqual(['stages.conservative.reassessEveryDays']);
+    expect(issuesOf(withChange((d) => void (d.followUp.lostToFollowUpAfterOverdueDays = 0)))).toEqual([
+      'followUp.lostToFollowUpAfterOverdueDays',
+    ]);
+    expect(issuesOf(withChange((d) => void (d.stages.scs.followUpEveryDays = 0)))).toEqual(['stages.scs.followUpEveryDays']);
+    expect(issuesOf(withChange((d) => void (d.stages.interventional.procedureLimit.count = 0)))).toEqual([
+      'stages.interventional.procedureLimit.count',
+    ]);
+    expect(issuesOf(withChange((d) => void (d.sustainedResponse.consecutiveResponses = 0)))).toEqual([
+      'sustainedResponse.consecutiveResponses',
+    ]);
+    expect(issuesOf(withChange((d) => void (d.sustainedResponse.consecutiveResponses = 11)))).toEqual([
+      'sustainedResponse.consecutiveResponses',
+    ]);
+  });
+
+  it('allows only known procedures and work-up items, and at least one of each', () => {
+    expect(issuesOf(withChange((d) => void (d.stages.interventional.procedures = ['scs-trial'])))[0]).toMatch(/^stages\.interventional\.procedures/);
+    expect(issuesOf(withChange((d) => void (d.stages.interventional.procedures = [])))).toEqual(['stages.interventional.procedures']);
+    expect(issuesOf(withChange((d) => void (d.stages['revision-referral'].workupItems = ['surgical-consult'])))[0]).toMatch(
+      /^stages\.revision-referral\.workupItems/,
+    );
+    expect(issuesOf(withChange((d) => void (d.stages['revision-referral'].workupItems = [])))).toEqual(['stages.revision-referral.workupItems']);
+    expect(issuesOf(withChange((d) => void (d.stages.conservative.treatments = [])))).toEqual(['stages.conservative.treatments']);
+    expect(issuesOf(withChange((d) => void (d.stages.interventional.procedures = ['nerve-block'])))).toEqual([]);
+  });
+});
+
+describe('DefinitionRegistry', () => {
+  const v = (version: number, id = 'psps-lumbar'): PathwayDefinition => ({ ...raw(), id, version, title: `${id} v${version}` });
+
+  it('returns a named version, or the latest version of an id', () => {
+    const r = new DefinitionRegistry([v(1), v(3), v(2), v(1, 'psps-cervical')]);
+    expect(r.get('psps-lumbar')?.version).toBe(3);
+    expect(r.get('psps-lumbar', 2)?.title).toBe('psps-lumbar v2');
+    expect(r.get('psps-lumbar', 4)).toBeUndefined();
+    expect(r.get('psps-cervical')?.version).toBe(1);
+    expect(r.get('psps-thoracic')).toBeUndefined();
+  });
+
+  it('lists by id, then version', () => {
+    const r = new DefinitionRegistry([v(2), v(1, 'psps-cervical'), v(1), v(10)]);
+    expect(r.list().map((d) => `${d.id}@${d.version}`)).toEqual(['psps-cervical@1', 'psps-lumbar@1', 'psps-lumbar@2', 'psps-lumbar@10']);
+  });
+
+  it('refuses the same id and version twice', () => {
+    expect(() => new DefinitionRegistry([v(1), v(2), { ...v(1), title: 'other' }])).toThrow('pathway definition psps-lumbar@1 is defined twice');
+  });
+});
+
+describe('loadDefinitions', () => {
+  let folder: string | undefined;
+  afterEach(() => {
+    if (folder) rmSync(folder, { recursive: true, force: true });
+    folder = undefined;
+  });
+  const tempFolder = (files: Record<string, unknown>): string => {
+    folder = mkdtempSync(path.join(tmpdir(), 'pathway-definitions-'));
+    for (const [name, content] of Object.entries(files)) {
+      writeFileSync(path.join(folder, name), typeof content === 'string' ? content : JSON.stringify(content));
+    }
+    return folder;
+  };
+
+  it('serves the built-in definition without a folder', () => {
+    const r = loadDefinitions();
+    expect(r.list().map((d) => `${d.id}@${d.version}`)).toEqual(['psps-lumbar@1']);
+    expect(r.get(DEFAULT_DEFINITION_ID)).toEqual(pspsLumbarV1);
+  });
+
+  it('adds every valid JSON file in the folder and ignores other files', () => {
+    const v2 = withChange((d) => {
+      d.version = 2;
+      d.stages.conservative.minimumDays = 28;
+    });
+    const cervical = withChange((d) => {
+      d.id = 'psps-cervical';
+    });
+    const r = loadDefinitions(tempFolder({ 'b.json': v2, 'a.json': cervical, 'notes.txt': 'not a definition', 'c.json.bak': '{' }));
+    expect(r.list().map((d) => `${d.id}@${d.version}`)).toEqual(['psps-cervical@1', 'psps-lumbar@1', 'psps-lumbar@2']);
+    expect(r.get('psps-lumbar')?.stages.conservative.minimumDays).toBe(28);
+    expect(r.get('psps-lumbar', 1)?.stages.conservative.minimumDays).toBe(42);
+  });
+
+  it('names the file and the field of an invalid definition', () => {
+    const bad = withChange((d) => {
+      d.version = 2;
+      d.stages.interventional.response.reliefPercent = 150;
+    });
+    expect(() => loadDefinitions(tempFolder({ 'broken.json': bad }))).toThrow(
+      /pathway definition broken\.json is invalid: stages\.interventional\.response\.reliefPercent: /,
+    );
+  });
+
+  it('refuses a file that redefines the built-in version', () => {
+    expect(() => loadDefinitions(tempFolder({ 'copy.json': raw() }))).toThrow('psps-lumbar@1 is defined twice');
+  });
+});

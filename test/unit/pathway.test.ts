@@ -1,0 +1,1282 @@
+/**
+ * The pathway state machine, driven with explicit millisecond clocks: no Temporal here.
+ * Day n of a scenario is T0 + n * DAY_MS; enrolment is at day 0 unless a test says otherwise.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  PathwayDefinitionSchema,
+  STAGES,
+  type PathwayDefinition,
+  type ProcedureType,
+  type RedFlag,
+  type WorkupItem,
+} from '../../clinical/definition';
+import pspsLumbarV1 from '../../clinical/definitions/psps-lumbar.v1.json';
+import type { ActionInput, Actor, ProcedureInput, ReassessmentInput, Scores } from '../../clinical/events';
+import {
+  SYSTEM,
+  applyClock,
+  applyEvent,
+  checkEvent,
+  enroll,
+  nextStage,
+  nextWakeUpAt,
+  noteSideEffect,
+  pendingWorkup,
+  type Outcome,
+  type PathwayEvent,
+  type PathwayState,
+  type Refusal,
+  type TimelineEntry,
+} from '../../clinical/pathway';
+import { DAY_MS, ruleSentence, type RuleId } from '../../clinical/rules';
+
+// ---------------------------------------------------------------------------------------------
+// Clock, actors, definitions
+
+const T0 = Date.UTC(2025, 0, 6, 9, 0, 0);
+const at = (days: number): number => T0 + days * DAY_MS;
+const isoAt = (days: number): string => new Date(at(days)).toISOString();
+const HOUR_MS = 60 * 60 * 1000;
+
+const CLINICIAN: Actor = { id: 'dr-lee', role: 'clinician' };
+const COORDINATOR: Actor = { id: 'coord-kim', role: 'coordinator' };
+const VIEWER: Actor = { id: 'viewer-ng', role: 'viewer' };
+
+const definition = (change?: (d: PathwayDefinition) => void): PathwayDefinition => {
+  const d = PathwayDefinitionSchema.parse(structuredClone(pspsLumbarV1));
+  change?.(d);
+  return PathwayDefinitionSchema.parse(d);
+};
+const DEF = definition();
+const sentence = (id: RuleId, d: PathwayDefinition = DEF): string => ruleSentence(id, d);
+
+// ---------------------------------------------------------------------------------------------
+// Events
+
+const reassess = (painNrs: number, extra: Partial<ReassessmentInput> = {}, actor: Actor = CLINICIAN): PathwayEvent => ({
+  type: 'reassessment',
+  actor,
+  input: { painNrs, ...extra },
+});
+const procedure = (type: ProcedureType, extra: Partial<ProcedureInput> = {}, actor: Actor = COORDINATOR): PathwayEvent => ({
+  type: 'procedure',
+  actor,
+  input: { type, ...extra },
+});
+const performed = (days: number): Partial<ProcedureInput> => ({ performedAt: isoAt(days) });
+const workup = (item: WorkupItem | 'surgical-consult', actor: Actor = COORDINATOR): PathwayEvent => ({
+  type: 'workup-result',
+  actor,
+  input: { item },
+});
+const flags = (redFlags: RedFlag[], actor: Actor = CLINICIAN): PathwayEvent => ({ type: 'red-flags', actor, input: { redFlags } });
+const action = (input: ActionInput, actor: Actor = CLINICIAN): PathwayEvent => ({ type: 'action', actor, input });
+const hold = (actor: Actor = COORDINATOR) => action({ action: 'hold', reason: 'patient travelling' }, actor);
+const resume = (actor: Actor = COORDINATOR) => action({ action: 'resume', reason: 'patient back' }, actor);
+
+// ---------------------------------------------------------------------------------------------
+// Driving the state machine
+
+function start(opts: { baseline?: Scores; redFlags?: RedFlag[]; definition?: PathwayDefinition; now?: number } = {}): Outcome {
+  return enroll(
+    {
+      pathwayId: 'pw-unit',
+      careTeam: 'spine-a',
+      definition: opts.definition ?? DEF,
+      baseline: opts.baseline ?? { painNrs: 8, odi: 40 },
+      redFlags: opts.redFlags ?? [],
+      enrolledBy: COORDINATOR,
+    },
+    opts.now ?? T0,
+  );
+}
+
+/** Applies an event that checkEvent must accept. */
+function step(state: PathwayState, event: PathwayEvent, now: number): Outcome {
+  const refused = checkEvent(state, event, now);
+  if (refused) throw new Error(`unexpected refusal of ${event.type}: ${JSON.stringify(refused)}`);
+  return applyEvent(state, event, now);
+}
+
+/** The refusal checkEvent must give. */
+function refusal(state: PathwayState, event: PathwayEvent, now: number): Refusal {
+  const r = checkEvent(state, event, now);
+  if (!r) throw new Error(`expected ${event.type} ${JSON.stringify(event.input)} to be refused`);
+  return r;
+}
+
+/** Conservative care from a baseline, then a non-responding reassessment at day 42: interventional. */
+function toInterventional(baseline: Scores = { painNrs: 8, odi: 40 }, painAtEscalation = 7, def: PathwayDefinition = DEF): PathwayState {
+  const s = step(start({ baseline, definition: def }).state, reassess(painAtEscalation), at(42)).state;
+  expect(s.stage).toBe('interventional');
+  return s;
+}
+
+/** Interventional from day 42 with a pain reference of 10; two procedures without response escalate at day 108. */
+function toScs(def: PathwayDefinition = DEF): PathwayState {
+  let s = toInterventional({ painNrs: 10, odi: 50 }, 10, def);
+  s = step(s, procedure('epidural-steroid-injection'), at(45)).state;
+  s = step(s, reassess(10), at(73)).state;
+  s = step(s, procedure('facet-joint-injection'), at(80)).state;
+  s = step(s, reassess(10), at(108)).state;
+  expect(s.stage).toBe('scs');
+  expect(s.reference.painNrs).toBe(10);
+  return s;
+}
+
+/** SCS with a cleared psychological evaluation (day 110) and a trial started day 120, recorded day 121. */
+function toScsTrial(def: PathwayDefinition = DEF): PathwayState {
+  let s = toScs(def);
+  s = step(s, procedure('psychological-evaluation', { outcome: 'cleared' }), at(110)).state;
+  return step(s, procedure('scs-trial', performed(120)), at(121)).state;
+}
+
+/** A successful trial (day 127) and an implant performed day 139, recorded day 140. */
+function toImplanted(def: PathwayDefinition = DEF): PathwayState {
+  let s = toScsTrial(def);
+  s = step(s, reassess(4), at(127)).state;
+  return step(s, procedure('scs-implant', performed(139)), at(140)).state;
+}
+
+/** Revision referral, entered at day 110 because the psychological evaluation did not clear the patient. */
+function toRevision(def: PathwayDefinition = DEF): PathwayState {
+  const s = step(toScs(def), procedure('psychological-evaluation', { outcome: 'not-cleared' }), at(110)).state;
+  expect(s.stage).toBe('revision-referral');
+  return s;
+}
+
+const snapshot = (s: PathwayState): string => JSON.stringify(s);
+
+// =============================================================================================
+
+describe('enrolment', () => {
+  it('starts conservative care with the first reassessment due after reassessEveryDays and one timeline entry', () => {
+    const o = start({ baseline: { painNrs: 8, odi: 40, pgic: 4 } });
+    const s = o.state;
+    expect(s.status).toBe('active');
+    expect(s.stage).toBe('conservative');
+    expect(s.enrolledAt).toBe(isoAt(0));
+    expect(s.stageClockAt).toBe(isoAt(0));
+    expect(s.reference).toEqual({ painNrs: 8, odi: 40, from: 'enrollment', at: isoAt(0) });
+    expect(s.due).toEqual({ kind: 'reassessment', dueAt: isoAt(42) });
+    expect(s.cadence).toEqual({ anchorAt: isoAt(0), everyDays: 42 });
+    expect(s.overdue).toBe(false);
+    expect(s.pause).toBeNull();
+    expect(o.effects).toEqual([]);
+    expect(o.entries).toEqual(s.timeline);
+    expect(s.timeline).toHaveLength(1);
+    expect(s.timeline[0]).toMatchObject({
+      seq: 1,
+      at: isoAt(0),
+      actor: COORDINATOR,
+      event: 'enrolled',
+      numbers: { definition: 'psps-lumbar', definitionVersion: 1, baselinePainNrs: 8, baselineOdi: 40, baselinePgic: 4 },
+      stageBefore: 'conservative',
+      stageAfter: 'conservative',
+      statusBefore: 'active',
+      statusAfter: 'active',
+      due: { kind: 'reassessment', dueAt: isoAt(42) },
+    });
+    expect(nextWakeUpAt(s)).toBe(at(45));
+  });
+
+  it('takes the first due date from the definition it is enrolled with', () => {
+    const d = definition((x) => void (x.stages.conservative.reassessEveryDays = 28));
+    const s = start({ definition: d }).state;
+    expect(s.due).toEqual({ kind: 'reassessment', dueAt: isoAt(28) });
+    expect(s.definition.stages.conservative.reassessEveryDays).toBe(28);
+  });
+
+  it('red flags at enrolment go straight to urgent referral and notify the care team', () => {
+    const o = start({ redFlags: ['saddle-anaesthesia', 'bladder-bowel-dysfunction'] });
+    const s = o.state;
+    expect(s.status).toBe('urgent-referral');
+    expect(s.stage).toBe('conservative');
+    expect(s.pause).toEqual({ since: isoAt(0), kind: 'urgent-referral' });
+    expect(s.redFlags).toEqual([{ at: isoAt(0), flags: ['saddle-anaesthesia', 'bladder-bowel-dysfunction'] }]);
+    expect(o.entries.map((e) => e.event)).toEqual(['enrolled', 'red-flags']);
+    expect(o.entries[1]).toMatchObject({
+      seq: 2,
+      ruleId: 'red-flag.urgent-referral',
+      rule: sentence('red-flag.urgent-referral'),
+      numbers: { redFlags: 'saddle-anaesthesia, bladder-bowel-dysfunction' },
+      statusBefore: 'active',
+      statusAfter: 'urgent-referral',
+      stageBefore: 'conservative',
+      stageAfter: 'conservative',
+    });
+    expect(o.effects).toEqual([
+      { type: 'notify-care-team', topic: 'urgent-referral', stage: 'conservative', status: 'urgent-referral', due: { kind: 'reassessment', dueAt: isoAt(42) } },
+    ]);
+    // Stepped-care timers are stopped.
+    expect(nextWakeUpAt(s)).toBeNull();
+    expect(applyClock(s, at(400)).entries).toEqual([]);
+  });
+});
+
+describe('conservative care', () => {
+  it('a non-responding reassessment before the minimum duration records escalation.minimum-duration and stays', () => {
+    const s0 = start().state;
+    const o = step(s0, reassess(7, { odi: 38 }), at(20));
+    expect(o.state.stage).toBe('conservative');
+    expect(o.state.status).toBe('active');
+    expect(o.effects).toEqual([]);
+    expect(o.entries.map((e) => [e.event, e.ruleId])).toEqual([
+      ['reassessment', 'response.conservative'],
+      ['reassessment', 'escalation.minimum-duration'],
+    ]);
+    expect(o.entries[0]!.numbers).toMatchObject({ referencePainNrs: 8, painNrs: 7, painReliefPercent: 12.5, odiDropPoints: 2 });
+    expect(o.entries[1]).toMatchObject({
+      actor: SYSTEM,
+      rule: sentence('escalation.minimum-duration'),
+      numbers: { activeDays: 20, minimumDays: 42 },
+      stageBefore: 'conservative',
+      stageAfter: 'conservative',
+      statusBefore: 'active',
+      statusAfter: 'active',
+    });
+    // The next reassessment stays on the cadence.
+    expect(o.state.due).toEqual({ kind: 'reassessment', dueAt: isoAt(42) });
+    expect(o.state.reassessments).toHaveLength(1);
+    expect(o.state.reassessments[0]!.evaluation?.responding).toBe(false);
+  });
+
+  it('escalates at exactly the minimum duration, not an hour before', () => {
+    const s0 = start().state;
+    const early = step(s0, reassess(7), at(42) - HOUR_MS);
+    expect(early.state.stage).toBe('conservative');
+    expect(early.entries.map((e) => e.ruleId)).toContain('escalation.minimum-duration');
+    const onTime = step(s0, reassess(7), at(42));
+    expect(onTime.state.stage).toBe('interventional');
+  });
+
+  it('the numbers of a minimum-duration entry agree with its decision, even just before the minimum', () => {
+    // 30 minutes short of 42 active days: no escalation, so the entry must not read as if 42 days had passed.
+    const o = step(start().state, reassess(7), at(42) - HOUR_MS / 2);
+    expect(o.state.stage).toBe('conservative');
+    const e = o.entries.find((x) => x.ruleId === 'escalation.minimum-duration')!;
+    expect(e.numbers?.minimumDays).toBe(42);
+    expect(e.numbers?.activeDays as number).toBeLessThan(42);
+  });
+
+  it('a non-responding reassessment at day ≥ 42 escalates to interventional with the reference moved to it', () => {
+    const s0 = start().state;
+    const o = step(s0, reassess(7, { odi: 38 }), at(50));
+    const s = o.state;
+    expect(s.stage).toBe('interventional');
+    expect(s.status).toBe('active');
+    expect(s.stageEnteredAt).toBe(isoAt(50));
+    expect(s.stageClockAt).toBe(isoAt(50));
+    expect(s.reference).toEqual({ painNrs: 7, odi: 38, from: 'reassessment', at: isoAt(50) });
+    expect(s.cadence).toBeNull();
+    expect(s.due).toEqual({ kind: 'procedure', dueAt: isoAt(50 + 28) });
+    expect(o.entries.map((e) => e.event)).toEqual(['reassessment', 'stage-changed']);
+    expect(o.entries[1]).toMatchObject({
+      actor: SYSTEM,
+      ruleId: 'escalation.conservative',
+      rule: sentence('escalation.conservative'),
+      numbers: { activeDays: 50, minimumDays: 42, fromStage: 'conservative', toStage: 'interventional' },
+      stageBefore: 'conservative',
+      stageAfter: 'interventional',
+      statusBefore: 'active',
+      statusAfter: 'active',
+      due: { kind: 'procedure', dueAt: isoAt(78) },
+    });
+    expect(o.effects).toEqual([
+      { type: 'notify-care-team', topic: 'stage-changed', stage: 'interventional', status: 'active', due: { kind: 'procedure', dueAt: isoAt(78) } },
+    ]);
+    // Interventional relief is measured from 7, not from the baseline of 8: 7 → 4 is 42.9% (8 → 4 would be 50%).
+    const later = step(step(s, procedure('nerve-block'), at(52)).state, reassess(4), at(80));
+    expect(later.entries[0]!.numbers).toMatchObject({ referencePainNrs: 7, painReliefPercent: 42.857 });
+    expect(later.state.consecutiveResponses).toBe(0);
+    expect(later.state.proceduresWithoutResponse).toBe(1);
+  });
+
+  it('two responding reassessments in a row complete the pathway (completion.sustained-response)', () => {
+    const s0 = start().state;
+    const first = step(s0, reassess(5), at(42)); // 37.5% relief
+    expect(first.state.status).toBe('active');
+    expect(first.state.stage).toBe('conservative');
+    expect(first.state.consecutiveResponses).toBe(1);
+    expect(first.state.due).toEqual({ kind: 'reassessment', dueAt: isoAt(84) });
+    expect(first.entries).toHaveLength(1);
+    expect(first.entries[0]).toMatchObject({ ruleId: 'response.conservative', summary: 'Reassessment: responding.' });
+    expect(first.effects).toEqual([]);
+
+    const second = step(first.state, reassess(5.6), at(84)); // exactly 30%
+    const s = second.state;
+    expect(s.status).toBe('completed');
+    expect(s.closedAt).toBe(isoAt(84));
+    expect(s.due).toBeNull();
+    expect(second.entries.map((e) => e.event)).toEqual(['reassessment', 'completed']);
+    expect(second.entries[1]).toMatchObject({
+      actor: SYSTEM,
+      ruleId: 'completion.sustained-response',
+      rule: sentence('completion.sustained-response'),
+      numbers: { consecutiveResponses: 2, required: 2 },
+      stageBefore: 'conservative',
+      stageAfter: 'conservative',
+      statusBefore: 'active',
+      statusAfter: 'completed',
+      due: null,
+    });
+    expect(second.effects).toEqual([{ type: 'notify-care-team', topic: 'completed', stage: 'conservative', status: 'completed', due: null }]);
+    expect(nextWakeUpAt(s)).toBeNull();
+  });
+
+  it('an ODI drop of 10 points alone is a response; 9 points is not', () => {
+    const s0 = start({ baseline: { painNrs: 8, odi: 40 } }).state;
+    expect(step(s0, reassess(8, { odi: 30 }), at(42)).state).toMatchObject({ stage: 'conservative', consecutiveResponses: 1 });
+    expect(step(s0, reassess(8, { odi: 31 }), at(42)).state.stage).toBe('interventional');
+  });
+
+  it('pain 29% vs 30% decides escalation at day 42', () => {
+    const s0 = start({ baseline: { painNrs: 10 } }).state;
+    expect(step(s0, reassess(7.1), at(42)).state.stage).toBe('interventional');
+    const responding = step(s0, reassess(7), at(42));
+    expect(responding.state.stage).toBe('conservative');
+    expect(responding.entries[0]!.numbers?.painReliefPercent).toBe(30);
+  });
+
+  it('a response followed by a non-response resets the count', () => {
+    let s = start().state;
+    s = step(s, reassess(5), at(10)).state;
+    expect(s.consecutiveResponses).toBe(1);
+    const miss = step(s, reassess(7), at(20));
+    expect(miss.state.consecutiveResponses).toBe(0);
+    expect(miss.state.status).toBe('active');
+    expect(miss.entries.map((e) => e.ruleId)).toEqual(['response.conservative', 'escalation.minimum-duration']);
+    const again = step(miss.state, reassess(5), at(30));
+    // One response after the reset is not two in a row.
+    expect(again.state.status).toBe('active');
+    expect(again.state.consecutiveResponses).toBe(1);
+    expect(step(again.state, reassess(5), at(41)).state.status).toBe('completed');
+  });
+
+  it('with a zero pain reference pain cannot respond, but ODI still can', () => {
+    const s0 = start({ baseline: { painNrs: 0, odi: 30 } }).state;
+    const noOdiDrop = step(s0, reassess(0, { odi: 25 }), at(42));
+    expect(noOdiDrop.entries[0]!.numbers).toMatchObject({ painReliefPercent: null, odiDropPoints: 5 });
+    expect(noOdiDrop.state.stage).toBe('interventional');
+    const odiDrop = step(s0, reassess(0, { odi: 20 }), at(42));
+    expect(odiDrop.entries[0]!.numbers).toMatchObject({ painReliefPercent: null, odiDropPoints: 10 });
+    expect(odiDrop.state.stage).toBe('conservative');
+    expect(odiDrop.state.consecutiveResponses).toBe(1);
+  });
+
+  it('keeps reassessments on the cadence: early ones point to the next point, late ones to the one after', () => {
+    const s0 = start().state;
+    expect(step(s0, reassess(5), at(20)).state.due).toEqual({ kind: 'reassessment', dueAt: isoAt(42) });
+    expect(step(s0, reassess(5), at(50)).state.due).toEqual({ kind: 'reassessment', dueAt: isoAt(84) });
+  });
+
+  it('a reassessment clears the overdue flag', () => {
+    const overdue = applyClock(start().state, at(45)).state;
+    expect(overdue.overdue).toBe(true);
+    const s = step(overdue, reassess(5), at(46)).state;
+    expect(s.overdue).toBe(false);
+    expect(s.due).toEqual({ kind: 'reassessment', dueAt: isoAt(84) });
+  });
+});
+
+describe('interventional care', () => {
+  it('a procedure sets the reassessment due performedAt + 28 days', () => {
+    const s0 = toInterventional();
+    const o = step(s0, procedure('nerve-block', { ...performed(45), spinalRegion: 'L4-L5' }), at(50));
+    const s = o.state;
+    expect(s.due).toEqual({ kind: 'reassessment', dueAt: isoAt(45 + 28) });
+    expect(s.procedures).toEqual([
+      { type: 'nerve-block', stage: 'interventional', performedAt: isoAt(45), recordedAt: isoAt(50), spinalRegion: 'L4-L5' },
+    ]);
+    expect(s.procedureAwaitingReassessment).toEqual(s.procedures[0]);
+    expect(o.effects).toEqual([]);
+    expect(o.entries).toHaveLength(1);
+    expect(o.entries[0]).toMatchObject({
+      event: 'procedure',
+      actor: COORDINATOR,
+      numbers: { type: 'nerve-block', proceduresInWindow: 1, limit: 4, reassessAfterDays: 28 },
+      stageBefore: 'interventional',
+      stageAfter: 'interventional',
+      due: { kind: 'reassessment', dueAt: isoAt(73) },
+    });
+    // Without performedAt the procedure counts as performed now.
+    expect(step(s0, procedure('nerve-block'), at(50)).state.due).toEqual({ kind: 'reassessment', dueAt: isoAt(78) });
+  });
+
+  it('two procedures without response escalate to spinal cord stimulation', () => {
+    let s = toInterventional(); // reference 7
+    s = step(s, procedure('epidural-steroid-injection'), at(45)).state;
+    const first = step(s, reassess(6), at(73)); // 14.3%
+    expect(first.state.stage).toBe('interventional');
+    expect(first.state.proceduresWithoutResponse).toBe(1);
+    expect(first.state.procedureAwaitingReassessment).toBeNull();
+    expect(first.state.due).toEqual({ kind: 'procedure', dueAt: isoAt(73 + 28) });
+    expect(first.entries.map((e) => e.event)).toEqual(['reassessment']);
+    expect(first.effects).toEqual([]);
+
+    s = step(first.state, procedure('facet-joint-injection'), at(80)).state;
+    const second = step(s, reassess(5), at(108)); // 28.6%
+    expect(second.state.stage).toBe('scs');
+    expect(second.state.reference).toEqual({ painNrs: 5, odi: undefined, from: 'reassessment', at: isoAt(108) });
+    expect(second.state.due).toEqual({ kind: 'psychological-evaluation', dueAt: isoAt(108 + 42) });
+    expect(second.entries.map((e) => e.event)).toEqual(['reassessment', 'stage-changed']);
+    expect(second.entries[1]).toMatchObject({
+      actor: SYSTEM,
+      ruleId: 'escalation.interventional',
+      rule: sentence('escalation.interventional'),
+      numbers: { proceduresWithoutResponse: 2, required: 2, fromStage: 'interventional', toStage: 'scs' },
+      stageBefore: 'interventional',
+      stageAfter: 'scs',
+      statusBefore: 'active',
+      statusAfter: 'active',
+    });
+    expect(second.effects).toEqual([
+      { type: 'notify-care-team', topic: 'stage-changed', stage: 'scs', status: 'active', due: { kind: 'psychological-evaluation', dueAt: isoAt(150) } },
+    ]);
+  });
+
+  it('with an interventional minimum, escalation waits for it and records escalation.minimum-duration', () => {
+    const d = definition((x) => void (x.stages.interventional.minimumDays = 90));
+    let s = toInterventional(undefined, undefined, d); // entered day 42
+    s = step(s, procedure('nerve-block'), at(45)).state;
+    s = step(s, reassess(7), at(73)).state;
+    s = step(s, procedure('nerve-block'), at(80)).state;
+    const early = step(s, reassess(7), at(108)); // 66 active days
+    expect(early.state.stage).toBe('interventional');
+    expect(early.state.proceduresWithoutResponse).toBe(2);
+    expect(early.entries[1]).toMatchObject({
+      actor: SYSTEM,
+      ruleId: 'escalation.minimum-duration',
+      rule: sentence('escalation.minimum-duration', d),
+      numbers: { proceduresWithoutResponse: 2, required: 2, activeDays: 66, minimumDays: 90 },
+      stageBefore: 'interventional',
+      stageAfter: 'interventional',
+    });
+    expect(early.state.due).toEqual({ kind: 'procedure', dueAt: isoAt(108 + 28) });
+    expect(early.effects).toEqual([]);
+    // Once the minimum is reached the next non-response escalates.
+    const later = step(early.state, reassess(7), at(132));
+    expect(later.state.stage).toBe('scs');
+    expect(later.entries[1]).toMatchObject({ ruleId: 'escalation.interventional', numbers: { activeDays: 90, minimumDays: 90 } });
+  });
+
+  it('relief 49% is not a response, 50% is', () => {
+    let s = toInterventional({ painNrs: 10 }, 10);
+    s = step(s, procedure('medial-branch-block'), at(45)).state;
+    const below = step(s, reassess(5.1), at(73));
+    expect(below.entries[0]!.numbers).toMatchObject({ painReliefPercent: 49, reliefThresholdPercent: 50 });
+    expect(below.state.proceduresWithoutResponse).toBe(1);
+    const at50 = step(s, reassess(5), at(73));
+    expect(at50.entries[0]).toMatchObject({ ruleId: 'response.interventional', summary: 'Reassessment: responding.' });
+    expect(at50.state.proceduresWithoutResponse).toBe(0);
+    expect(at50.state.consecutiveResponses).toBe(1);
+  });
+
+  it('two responses in a row after a procedure complete the pathway', () => {
+    let s = toInterventional({ painNrs: 10 }, 10);
+    s = step(s, procedure('radiofrequency-ablation'), at(45)).state;
+    const first = step(s, reassess(4), at(73));
+    expect(first.state.status).toBe('active');
+    expect(first.state.due).toEqual({ kind: 'reassessment', dueAt: isoAt(73 + 28) });
+    const second = step(first.state, reassess(3), at(101));
+    expect(second.state.status).toBe('completed');
+    expect(second.entries.at(-1)).toMatchObject({ ruleId: 'completion.sustained-response', stageAfter: 'interventional', statusAfter: 'completed' });
+  });
+
+  it('refuses a 5th procedure within 365 days with a conflict naming the limit', () => {
+    let s = toInterventional();
+    for (const day of [43, 50, 57, 64]) s = step(s, procedure('epidural-steroid-injection'), at(day)).state;
+    expect(s.timeline.at(-1)!.numbers).toMatchObject({ proceduresInWindow: 4, limit: 4 });
+    const r = refusal(s, procedure('nerve-block'), at(71));
+    expect(r).toEqual({ code: 'conflict', field: 'type', message: sentence('limit.interventional-procedures') });
+    // Still inside the window a day before the first one leaves it…
+    expect(refusal(s, procedure('nerve-block'), at(43 + 364)).code).toBe('conflict');
+    // …and accepted once it has.
+    const later = step(s, procedure('nerve-block'), at(43 + 365));
+    expect(later.state.timeline.at(-1)!.numbers).toMatchObject({ proceduresInWindow: 4 });
+  });
+
+  it('the limit follows the definition', () => {
+    const d = definition((x) => void (x.stages.interventional.procedureLimit = { count: 2, windowDays: 30 }));
+    let s = toInterventional(undefined, undefined, d);
+    s = step(s, procedure('nerve-block'), at(43)).state;
+    s = step(s, procedure('nerve-block'), at(50)).state;
+    expect(refusal(s, procedure('nerve-block'), at(60))).toMatchObject({ code: 'conflict', message: sentence('limit.interventional-procedures', d) });
+    expect(checkEvent(s, procedure('nerve-block'), at(74))).toBeNull();
+  });
+
+  it('refuses procedures that do not belong to the current stage', () => {
+    const conservative = start().state;
+    expect(refusal(conservative, procedure('nerve-block'), at(1))).toMatchObject({ code: 'conflict', field: 'type' });
+    const interventional = toInterventional();
+    for (const type of ['scs-trial', 'scs-implant', 'psychological-evaluation'] as const) {
+      expect(refusal(interventional, procedure(type, type === 'psychological-evaluation' ? { outcome: 'cleared' } : {}), at(43))).toMatchObject({
+        code: 'conflict',
+        field: 'type',
+      });
+    }
+    const onlyBlocks = definition((x) => void (x.stages.interventional.procedures = ['nerve-block']));
+    const restricted = toInterventional(undefined, undefined, onlyBlocks);
+    expect(refusal(restricted, procedure('radiofrequency-ablation'), at(43))).toMatchObject({ code: 'conflict', field: 'type' });
+    expect(checkEvent(restricted, procedure('nerve-block'), at(43))).toBeNull();
+    const scs = toScs();
+    expect(refusal(scs, procedure('epidural-steroid-injection'), at(110))).toMatchObject({ code: 'conflict', field: 'type' });
+    expect(refusal(toRevision(), procedure('nerve-block'), at(111))).toMatchObject({ code: 'conflict', field: 'type' });
+  });
+
+  it('checks performedAt and outcome', () => {
+    const s = toInterventional(); // stage entered day 42
+    expect(refusal(s, procedure('nerve-block', { performedAt: new Date(at(50) + 2 * HOUR_MS).toISOString() }), at(50))).toMatchObject({
+      code: 'invalid',
+      field: 'performedAt',
+    });
+    expect(checkEvent(s, procedure('nerve-block', { performedAt: new Date(at(50) + 30 * 60 * 1000).toISOString() }), at(50))).toBeNull();
+    expect(refusal(s, procedure('nerve-block', performed(41)), at(50))).toMatchObject({ code: 'conflict', field: 'performedAt' });
+    expect(refusal(s, procedure('nerve-block', { outcome: 'cleared' }), at(50))).toMatchObject({ code: 'invalid', field: 'outcome' });
+  });
+});
+
+describe('spinal cord stimulation', () => {
+  it('refuses a reassessment before a trial or implant is under way', () => {
+    expect(refusal(toScs(), reassess(5), at(110)).code).toBe('conflict');
+  });
+
+  it('a psychological evaluation that does not clear escalates to revision referral (escalation.scs-psychology)', () => {
+    const o = step(toScs(), procedure('psychological-evaluation', { outcome: 'not-cleared' }), at(110));
+    const s = o.state;
+    expect(s.stage).toBe('revision-referral');
+    expect(s.scs.psychology).toBe('not-cleared');
+    expect(s.due).toEqual({ kind: 'workup', dueAt: isoAt(110 + 42) });
+    expect(o.entries.map((e) => e.event)).toEqual(['procedure', 'stage-changed']);
+    expect(o.entries[0]!.numbers).toEqual({ type: 'psychological-evaluation', outcome: 'not-cleared' });
+    expect(o.entries[1]).toMatchObject({
+      actor: SYSTEM,
+      ruleId: 'escalation.scs-psychology',
+      rule: sentence('escalation.scs-psychology'),
+      numbers: { psychologicalEvaluation: 'not-cleared', fromStage: 'scs', toStage: 'revision-referral' },
+      stageBefore: 'scs',
+      stageAfter: 'revision-referral',
+      statusBefore: 'active',
+      statusAfter: 'active',
+    });
+    expect(o.effects).toEqual([
+      { type: 'notify-care-team', topic: 'stage-changed', stage: 'revision-referral', status: 'active', due: { kind: 'workup', dueAt: isoAt(152) } },
+    ]);
+  });
+
+  it('clearance, then a trial, then a trial reassessment; the SCS procedures come in order', () => {
+    const s0 = toScs();
+    expect(refusal(s0, procedure('psychological-evaluation'), at(110))).toMatchObject({ code: 'invalid', field: 'outcome' });
+    expect(refusal(s0, procedure('scs-trial'), at(110))).toMatchObject({ code: 'conflict', field: 'type' });
+    expect(refusal(s0, procedure('scs-implant'), at(110))).toMatchObject({ code: 'conflict', field: 'type' });
+
+    const cleared = step(s0, procedure('psychological-evaluation', { outcome: 'cleared' }), at(110));
+    expect(cleared.state.stage).toBe('scs');
+    expect(cleared.state.due).toEqual({ kind: 'scs-trial', dueAt: isoAt(110 + 42) });
+    expect(cleared.effects).toEqual([]);
+    expect(refusal(cleared.state, procedure('psychological-evaluation', { outcome: 'cleared' }), at(111)).code).toBe('conflict');
+    expect(refusal(cleared.state, procedure('scs-implant'), at(111)).code).toBe('conflict');
+    expect(refusal(cleared.state, reassess(5), at(111)).code).toBe('conflict');
+
+    const trial = step(cleared.state, procedure('scs-trial', performed(120)), at(121));
+    expect(trial.state.scs.trialStartedAt).toBe(isoAt(120));
+    expect(trial.state.due).toEqual({ kind: 'trial-reassessment', dueAt: isoAt(120 + 7) });
+    expect(trial.entries[0]!.numbers).toEqual({ type: 'scs-trial', trialDays: 7 });
+    expect(refusal(trial.state, procedure('scs-trial'), at(122)).code).toBe('conflict');
+    expect(refusal(trial.state, procedure('scs-implant'), at(122)).code).toBe('conflict');
+    expect(checkEvent(trial.state, reassess(5), at(127))).toBeNull();
+  });
+
+  it('a trial with ≥ 50% relief makes the implant due; no stage change', () => {
+    const o = step(toScsTrial(), reassess(5), at(127)); // reference 10 → 5: 50%
+    const s = o.state;
+    expect(s.stage).toBe('scs');
+    expect(s.status).toBe('active');
+    expect(s.scs.trialSucceeded).toBe(true);
+    expect(s.due).toEqual({ kind: 'scs-implant', dueAt: isoAt(127 + 42) });
+    expect(o.entries).toHaveLength(1);
+    expect(o.entries[0]).toMatchObject({ ruleId: 'response.scs-trial', numbers: { referencePainNrs: 10, painReliefPercent: 50, reliefThresholdPercent: 50 } });
+    expect(o.effects).toEqual([]);
+    // A successful trial is not a step towards discharge.
+    expect(s.consecutiveResponses).toBe(0);
+    // No second trial reassessment before the implant.
+    expect(refusal(s, reassess(5), at(128)).code).toBe('conflict');
+    expect(checkEvent(s, procedure('scs-implant'), at(130))).toBeNull();
+  });
+
+  it('a trial with 49% relief escalates to revision referral (escalation.scs-trial)', () => {
+    const o = step(toScsTrial(), reassess(5.1), at(127));
+    expect(o.state.stage).toBe('revision-referral');
+    expect(o.state.scs.trialSucceeded).toBe(false);
+    expect(o.state.due).toEqual({ kind: 'workup', dueAt: isoAt(127 + 42) });
+    expect(o.entries.map((e) => e.event)).toEqual(['reassessment', 'stage-changed']);
+    expect(o.entries[1]).toMatchObject({
+      actor: SYSTEM,
+      ruleId: 'escalation.scs-trial',
+      rule: sentence('escalation.scs-trial'),
+      numbers: { painReliefPercent: 49, reliefThresholdPercent: 50, fromStage: 'scs', toStage: 'revision-referral' },
+      stageBefore: 'scs',
+      stageAfter: 'revision-referral',
+    });
+    expect(o.effects.map((e) => e.type === 'notify-care-team' && e.topic)).toEqual(['stage-changed']);
+  });
+
+  it('an implant sets follow-ups every 84 days from when it was performed', () => {
+    const s = toImplanted(); // performed day 139
+    expect(s.scs.implantedAt).toBe(isoAt(139));
+    expect(s.cadence).toEqual({ anchorAt: isoAt(139), everyDays: 84 });
+    expect(s.due).toEqual({ kind: 'reassessment', dueAt: isoAt(139 + 84) });
+    expect(refusal(s, procedure('scs-implant'), at(141)).code).toBe('conflict');
+
+    const first = step(s, reassess(4), at(223));
+    expect(first.entries[0]).toMatchObject({ ruleId: 'response.scs-follow-up' });
+    expect(first.state.status).toBe('active');
+    expect(first.state.consecutiveResponses).toBe(1);
+    expect(first.state.due).toEqual({ kind: 'reassessment', dueAt: isoAt(139 + 168) });
+    // A late follow-up keeps the cadence.
+    expect(step(s, reassess(4), at(230)).state.due).toEqual({ kind: 'reassessment', dueAt: isoAt(139 + 168) });
+
+    const second = step(first.state, reassess(4), at(307));
+    expect(second.state.status).toBe('completed');
+    expect(second.entries.at(-1)).toMatchObject({ ruleId: 'completion.sustained-response', stageAfter: 'scs' });
+  });
+
+  it('a follow-up without response after the implant escalates to revision referral (escalation.scs-follow-up)', () => {
+    const o = step(toImplanted(), reassess(6), at(223)); // 40%
+    expect(o.state.stage).toBe('revision-referral');
+    expect(o.state.cadence).toBeNull();
+    expect(o.entries[1]).toMatchObject({
+      ruleId: 'escalation.scs-follow-up',
+      rule: sentence('escalation.scs-follow-up'),
+      numbers: { painReliefPercent: 40, fromStage: 'scs', toStage: 'revision-referral' },
+      stageBefore: 'scs',
+      stageAfter: 'revision-referral',
+    });
+  });
+});
+
+describe('revision referral', () => {
+  const ITEMS = ['imaging', 'labs', 'bone-density', 'health-optimisation', 'second-opinion'] as const;
+
+  it('records each work-up item; the last one issues the referral', () => {
+    let s = toRevision(); // entered day 110
+    expect(pendingWorkup(s)).toEqual([...ITEMS]);
+    ITEMS.slice(0, -1).forEach((item, i) => {
+      const o = step(s, workup(item), at(111 + i));
+      expect(o.entries).toHaveLength(1);
+      expect(o.entries[0]).toMatchObject({ event: 'workup-result', numbers: { item, pending: ITEMS.length - i - 1 } });
+      expect(o.effects).toEqual([]);
+      expect(o.state.due).toEqual({ kind: 'workup', dueAt: isoAt(152) });
+      expect(o.state.workup.completed[item]).toBe(isoAt(111 + i));
+      s = o.state;
+    });
+    expect(pendingWorkup(s)).toEqual(['second-opinion']);
+    expect(s.workup.referralIssuedAt).toBeUndefined();
+
+    const last = step(s, workup('second-opinion'), at(120));
+    expect(last.entries.map((e) => e.event)).toEqual(['workup-result', 'referral-issued']);
+    expect(last.entries[1]).toMatchObject({
+      actor: SYSTEM,
+      ruleId: 'referral.workup-complete',
+      rule: sentence('referral.workup-complete'),
+      numbers: { itemsComplete: 5 },
+      stageBefore: 'revision-referral',
+      stageAfter: 'revision-referral',
+      statusBefore: 'active',
+      statusAfter: 'active',
+      due: { kind: 'surgical-consult', dueAt: isoAt(120 + 56) },
+    });
+    expect(last.effects).toEqual([{ type: 'issue-revision-referral' }]);
+    expect(last.state.workup.referralIssuedAt).toBe(isoAt(120));
+    expect(last.state.due).toEqual({ kind: 'surgical-consult', dueAt: isoAt(176) });
+    expect(pendingWorkup(last.state)).toEqual([]);
+  });
+
+  it('refuses a repeated item and a surgical consult before the referral; the consult completes the pathway', () => {
+    let s = toRevision();
+    s = step(s, workup('imaging'), at(111)).state;
+    expect(refusal(s, workup('imaging'), at(112))).toMatchObject({ code: 'conflict', field: 'item' });
+    expect(refusal(s, workup('surgical-consult'), at(112))).toMatchObject({ code: 'conflict', field: 'item' });
+    for (const item of ITEMS.slice(1)) s = step(s, workup(item), at(113)).state;
+    expect(refusal(s, workup('labs'), at(114))).toMatchObject({ code: 'conflict', field: 'item' });
+
+    const o = step(s, workup('surgical-consult'), at(150));
+    expect(o.state.status).toBe('completed');
+    expect(o.state.closedAt).toBe(isoAt(150));
+    expect(o.state.due).toBeNull();
+    expect(o.state.workup.consultRecordedAt).toBe(isoAt(150));
+    expect(o.entries.map((e) => [e.event, e.ruleId])).toEqual([
+      ['workup-result', undefined],
+      ['completed', 'completion.surgical-consult'],
+    ]);
+    expect(o.entries[1]).toMatchObject({
+      actor: SYSTEM,
+      rule: sentence('completion.surgical-consult'),
+      stageBefore: 'revision-referral',
+      stageAfter: 'revision-referral',
+      statusBefore: 'active',
+      statusAfter: 'completed',
+    });
+    expect(o.effects).toEqual([{ type: 'notify-care-team', topic: 'completed', stage: 'revision-referral', status: 'completed', due: null }]);
+  });
+
+  it('uses the definition’s own work-up list', () => {
+    const d = definition((x) => void (x.stages['revision-referral'].workupItems = ['imaging', 'labs']));
+    let s = toRevision(d);
+    expect(refusal(s, workup('bone-density'), at(111))).toMatchObject({ code: 'conflict', field: 'item' });
+    s = step(s, workup('labs'), at(111)).state;
+    const o = step(s, workup('imaging'), at(112));
+    expect(o.effects).toEqual([{ type: 'issue-revision-referral' }]);
+    expect(o.entries[1]).toMatchObject({ numbers: { itemsComplete: 2 }, rule: sentence('referral.workup-complete', d) });
+  });
+
+  it('work-up belongs to the revision-referral stage only', () => {
+    expect(refusal(start().state, workup('imaging'), at(1))).toMatchObject({ code: 'conflict', field: 'item' });
+    expect(refusal(toScs(), workup('imaging'), at(110))).toMatchObject({ code: 'conflict', field: 'item' });
+  });
+
+  it('a reassessment in revision referral is kept for the record and decides nothing', () => {
+    const o = step(toRevision(), reassess(1), at(120));
+    expect(o.entries).toHaveLength(1);
+    expect(o.entries[0]).toMatchObject({ event: 'reassessment', summary: 'Reassessment recorded.' });
+    expect(o.entries[0]!.ruleId).toBeUndefined();
+    expect(o.state.reassessments.at(-1)!.evaluation).toBeUndefined();
+    expect(o.state.stage).toBe('revision-referral');
+    expect(o.state.status).toBe('active');
+    expect(o.effects).toEqual([]);
+  });
+});
+
+describe('red flags', () => {
+  const urgent = (e: Outcome): void => {
+    expect(e.state.status).toBe('urgent-referral');
+    expect(e.effects).toContainEqual(expect.objectContaining({ type: 'notify-care-team', topic: 'urgent-referral', status: 'urgent-referral' }));
+  };
+
+  it('in a reassessment: recorded without evaluation, then urgent referral', () => {
+    let s = start().state;
+    s = step(s, reassess(5), at(10)).state; // one response so far
+    const o = step(s, reassess(2, { redFlags: ['progressive-motor-deficit'], note: 'new foot drop' }), at(20));
+    urgent(o);
+    expect(o.entries.map((e) => e.event)).toEqual(['reassessment', 'red-flags']);
+    expect(o.entries[0]!.ruleId).toBeUndefined();
+    expect(o.entries[1]).toMatchObject({
+      ruleId: 'red-flag.urgent-referral',
+      rule: sentence('red-flag.urgent-referral'),
+      numbers: { redFlags: 'progressive-motor-deficit' },
+      reason: 'new foot drop',
+      statusBefore: 'active',
+      statusAfter: 'urgent-referral',
+    });
+    // A large pain drop with a red flag is not a response: the pathway must not complete.
+    expect(o.state.consecutiveResponses).toBe(1);
+    expect(o.state.reassessments.at(-1)).toMatchObject({ painNrs: 2, redFlags: ['progressive-motor-deficit'], evaluation: undefined });
+    expect(o.state.pause).toEqual({ since: isoAt(20), kind: 'urgent-referral' });
+  });
+
+  it('alone: urgent referral from any stage; stepped care waits', () => {
+    const o = step(toInterventional(), flags(['infection']), at(50));
+    urgent(o);
+    expect(o.state.stage).toBe('interventional');
+    expect(o.entries).toHaveLength(1);
+    expect(o.effects).toEqual([
+      { type: 'notify-care-team', topic: 'urgent-referral', stage: 'interventional', status: 'urgent-referral', due: { kind: 'procedure', dueAt: isoAt(70) } },
+    ]);
+    expect(nextWakeUpAt(o.state)).toBeNull();
+    expect(refusal(o.state, reassess(5), at(51)).code).toBe('conflict');
+    expect(refusal(o.state, procedure('nerve-block'), at(51)).code).toBe('conflict');
+    expect(refusal(o.state, action({ action: 'escalate', reason: 'no time' }), at(51)).code).toBe('conflict');
+    expect(refusal(o.state, action({ action: 'discharge', reason: 'no time' }), at(51)).code).toBe('conflict');
+    expect(refusal(o.state, hold(), at(51)).code).toBe('conflict');
+    // More red flags are always accepted.
+    expect(checkEvent(o.state, flags(['suspected-fracture']), at(51))).toBeNull();
+    expect(checkEvent(o.state, reassess(5, { redFlags: ['suspected-fracture'] }), at(51))).toBeNull();
+  });
+
+  it('resume after an urgent referral returns to the same stage and moves the due date by the time paused', () => {
+    let s = toInterventional(); // entered day 42, procedure due day 70
+    s = step(s, flags(['suspected-malignancy']), at(50)).state;
+    const o = step(s, resume(CLINICIAN), at(65));
+    expect(o.state.status).toBe('active');
+    expect(o.state.stage).toBe('interventional');
+    expect(o.state.pause).toBeNull();
+    expect(o.state.due).toEqual({ kind: 'procedure', dueAt: isoAt(70 + 15) });
+    expect(o.state.stageClockAt).toBe(isoAt(42 + 15));
+    expect(o.entries[0]).toMatchObject({
+      event: 'override',
+      ruleId: 'override.resume',
+      rule: sentence('override.resume'),
+      reason: 'patient back',
+      numbers: { pausedFor: 'urgent-referral', heldDays: 15, dueBefore: isoAt(70) },
+      statusBefore: 'urgent-referral',
+      statusAfter: 'active',
+      stageBefore: 'interventional',
+      stageAfter: 'interventional',
+      due: { kind: 'procedure', dueAt: isoAt(85) },
+    });
+    expect(nextWakeUpAt(o.state)).toBe(at(88));
+  });
+
+  it('resume after red flags at enrolment moves the first reassessment and the cadence', () => {
+    const s = step(start({ redFlags: ['infection'] }).state, resume(), at(5)).state;
+    expect(s.status).toBe('active');
+    expect(s.due).toEqual({ kind: 'reassessment', dueAt: isoAt(47) });
+    expect(s.cadence).toEqual({ anchorAt: isoAt(5), everyDays: 42 });
+    // The stage clock skipped the 5 days: day 46 is 41 active days.
+    expect(step(s, reassess(7), at(46)).state.stage).toBe('conservative');
+    expect(step(s, reassess(7), at(47)).state.stage).toBe('interventional');
+  });
+
+  it('red flags during a hold keep the pause start, so resuming moves due dates by the whole time', () => {
+    let s = start().state;
+    s = step(s, hold(), at(10)).state;
+    expect(checkEvent(s, reassess(6, { redFlags: ['suspected-fracture'] }), at(15))).toBeNull();
+    s = step(s, flags(['suspected-fracture']), at(15)).state;
+    expect(s.status).toBe('urgent-referral');
+    expect(s.pause).toEqual({ since: isoAt(10), kind: 'urgent-referral' });
+    s = step(s, resume(), at(30)).state;
+    expect(s.due).toEqual({ kind: 'reassessment', dueAt: isoAt(62) });
+    expect(s.stageClockAt).toBe(isoAt(20));
+  });
+
+  it('close after an urgent referral; close is refused otherwise', () => {
+    const active = start().state;
+    expect(refusal(active, action({ action: 'close', reason: 'admitted' }), at(1)).code).toBe('conflict');
+    const s = step(active, flags(['bladder-bowel-dysfunction']), at(3)).state;
+    const o = step(s, action({ action: 'close', reason: 'admitted for surgery' }), at(4));
+    expect(o.state.status).toBe('closed');
+    expect(o.state.closedAt).toBe(isoAt(4));
+    expect(o.state.due).toBeNull();
+    expect(o.state.pause).toBeNull();
+    expect(o.entries[0]).toMatchObject({
+      ruleId: 'override.close',
+      reason: 'admitted for surgery',
+      actor: CLINICIAN,
+      statusBefore: 'urgent-referral',
+      statusAfter: 'closed',
+    });
+    expect(o.effects).toEqual([{ type: 'notify-care-team', topic: 'closed', stage: 'conservative', status: 'closed', due: null }]);
+  });
+});
+
+describe('hold, resume, withdraw, discharge, escalate', () => {
+  it('hold and resume move the due date and the stage clock by the time held', () => {
+    let s = start().state;
+    const held = step(s, hold(), at(10));
+    expect(held.state.status).toBe('on-hold');
+    expect(held.state.pause).toEqual({ since: isoAt(10), kind: 'hold' });
+    expect(held.entries[0]).toMatchObject({ ruleId: 'override.hold', reason: 'patient travelling', statusBefore: 'active', statusAfter: 'on-hold' });
+    expect(nextWakeUpAt(held.state)).toBeNull();
+    // Timers stop: nothing happens long after the original due date.
+    expect(applyClock(held.state, at(80)).entries).toEqual([]);
+    expect(refusal(held.state, reassess(5), at(20)).code).toBe('conflict');
+    expect(refusal(held.state, hold(), at(20)).code).toBe('conflict');
+
+    s = step(held.state, resume(), at(30)).state;
+    expect(s.status).toBe('active');
+    expect(s.due).toEqual({ kind: 'reassessment', dueAt: isoAt(62) });
+    expect(s.stageClockAt).toBe(isoAt(20));
+    expect(s.stageEnteredAt).toBe(isoAt(0));
+    expect(s.cadence).toEqual({ anchorAt: isoAt(20), everyDays: 42 });
+    expect(nextWakeUpAt(s)).toBe(at(65));
+    expect(refusal(s, resume(), at(31)).code).toBe('conflict');
+
+    // Active time excludes the 20 days held.
+    const early = step(s, reassess(7), at(61));
+    expect(early.state.stage).toBe('conservative');
+    expect(early.entries[1]).toMatchObject({ ruleId: 'escalation.minimum-duration', numbers: { activeDays: 41, minimumDays: 42 } });
+    expect(early.state.due).toEqual({ kind: 'reassessment', dueAt: isoAt(62) });
+    const onTime = step(s, reassess(7), at(62));
+    expect(onTime.state.stage).toBe('interventional');
+    expect(onTime.entries[1]).toMatchObject({ ruleId: 'escalation.conservative', numbers: { activeDays: 42 } });
+  });
+
+  it('hold and resume in interventional move the procedure-driven reassessment', () => {
+    let s = toInterventional();
+    s = step(s, procedure('nerve-block'), at(45)).state; // reassessment due day 73
+    s = step(s, hold(), at(50)).state;
+    s = step(s, resume(), at(57)).state;
+    expect(s.due).toEqual({ kind: 'reassessment', dueAt: isoAt(80) });
+  });
+
+  it('withdraw closes the pathway from any open status', () => {
+    for (const s of [start().state, step(start().state, hold(), at(1)).state, start({ redFlags: ['infection'] }).state]) {
+      const o = step(s, action({ action: 'withdraw', reason: 'moved away' }, COORDINATOR), at(2));
+      expect(o.state.status).toBe('withdrawn');
+      expect(o.state.closedAt).toBe(isoAt(2));
+      expect(o.state.due).toBeNull();
+      expect(o.state.pause).toBeNull();
+      expect(o.entries[0]).toMatchObject({ ruleId: 'override.withdraw', statusAfter: 'withdrawn', reason: 'moved away' });
+      expect(o.effects).toEqual([{ type: 'notify-care-team', topic: 'closed', stage: 'conservative', status: 'withdrawn', due: null }]);
+      expect(nextWakeUpAt(o.state)).toBeNull();
+    }
+  });
+
+  it('discharge completes the pathway by a clinician with a reason', () => {
+    const o = step(toInterventional(), action({ action: 'discharge', reason: 'symptoms resolved' }), at(50));
+    expect(o.state.status).toBe('completed');
+    expect(o.entries[0]).toMatchObject({
+      event: 'completed',
+      actor: CLINICIAN,
+      ruleId: 'override.discharge',
+      reason: 'symptoms resolved',
+      stageAfter: 'interventional',
+      statusBefore: 'active',
+      statusAfter: 'completed',
+    });
+    expect(o.effects).toEqual([{ type: 'notify-care-team', topic: 'completed', stage: 'interventional', status: 'completed', due: null }]);
+  });
+
+  it('escalate override: to the next stage, or a named later one, never backwards or past the last', () => {
+    const s = start().state;
+    const next = step(s, action({ action: 'escalate', reason: 'intolerant of NSAIDs' }), at(5));
+    expect(next.state.stage).toBe('interventional');
+    expect(next.state.due).toEqual({ kind: 'procedure', dueAt: isoAt(33) });
+    expect(next.entries[0]).toMatchObject({
+      event: 'stage-changed',
+      actor: CLINICIAN,
+      ruleId: 'override.escalate',
+      reason: 'intolerant of NSAIDs',
+      numbers: { requestedStage: null, fromStage: 'conservative', toStage: 'interventional' },
+    });
+    const named = step(s, action({ action: 'escalate', toStage: 'scs', reason: 'failed injections elsewhere' }), at(5));
+    expect(named.state.stage).toBe('scs');
+    expect(named.state.due).toEqual({ kind: 'psychological-evaluation', dueAt: isoAt(47) });
+    expect(refusal(toScs(), action({ action: 'escalate', toStage: 'interventional', reason: 'go back' }), at(110))).toMatchObject({
+      code: 'conflict',
+      field: 'toStage',
+    });
+    expect(refusal(toScs(), action({ action: 'escalate', toStage: 'scs', reason: 'same' }), at(110)).code).toBe('conflict');
+    expect(refusal(toRevision(), action({ action: 'escalate', reason: 'no further' }), at(111)).code).toBe('conflict');
+    expect(nextStage('revision-referral')).toBeNull();
+    expect(nextStage('conservative')).toBe('interventional');
+  });
+});
+
+describe('closed pathways', () => {
+  const everything = (): PathwayEvent[] => [
+    reassess(5),
+    reassess(5, { redFlags: ['infection'] }),
+    procedure('nerve-block'),
+    workup('imaging'),
+    workup('surgical-consult'),
+    flags(['infection']),
+    action({ action: 'escalate', reason: 'try' }),
+    action({ action: 'hold', reason: 'try' }),
+    action({ action: 'resume', reason: 'try' }),
+    action({ action: 'withdraw', reason: 'try' }),
+    action({ action: 'discharge', reason: 'try' }),
+    action({ action: 'close', reason: 'try' }),
+  ];
+
+  it('refuse every event with a conflict, whatever the way they closed', () => {
+    const completed = step(step(start().state, reassess(5), at(42)).state, reassess(5), at(84)).state;
+    const withdrawn = step(start().state, action({ action: 'withdraw', reason: 'moved' }), at(1)).state;
+    const closed = step(step(start().state, flags(['infection']), at(1)).state, action({ action: 'close', reason: 'admitted' }), at(2)).state;
+    expect([completed.status, withdrawn.status, closed.status]).toEqual(['completed', 'withdrawn', 'closed']);
+    for (const s of [completed, withdrawn, closed]) {
+      for (const e of everything()) {
+        expect(refusal(s, e, at(100)), `${s.status}: ${e.type} ${JSON.stringify(e.input)}`).toMatchObject({ code: 'conflict' });
+      }
+      expect(applyClock(s, at(1000)).entries).toEqual([]);
+    }
+  });
+});
+
+describe('roles', () => {
+  it('a coordinator cannot record a reassessment, report red flags or take clinical actions', () => {
+    const s = start().state;
+    expect(refusal(s, reassess(5, {}, COORDINATOR), at(42))).toMatchObject({ code: 'forbidden' });
+    expect(refusal(s, reassess(5, { redFlags: ['infection'] }, COORDINATOR), at(42))).toMatchObject({ code: 'forbidden' });
+    expect(refusal(s, flags(['infection'], COORDINATOR), at(1)).code).toBe('forbidden');
+    expect(refusal(s, action({ action: 'escalate', reason: 'x'.repeat(5) }, COORDINATOR), at(1)).code).toBe('forbidden');
+    expect(refusal(s, action({ action: 'discharge', reason: 'done now' }, COORDINATOR), at(1)).code).toBe('forbidden');
+    const urgent = step(s, flags(['infection']), at(1)).state;
+    expect(refusal(urgent, action({ action: 'close', reason: 'admitted' }, COORDINATOR), at(2)).code).toBe('forbidden');
+  });
+
+  it('a coordinator may record procedures and work-up, hold, resume and withdraw', () => {
+    expect(checkEvent(toInterventional(), procedure('nerve-block', {}, COORDINATOR), at(43))).toBeNull();
+    expect(checkEvent(toRevision(), workup('imaging', COORDINATOR), at(111))).toBeNull();
+    const s = start().state;
+    expect(checkEvent(s, hold(COORDINATOR), at(1))).toBeNull();
+    expect(checkEvent(step(s, hold(COORDINATOR), at(1)).state, resume(COORDINATOR), at(2))).toBeNull();
+    expect(checkEvent(s, action({ action: 'withdraw', reason: 'moved' }, COORDINATOR), at(1))).toBeNull();
+  });
+
+  it('a viewer can do nothing, and is told so before anything about the state', () => {
+    const states = [start().state, toInterventional(), toRevision(), step(start().state, flags(['infection']), at(1)).state];
+    const events = (a: Actor): PathwayEvent[] => [
+      reassess(5, {}, a),
+      reassess(5, { redFlags: ['infection'] }, a),
+      procedure('nerve-block', {}, a),
+      workup('imaging', a),
+      flags(['infection'], a),
+      ...(['escalate', 'hold', 'resume', 'withdraw', 'discharge', 'close'] as const).map((name) => action({ action: name, reason: 'because' }, a)),
+    ];
+    for (const s of states) {
+      for (const e of events(VIEWER)) {
+        const r = refusal(s, e, at(120));
+        expect(r.code, `${s.stage}/${s.status}: ${e.type}`).toBe('forbidden');
+        expect(r.message).toContain('viewer');
+      }
+    }
+  });
+
+  it('the system actor is not limited by role', () => {
+    expect(checkEvent(start().state, reassess(5, {}, SYSTEM), at(42))).toBeNull();
+  });
+});
+
+describe('the passing of time', () => {
+  const due = 42; // first reassessment
+
+  it('nothing happens before the due date plus grace', () => {
+    const s = start().state;
+    for (const now of [at(1), at(due), at(due + 3) - 1]) {
+      const o = applyClock(s, now);
+      expect(o.entries).toEqual([]);
+      expect(o.effects).toEqual([]);
+      expect(o.state).toBe(s);
+    }
+  });
+
+  it('overdue at due + 3 days, once', () => {
+    const s = start().state;
+    const o = applyClock(s, at(due + 3));
+    expect(o.state.overdue).toBe(true);
+    expect(o.state.status).toBe('active');
+    expect(o.entries).toHaveLength(1);
+    expect(o.entries[0]).toMatchObject({
+      seq: 2,
+      at: isoAt(45),
+      actor: SYSTEM,
+      event: 'overdue',
+      ruleId: 'follow-up.overdue',
+      rule: sentence('follow-up.overdue'),
+      numbers: { dueKind: 'reassessment', dueAt: isoAt(42), graceDays: 3 },
+      stageBefore: 'conservative',
+      stageAfter: 'conservative',
+      statusBefore: 'active',
+      statusAfter: 'active',
+    });
+    expect(o.effects).toEqual([
+      { type: 'notify-care-team', topic: 'overdue', stage: 'conservative', status: 'active', due: { kind: 'reassessment', dueAt: isoAt(42) } },
+    ]);
+    expect(nextWakeUpAt(o.state)).toBe(at(due + 3 + 28));
+    expect(applyClock(o.state, at(due + 3 + 28) - 1).entries).toEqual([]);
+  });
+
+  it('lost to follow-up (on hold) at due + 3 + 28 days', () => {
+    const overdue = applyClock(start().state, at(due + 3)).state;
+    const o = applyClock(overdue, at(due + 31));
+    expect(o.state.status).toBe('on-hold');
+    expect(o.state.pause).toEqual({ since: isoAt(73), kind: 'lost-to-follow-up' });
+    expect(o.entries).toHaveLength(1);
+    expect(o.entries[0]).toMatchObject({
+      actor: SYSTEM,
+      event: 'lost-to-follow-up',
+      ruleId: 'follow-up.lost',
+      rule: sentence('follow-up.lost'),
+      numbers: { dueKind: 'reassessment', dueAt: isoAt(42), overdueDays: 28 },
+      statusBefore: 'active',
+      statusAfter: 'on-hold',
+    });
+    expect(o.effects).toEqual([
+      { type: 'notify-care-team', topic: 'lost-to-follow-up', stage: 'conservative', status: 'on-hold', due: { kind: 'reassessment', dueAt: isoAt(42) } },
+    ]);
+    expect(nextWakeUpAt(o.state)).toBeNull();
+    expect(applyClock(o.state, at(400)).entries).toEqual([]);
+    expect(refusal(o.state, reassess(5), at(80)).code).toBe('conflict');
+  });
+
+  it('resume from lost to follow-up makes the item due at resume time, not lost again at once', () => {
+    const lost = applyClock(applyClock(start().state, at(45)).state, at(73)).state;
+    const o = step(lost, resume(), at(80));
+    const s = o.state;
+    expect(s.status).toBe('active');
+    expect(s.overdue).toBe(false);
+    expect(s.due).toEqual({ kind: 'reassessment', dueAt: isoAt(80) });
+    expect(o.entries[0]!.numbers).toMatchObject({ pausedFor: 'lost-to-follow-up', heldDays: 7, dueBefore: isoAt(42) });
+    expect(nextWakeUpAt(s)).toBe(at(83));
+    expect(applyClock(s, at(80)).entries).toEqual([]);
+    expect(applyClock(s, at(83) - 1).entries).toEqual([]);
+    const again = applyClock(s, at(83));
+    expect(again.entries.map((e) => e.event)).toEqual(['overdue']);
+    expect(again.state.status).toBe('active');
+  });
+
+  it('an item overdue when a hold began falls due at resume time', () => {
+    const overdue = applyClock(start().state, at(50)).state;
+    const s = step(step(overdue, hold(), at(55)).state, resume(), at(60)).state;
+    expect(s.overdue).toBe(false);
+    expect(s.due).toEqual({ kind: 'reassessment', dueAt: isoAt(60) });
+  });
+
+  it('nextWakeUpAt follows the definition’s grace and lost-to-follow-up days', () => {
+    const d = definition((x) => {
+      x.followUp = { graceDays: 0, lostToFollowUpAfterOverdueDays: 10 };
+    });
+    const s = start({ definition: d }).state;
+    expect(nextWakeUpAt(s)).toBe(at(42));
+    const overdue = applyClock(s, at(42));
+    expect(overdue.entries.map((e) => e.event)).toEqual(['overdue']);
+    expect(nextWakeUpAt(overdue.state)).toBe(at(52));
+    expect(applyClock(overdue.state, at(52)).state.status).toBe('on-hold');
+  });
+
+  it('nextWakeUpAt for other waits: procedure, trial reassessment, surgical consult', () => {
+    expect(nextWakeUpAt(toInterventional())).toBe(at(42 + 28 + 3));
+    expect(nextWakeUpAt(toScsTrial())).toBe(at(127 + 3));
+    expect(nextWakeUpAt(toImplanted())).toBe(at(139 + 84 + 3));
+  });
+});
+
+describe('purity', () => {
+  it('applyEvent does not change the state it is given', () => {
+    const cases: Array<[PathwayState, PathwayEvent, number]> = [
+      [start().state, reassess(7, { odi: 38 }), at(20)],
+      [start().state, reassess(7), at(42)],
+      [start().state, reassess(5), at(42)],
+      [step(start().state, reassess(5), at(42)).state, reassess(5), at(84)],
+      [start().state, reassess(3, { redFlags: ['infection'] }), at(10)],
+      [toInterventional(), procedure('nerve-block'), at(43)],
+      [toScs(), procedure('psychological-evaluation', { outcome: 'not-cleared' }), at(110)],
+      [toScsTrial(), reassess(5), at(127)],
+      [toRevision(), workup('imaging'), at(111)],
+      [step(start().state, hold(), at(5)).state, resume(), at(10)],
+      [start().state, action({ action: 'withdraw', reason: 'moved' }), at(3)],
+    ];
+    for (const [state, event, now] of cases) {
+      const before = snapshot(state);
+      const o = applyEvent(state, event, now);
+      expect(snapshot(state)).toBe(before);
+      expect(o.state).not.toBe(state);
+      expect(o.state.timeline.length).toBeGreaterThan(state.timeline.length);
+    }
+  });
+
+  it('applyClock and noteSideEffect do not change the state they are given', () => {
+    const s = start().state;
+    const before = snapshot(s);
+    const overdue = applyClock(s, at(45));
+    expect(snapshot(s)).toBe(before);
+    expect(s.overdue).toBe(false);
+    const before2 = snapshot(overdue.state);
+    applyClock(overdue.state, at(73));
+    expect(snapshot(overdue.state)).toBe(before2);
+
+    const noted = noteSideEffect(overdue.state, at(45), overdue.effects[0]!, false);
+    expect(snapshot(overdue.state)).toBe(before2);
+    expect(noted.timeline.at(-1)).toMatchObject({
+      actor: SYSTEM,
+      event: 'notification',
+      numbers: { sideEffect: 'notify-care-team', topic: 'overdue', delivered: false },
+      summary: 'Not delivered after every retry: care-team notification (overdue). Follow up by hand.',
+    });
+    const sent = noteSideEffect(overdue.state, at(45), { type: 'issue-revision-referral' }, true);
+    expect(sent.timeline.at(-1)).toMatchObject({ numbers: { topic: 'referral', delivered: true }, summary: 'Sent: revision-surgery referral.' });
+  });
+});
+
+describe('the timeline', () => {
+  /** Runs the main routes through the pathway and returns every final state. */
+  function routes(): PathwayState[] {
+    const conservativeCompletion = step(step(start().state, reassess(5), at(42)).state, reassess(5), at(84)).state;
+    let early = step(start().state, reassess(7), at(20)).state;
+    early = step(early, reassess(7), at(42)).state;
+    const trialFailure = step(toScsTrial(), reassess(6), at(127)).state;
+    let revision = toRevision();
+    for (const item of ['imaging', 'labs', 'bone-density', 'health-optimisation', 'second-opinion'] as const) revision = step(revision, workup(item), at(120)).state;
+    revision = step(revision, workup('surgical-consult'), at(150)).state;
+    const implantCompletion = step(step(toImplanted(), reassess(4), at(223)).state, reassess(4), at(307)).state;
+    const followUpFailure = step(toImplanted(), reassess(8), at(223)).state;
+    const lost = step(applyClock(applyClock(start().state, at(45)).state, at(73)).state, resume(), at(80)).state;
+    const redFlagged = step(step(start({ redFlags: ['infection'] }).state, resume(), at(3)).state, reassess(2, { redFlags: ['suspected-fracture'] }), at(10)).state;
+    return [conservativeCompletion, early, trialFailure, revision, implantCompletion, followUpFailure, lost, redFlagged];
+  }
+
+  const AUTOMATIC = new Set(['stage-changed', 'completed', 'referral-issued', 'overdue', 'lost-to-follow-up', 'red-flags']);
+  const isAutomatic = (e: TimelineEntry): boolean =>
+    !e.ruleId?.startsWith('override.') && (AUTOMATIC.has(e.event) || (e.actor.role === 'system' && e.event !== 'notification') || !!e.ruleId);
+
+  it('numbers entries 1, 2, 3… in time order', () => {
+    for (const s of routes()) {
+      expect(s.timeline.map((e) => e.seq)).toEqual(s.timeline.map((_, i) => i + 1));
+      const times = s.timeline.map((e) => Date.parse(e.at));
+      expect([...times].sort((a, b) => a - b)).toEqual(times);
+    }
+  });
+
+  it('every automatic decision carries its rule id, the rule sentence, numbers and the stage and status before and after', () => {
+    const seen = new Set<string>();
+    for (const s of routes()) {
+      for (const e of s.timeline.filter(isAutomatic)) {
+        const label = `${e.event} ${e.ruleId} (${e.summary})`;
+        // The surgical-consult completion is checked on its own below.
+        if (e.ruleId === 'completion.surgical-consult') continue;
+        seen.add(e.ruleId!);
+        expect(e.ruleId, label).toBeDefined();
+        expect(e.rule, label).toBe(sentence(e.ruleId!, s.definition));
+        expect(e.numbers, label).toBeTypeOf('object');
+        expect(Object.keys(e.numbers ?? {}).length, label).toBeGreaterThan(0);
+        expect(STAGES, label).toContain(e.stageBefore);
+        expect(STAGES, label).toContain(e.stageAfter);
+        expect(e.statusBefore, label).toMatch(/^(active|on-hold|urgent-referral|completed|withdrawn|closed)$/);
+        expect(e.statusAfter, label).toMatch(/^(active|on-hold|urgent-referral|completed|withdrawn|closed)$/);
+        if (e.event === 'stage-changed') {
+          expect(e.stageAfter, label).not.toBe(e.stageBefore);
+          expect(e.numbers, label).toMatchObject({ fromStage: e.stageBefore, toStage: e.stageAfter });
+        }
+        if (e.event === 'completed') expect(e.statusAfter, label).toBe('completed');
+        if (e.event === 'red-flags') expect(e.statusAfter, label).toBe('urgent-referral');
+        if (e.event === 'lost-to-follow-up') expect([e.statusBefore, e.statusAfter], label).toEqual(['active', 'on-hold']);
+      }
+    }
+    // The routes above exercise all of these automatic rules.
+    expect([...seen].sort()).toEqual(
+      [
+        'completion.sustained-response',
+        'escalation.conservative',
+        'escalation.interventional',
+        'escalation.minimum-duration',
+        'escalation.scs-psychology',
+        'escalation.scs-follow-up',
+        'escalation.scs-trial',
+        'follow-up.lost',
+        'follow-up.overdue',
+        'red-flag.urgent-referral',
+        'referral.workup-complete',
+        'response.conservative',
+        'response.interventional',
+        'response.scs-follow-up',
+        'response.scs-trial',
+      ].sort(),
+    );
+  });
+
+  it('the completion on a surgical consult carries its rule, numbers and stage and status before and after', () => {
+    let s = toRevision();
+    for (const item of ['imaging', 'labs', 'bone-density', 'health-optimisation', 'second-opinion'] as const) s = step(s, workup(item), at(120)).state;
+    const e = step(s, workup('surgical-consult'), at(150)).entries.find((x) => x.event === 'completed')!;
+    expect(e).toMatchObject({
+      ruleId: 'completion.surgical-consult',
+      rule: sentence('completion.surgical-consult'),
+      stageBefore: 'revision-referral',
+      stageAfter: 'revision-referral',
+      statusBefore: 'active',
+      statusAfter: 'completed',
+    });
+    expect(e.numbers).toBeTypeOf('object');
+    expect(Object.keys(e.numbers ?? {}).length).toBeGreaterThan(0);
+  });
+
+  it('the entries an outcome returns are exactly the ones appended to the timeline', () => {
+    const s = start().state;
+    const o = step(s, reassess(7), at(42));
+    expect(o.state.timeline.slice(s.timeline.length)).toEqual(o.entries);
+    expect(o.entries.map((e) => e.seq)).toEqual([2, 3]);
+    expect(o.entries.every((e) => e.at === isoAt(42))).toBe(true);
+  });
+});
