@@ -1,32 +1,31 @@
 /**
- * Activities: every side effect of a pathway. Built from their dependencies so that the
- * worker, the embedded default and the tests each choose where notifications go.
+ * Activities: every side effect of a pathway, and the daily digest's reading of where pathways
+ * stand. Built from their dependencies so that the service and the tests choose where
+ * messages go.
  */
-import type { Effect } from '../clinical/pathway';
+import type { Client } from '@temporalio/client';
+import { digestCounts, readRows, type DigestCounts } from '../worker/visibility';
+import type { CareTeamChannel } from './care-team-channel';
+import type { CareTeamMessage, DeliveryResult } from './messages';
 
-export type CareTeamNotification = Extract<Effect, { type: 'notify-care-team' }> & { pathwayId: string; careTeam: string };
-export interface ReferralRequest {
-  pathwayId: string;
-  careTeam: string;
-}
-
-/** Where notifications and referrals go. Messages carry identifiers and kinds only, never patient data. */
-export interface CareTeamChannel {
-  notify(notification: CareTeamNotification): Promise<void>;
-  sendReferral(referral: ReferralRequest): Promise<void>;
-}
+export type { CareTeamChannel } from './care-team-channel';
 
 export interface ActivityDeps {
   channel: CareTeamChannel;
+  /** Reads visibility for the daily digest. */
+  client?: Client;
 }
 
-export function createActivities({ channel }: ActivityDeps) {
+export function createActivities({ channel, client }: ActivityDeps) {
   return {
-    async notifyCareTeam(notification: CareTeamNotification): Promise<void> {
-      await channel.notify(notification);
+    /** Delivers one message; throws to be retried (the workflow's retry policy runs for hours). */
+    async deliverToCareTeam(message: CareTeamMessage): Promise<DeliveryResult> {
+      return channel.deliver(message);
     },
-    async issueRevisionReferral(referral: ReferralRequest): Promise<void> {
-      await channel.sendReferral(referral);
+    /** Counts of what each care team has due and overdue, for the daily digest. */
+    async collectDigestCounts(at: number): Promise<DigestCounts[]> {
+      if (!client) throw new Error('the daily digest needs a Temporal client');
+      return digestCounts(await readRows(client, { open: true }), at);
     },
   };
 }

@@ -11,6 +11,7 @@ import type { PathwayService } from './pathways-service';
 import { HttpProblem, problemHandler } from './problem';
 import { healthRouter } from './routes/health';
 import { pathwaysRouter } from './routes/pathways';
+import { worklistRouter } from './routes/worklist';
 
 export interface AppDeps {
   pathways: PathwayService;
@@ -62,6 +63,7 @@ export function createApp(deps: AppDeps): Express {
   });
   app.use('/v1', requireJson, express.json({ limit: deps.bodyLimit ?? '64kb', strict: true }), authenticate(deps.apiKeys));
   app.use('/v1/pathways', pathwaysRouter(deps.pathways));
+  app.use('/v1/worklist', worklistRouter(deps.pathways));
   app.use((_req, _res, next) => next(new HttpProblem(404, 'no such resource')));
   app.use(
     problemHandler((err) => {

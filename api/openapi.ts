@@ -11,6 +11,8 @@ import {
   PathwayRowSchema,
   PathwayViewSchema,
   ProblemSchema,
+  WorklistItemSchema,
+  WorklistQuerySchema,
 } from './schemas';
 
 type JsonSchema = Record<string, unknown>;
@@ -47,13 +49,11 @@ const CHANGE_TEXT: Record<keyof typeof CHANGE_KINDS, string> = {
   actions: 'Override (with a reason): escalate or discharge (clinician); hold, resume, withdraw (coordinator); close after urgent referral (clinician)',
 };
 
+const queryParameters = (s: z.ZodType) =>
+  Object.entries(schema(s, 'input').properties as Record<string, JsonSchema>).map(([name, property]) => ({ name, in: 'query', required: false, schema: property }));
+
 export function openApiDocument(): JsonSchema {
-  const listParams = Object.entries(schema(ListQuerySchema, 'input').properties as Record<string, JsonSchema>).map(([name, s]) => ({
-    name,
-    in: 'query',
-    required: false,
-    schema: s,
-  }));
+  const listParams = queryParameters(ListQuerySchema);
   const changePaths = Object.fromEntries(
     (Object.keys(CHANGE_KINDS) as Array<keyof typeof CHANGE_KINDS>).map((kind) => [
       `/v1/pathways/{pathwayId}/${kind}`,
@@ -87,6 +87,7 @@ export function openApiDocument(): JsonSchema {
         Pathway: schema(PathwayViewSchema),
         ChangeResult: schema(ChangeResultSchema),
         PathwayRow: schema(PathwayRowSchema),
+        WorklistItem: schema(WorklistItemSchema),
       },
     },
     security: [{ apiKey: [] }],
@@ -117,6 +118,17 @@ export function openApiDocument(): JsonSchema {
               type: 'object',
               properties: { items: { type: 'array', items: { $ref: '#/components/schemas/PathwayRow' } }, nextPageToken: { type: ['string', 'null'] } },
             }),
+            ...ERRORS,
+          },
+        },
+      },
+      '/v1/worklist': {
+        get: {
+          summary: 'What a care team must act on, most urgent first: urgent referrals, undelivered messages, lost to follow-up, overdue, due today, due soon; with pending work-up items',
+          operationId: 'worklist',
+          parameters: queryParameters(WorklistQuerySchema),
+          responses: {
+            '200': json('The worklist', { type: 'object', properties: { generatedAt: { type: 'string' }, items: { type: 'array', items: { $ref: '#/components/schemas/WorklistItem' } } } }),
             ...ERRORS,
           },
         },

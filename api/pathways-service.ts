@@ -3,17 +3,10 @@
  * every answer comes from the pathway workflows and Temporal's visibility store.
  */
 import { createHash, createHmac } from 'node:crypto';
-import {
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-  type Client,
-  type WorkflowExecutionInfo,
-} from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { Stage } from '../clinical/definition';
 import type { Actor } from '../clinical/events';
-import type { PathwayStatus } from '../clinical/pathway';
+import type { WorkupItem } from '../clinical/definition';
 import { DEFAULT_DEFINITION_ID, type DefinitionRegistry } from '../clinical/registry';
 import {
   REFUSAL_ERROR_TYPE,
@@ -33,11 +26,19 @@ import {
   CareTeamKey,
   DefinitionKey,
   DefinitionVersionKey,
-  NextDueKey,
   OverdueKey,
   PathwayStageKey,
   PathwayStatusKey,
 } from '../workflows/search-attributes';
+import {
+  WORKLIST_ORDER,
+  byDueDate,
+  readRows,
+  worklistCategory,
+  type PathwayRow,
+  type RowFilter,
+  type WorklistCategory,
+} from '../worker/visibility';
 import { HttpProblem } from './problem';
 import type { ChangeKind, EnrollRequest, ListQuery } from './schemas';
 
@@ -49,21 +50,15 @@ const UPDATES = {
   actions: applyAction,
 } as const;
 
+export interface WorklistItem extends PathwayRow {
+  category: WorklistCategory;
+  pendingWorkup?: WorkupItem[];
+  undeliveredMessages?: PathwayView['undelivered'];
+}
+
 /** What a caller may see: all care teams, or only some. */
 export interface Scope {
   careTeams?: readonly string[];
-}
-
-export interface PathwaySummaryRow {
-  pathwayId: string;
-  careTeam: string;
-  stage: Stage;
-  status: PathwayStatus;
-  nextDueAt: string | null;
-  overdue: boolean;
-  definition: { id: string; version: number };
-  enrolledAt: string;
-  closedAt: string | null;
 }
 
 export interface PathwayServiceDeps {
@@ -191,7 +186,7 @@ export class PathwayService {
   }
 
   /** Every pathway matching the filters (within the caller's scope), soonest due first. */
-  async list(q: ListQuery, scope: Scope): Promise<{ items: PathwaySummaryRow[]; nextPageToken: string | null }> {
+  async list(q: ListQuery, scope: Scope): Promise<{ items: PathwayRow[]; nextPageToken: string | null }> {
     const rows = await this.scan(q, scope);
     rows.sort(byDueDate);
     const offset = q.pageToken ? decodePageToken(q.pageToken, q) : 0;
@@ -214,15 +209,37 @@ export class PathwayService {
     return [...teams.values()].sort((a, b) => a.careTeam.localeCompare(b.careTeam));
   }
 
-  private async scan(q: Partial<ListQuery>, scope: Scope): Promise<PathwaySummaryRow[]> {
+  private async scan(q: Partial<ListQuery>, scope: Scope, extra: RowFilter = {}): Promise<PathwayRow[]> {
     if (q.careTeam && scope.careTeams && !scope.careTeams.includes(q.careTeam)) return [];
-    const limit = this.deps.listLimit ?? 10_000;
-    const rows: PathwaySummaryRow[] = [];
-    for await (const info of this.deps.client.workflow.list({ query: visibilityQuery(q, scope) })) {
-      rows.push(toRow(info));
-      if (rows.length >= limit) break;
+    const { pageSize: _p, pageToken: _t, ...filters } = q;
+    return readRows(this.deps.client, { ...filters, ...(q.careTeam ? {} : { careTeams: scope.careTeams }), ...extra }, this.deps.listLimit);
+  }
+
+  /** What a care team must act on, most urgent first: urgent referrals, undelivered reminders, lost to follow-up, overdue, due today, due soon. */
+  async worklist(scope: Scope, careTeam: string | undefined, dueSoonDays: number, now = Date.now()): Promise<WorklistItem[]> {
+    const rows = await this.scan({ careTeam }, scope, { open: true });
+    const items: WorklistItem[] = [];
+    for (const row of rows) {
+      const category = row.status === 'on-hold' && !row.undelivered ? (await this.lostToFollowUp(row.pathwayId) ? 'lost-to-follow-up' : null) : worklistCategory(row, now, dueSoonDays);
+      if (!category) continue;
+      items.push({ category, ...row });
     }
-    return rows;
+    // Pending work-up items and undelivered messages come from the pathways themselves.
+    await Promise.all(
+      items.map(async (item) => {
+        if (item.nextDueKind !== 'workup' && !item.undelivered) return;
+        const view = await this.read(item.pathwayId);
+        if (item.nextDueKind === 'workup') item.pendingWorkup = view.pendingWorkup;
+        if (item.undelivered) item.undeliveredMessages = view.undelivered.filter((u) => !u.resolvedAt);
+      }),
+    );
+    const rank = (c: WorklistCategory) => WORKLIST_ORDER.indexOf(c);
+    return items.sort((a, b) => rank(a.category) - rank(b.category) || byDueDate(a, b));
+  }
+
+  private async lostToFollowUp(pathwayId: string): Promise<boolean> {
+    const view = await this.read(pathwayId);
+    return view.pause?.kind === 'lost-to-follow-up';
   }
 }
 
@@ -232,46 +249,10 @@ function assertInScope(scope: Scope, careTeam: string, status = 403): void {
   }
 }
 
-/** Values come from zod-validated enums, formats and patterns, so quoting them is safe. */
-function visibilityQuery(q: Partial<ListQuery>, scope: Scope): string {
-  const clauses = [`WorkflowType = '${WORKFLOW_TYPE}'`, `ExecutionStatus != 'ContinuedAsNew'`, `${PathwayStatusKey.name} IS NOT NULL`];
-  if (q.stage) clauses.push(`${PathwayStageKey.name} = '${q.stage}'`);
-  if (q.status) clauses.push(`${PathwayStatusKey.name} = '${q.status}'`);
-  if (q.careTeam) clauses.push(`${CareTeamKey.name} = '${q.careTeam}'`);
-  else if (scope.careTeams) clauses.push(`${CareTeamKey.name} IN (${scope.careTeams.map((t) => `'${t}'`).join(', ')})`);
-  if (q.overdue !== undefined) clauses.push(`${OverdueKey.name} = ${q.overdue}`);
-  if (q.dueBefore) clauses.push(`${NextDueKey.name} < '${new Date(q.dueBefore).toISOString()}'`);
-  return clauses.join(' AND ');
-}
-
-function toRow(info: WorkflowExecutionInfo): PathwaySummaryRow {
-  const sa = info.typedSearchAttributes;
-  const due = sa.get(NextDueKey);
-  return {
-    pathwayId: info.workflowId,
-    careTeam: sa.get(CareTeamKey) ?? '',
-    stage: (sa.get(PathwayStageKey) ?? 'conservative') as Stage,
-    status: (sa.get(PathwayStatusKey) ?? 'active') as PathwayStatus,
-    nextDueAt: due ? due.toISOString() : null,
-    overdue: sa.get(OverdueKey) ?? false,
-    definition: { id: sa.get(DefinitionKey) ?? '', version: sa.get(DefinitionVersionKey) ?? 0 },
-    enrolledAt: info.startTime.toISOString(),
-    closedAt: info.closeTime ? info.closeTime.toISOString() : null,
-  };
-}
-
-function byDueDate(a: PathwaySummaryRow, b: PathwaySummaryRow): number {
-  if (a.nextDueAt !== b.nextDueAt) {
-    if (a.nextDueAt === null) return 1;
-    if (b.nextDueAt === null) return -1;
-    return a.nextDueAt < b.nextDueAt ? -1 : 1;
-  }
-  return a.pathwayId < b.pathwayId ? -1 : a.pathwayId > b.pathwayId ? 1 : a.enrolledAt.localeCompare(b.enrolledAt);
-}
-
 /** A page token is the offset, tied to the filters it was issued for. */
 function filterFingerprint(q: ListQuery): string {
-  return opaqueKey(JSON.stringify([q.stage, q.status, q.careTeam, q.overdue, q.dueBefore, q.pageSize])).slice(0, 12);
+  const { pageToken: _token, ...filters } = q;
+  return opaqueKey(JSON.stringify(Object.entries(filters).sort())).slice(0, 12);
 }
 
 function encodePageToken(offset: number, q: ListQuery): string {

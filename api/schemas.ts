@@ -44,12 +44,20 @@ export const ListQuerySchema = z
     status: StatusSchema.optional(),
     careTeam: z.string().max(64).optional(),
     overdue: booleanQuery.optional(),
+    undelivered: booleanQuery.optional(),
     dueBefore: z.iso.datetime({ offset: true }).optional(),
     pageSize: z.coerce.number().int().min(1).max(200).default(50),
     pageToken: z.string().max(200).optional(),
   })
   .strict();
 export type ListQuery = z.infer<typeof ListQuerySchema>;
+
+export const WorklistQuerySchema = z
+  .object({
+    careTeam: z.string().max(64).optional(),
+    dueSoonDays: z.coerce.number().int().min(0).max(60).default(7).describe('How far ahead "due soon" looks'),
+  })
+  .strict();
 
 export const CHANGE_KINDS = {
   reassessments: { schema: ReassessmentInputSchema, update: 'recordReassessment' },
@@ -124,8 +132,16 @@ export const PathwayRowSchema = z.object({
   stage: StageSchema,
   status: StatusSchema,
   nextDueAt: z.string().nullable(),
+  nextDueKind: z.string().nullable(),
   overdue: z.boolean(),
+  undelivered: z.boolean().describe('A message to the care team could not be delivered and no one has acted since'),
   definition: z.object({ id: z.string(), version: z.number().int() }),
   enrolledAt: z.string(),
   closedAt: z.string().nullable(),
+});
+
+export const WorklistItemSchema = PathwayRowSchema.extend({
+  category: z.enum(['urgent-referral', 'undelivered', 'lost-to-follow-up', 'overdue', 'due-today', 'due-soon']),
+  pendingWorkup: z.array(z.string()).optional(),
+  undeliveredMessages: z.array(z.object({ messageId: z.string(), effect: z.string(), at: z.string() })).optional(),
 });

@@ -53,6 +53,8 @@ export const PathwayDefinitionSchema = z
         graceDays: days,
         /** Days overdue after which the pathway goes on hold as lost to follow-up. */
         lostToFollowUpAfterOverdueDays: days.min(1),
+        /** Days between reminders once an item is overdue. */
+        reminderEveryDays: days.min(1),
       })
       .strict(),
     stages: z
@@ -78,7 +80,6 @@ export const PathwayDefinitionSchema = z
           .strict(),
         scs: z
           .object({
-            minimumDays: days,
             scheduleWithinDays: days.min(1),
             trialDays: days.min(1),
             response: z.object({ trialReliefPercent: percent, followUpReliefPercent: percent }).strict(),

@@ -55,6 +55,7 @@ export type TimelineEvent =
   | 'lost-to-follow-up'
   | 'referral-issued'
   | 'completed'
+  | 'reminder'
   | 'notification';
 
 export interface TimelineEntry {
@@ -97,16 +98,37 @@ export interface Pause {
   kind: 'hold' | 'lost-to-follow-up' | 'urgent-referral';
 }
 
-/** Side effects the workflow carries out through activities, in order, after the state changed. */
+/**
+ * Side effects the workflow carries out through activities, in order, after the state changed.
+ * Each has a stable key: the id a receiver uses to drop a repeated delivery.
+ */
 export type Effect =
   | {
       type: 'notify-care-team';
-      topic: 'urgent-referral' | 'stage-changed' | 'overdue' | 'lost-to-follow-up' | 'completed' | 'closed';
+      key: string;
+      topic: 'urgent-referral' | 'stage-changed' | 'lost-to-follow-up' | 'completed' | 'closed';
       stage: Stage;
       status: PathwayStatus;
       due: Due | null;
     }
-  | { type: 'issue-revision-referral' };
+  | {
+      type: 'send-reminder';
+      key: string;
+      /** `due` when the item falls due; `overdue` after the grace period, then weekly. */
+      level: 'due' | 'overdue';
+      sequence: number;
+      stage: Stage;
+      due: Due;
+    }
+  | { type: 'issue-revision-referral'; key: string };
+
+/** A message that could not be delivered after every retry: listed until someone acts on the pathway. */
+export interface UndeliveredMessage {
+  messageId: string;
+  effect: Effect['type'];
+  at: string;
+  resolvedAt?: string;
+}
 
 export interface PathwayState {
   pathwayId: string;
@@ -127,8 +149,8 @@ export interface PathwayState {
   /** Periodic reassessments (conservative care; follow-ups after an implant), anchored and moved by pauses. */
   cadence: { anchorAt: string; everyDays: number } | null;
   procedures: ProcedureRecord[];
-  /** Interventional: the last procedure whose reassessment is still to come. */
-  procedureAwaitingReassessment: ProcedureRecord | null;
+  /** Interventional: procedures recorded since the last reassessment, which that reassessment will judge. */
+  proceduresAwaitingReassessment: number;
   proceduresWithoutResponse: number;
   scs: { psychology?: 'cleared' | 'not-cleared'; trialStartedAt?: string; trialSucceeded?: boolean; implantedAt?: string };
   workup: {
@@ -138,6 +160,9 @@ export interface PathwayState {
   };
   due: Due | null;
   overdue: boolean;
+  /** How many reminders went out for the current due item (`forDue` is its kind and date). */
+  reminders: { forDue: string | null; sent: number };
+  undelivered: UndeliveredMessage[];
   pause: Pause | null;
   redFlags: Array<{ at: string; flags: RedFlag[] }>;
   closedAt?: string;
@@ -220,8 +245,13 @@ class Transition {
     this.entries.push(entry);
   }
 
+  /** The key of an effect caused by the latest timeline entry. */
+  effectKey(what: string): string {
+    return `${this.s.pathwayId}.${what}.${this.s.timeline.length}`;
+  }
+
   notify(topic: Extract<Effect, { type: 'notify-care-team' }>['topic']): void {
-    this.effects.push({ type: 'notify-care-team', topic, stage: this.s.stage, status: this.s.status, due: this.s.due });
+    this.effects.push({ type: 'notify-care-team', key: this.effectKey(topic), topic, stage: this.s.stage, status: this.s.status, due: this.s.due });
   }
 
   setDue(kind: DueKind, atMs: number): void {
@@ -252,7 +282,7 @@ class Transition {
     s.stageClockAt = this.nowIso;
     s.consecutiveResponses = 0;
     s.proceduresWithoutResponse = 0;
-    s.procedureAwaitingReassessment = null;
+    s.proceduresAwaitingReassessment = 0;
     s.cadence = null;
     if (s.latest) s.reference = { painNrs: s.latest.painNrs, odi: s.latest.odi, from: 'reassessment', at: s.latest.at };
     switch (stage) {
@@ -342,12 +372,14 @@ export function enroll(e: Enrollment, now: number): Outcome {
     consecutiveResponses: 0,
     cadence: null,
     procedures: [],
-    procedureAwaitingReassessment: null,
+    proceduresAwaitingReassessment: 0,
     proceduresWithoutResponse: 0,
     scs: {},
     workup: { completed: {} },
     due: null,
     overdue: false,
+    reminders: { forDue: null, sent: 0 },
+    undelivered: [],
     pause: null,
     redFlags: [],
     timeline: [],
@@ -494,6 +526,10 @@ export function checkEvent(s: PathwayState, event: PathwayEvent, now: number): R
 /** Applies an event that `checkEvent` accepted. Pure: the input state is not changed. */
 export function applyEvent(state: PathwayState, event: PathwayEvent, now: number): Outcome {
   const t = new Transition(copy(state), now);
+  // Someone has acted on the pathway: messages that did not reach them are no longer outstanding.
+  if (event.actor.role !== 'system') {
+    for (const u of t.s.undelivered) u.resolvedAt ??= t.nowIso;
+  }
   switch (event.type) {
     case 'reassessment':
       applyReassessment(t, event.actor, event.input);
@@ -568,7 +604,7 @@ function applyReassessment(t: Transition, actor: Actor, input: ReassessmentInput
       return;
     }
     s.consecutiveResponses += 1;
-    s.procedureAwaitingReassessment = null;
+    s.proceduresAwaitingReassessment = 0;
     if (sustainedResponse(s.definition, s.consecutiveResponses)) {
       t.complete('completion.sustained-response', 'Sustained response: discharged to self-management.', {
         consecutiveResponses: s.consecutiveResponses,
@@ -600,10 +636,8 @@ function applyReassessment(t: Transition, actor: Actor, input: ReassessmentInput
       return;
     }
     case 'interventional': {
-      if (s.procedureAwaitingReassessment) {
-        s.proceduresWithoutResponse += 1;
-        s.procedureAwaitingReassessment = null;
-      }
+      s.proceduresWithoutResponse += s.proceduresAwaitingReassessment;
+      s.proceduresAwaitingReassessment = 0;
       const needed = d.interventional.escalateAfterProceduresWithoutResponse;
       const numbers = { proceduresWithoutResponse: s.proceduresWithoutResponse, required: needed, activeDays: round(active), minimumDays: d.interventional.minimumDays };
       if (s.proceduresWithoutResponse >= needed) {
@@ -629,7 +663,8 @@ function applyReassessment(t: Transition, actor: Actor, input: ReassessmentInput
   }
 }
 
-const round = (n: number): number => Math.round(n * 10) / 10;
+/** Down to 0.1, so a stage 41.98 days old never reads as having reached a 42-day minimum. */
+const round = (n: number): number => Math.floor(n * 10) / 10;
 
 function applyProcedure(t: Transition, actor: Actor, input: ProcedureInput): void {
   const s = t.s;
@@ -669,7 +704,7 @@ function applyProcedure(t: Transition, actor: Actor, input: ProcedureInput): voi
       t.record({ actor, event: 'procedure', numbers: { type: input.type, followUpEveryDays: d.scs.followUpEveryDays }, summary: 'Permanent stimulator implanted.' });
       return;
     default: {
-      s.procedureAwaitingReassessment = record;
+      s.proceduresAwaitingReassessment += 1;
       t.setDue('reassessment', performedAt + d.interventional.reassessAfterProcedureDays * DAY_MS);
       const inWindow = s.procedures.filter((r) => r.stage === 'interventional' && ms(r.performedAt) > performedAt - d.interventional.procedureLimit.windowDays * DAY_MS).length;
       t.record({
@@ -688,7 +723,7 @@ function applyWorkup(t: Transition, actor: Actor, input: WorkupResultInput): voi
   if (input.item === 'surgical-consult') {
     s.workup.consultRecordedAt = t.nowIso;
     t.record({ actor, event: 'workup-result', numbers: { item: input.item }, summary: 'Surgical consult recorded.' });
-    t.complete('completion.surgical-consult', 'Surgical consult recorded: pathway complete.');
+    t.complete('completion.surgical-consult', 'Surgical consult recorded: pathway complete.', { item: 'surgical-consult', referralIssuedAt: s.workup.referralIssuedAt ?? null });
     return;
   }
   s.workup.completed[input.item] = t.nowIso;
@@ -702,7 +737,7 @@ function applyWorkup(t: Transition, actor: Actor, input: WorkupResultInput): voi
         t.setDue('surgical-consult', t.now + d.consultDueDays * DAY_MS);
       },
     );
-    t.effects.push({ type: 'issue-revision-referral' });
+    t.effects.push({ type: 'issue-revision-referral', key: t.effectKey('referral') });
   }
 }
 
@@ -777,61 +812,131 @@ function applyAction(t: Transition, actor: Actor, a: ActionInput): void {
   }
 }
 
-/** The moments when the passing of time changes something: overdue, then lost to follow-up. */
-export function nextWakeUpAt(s: PathwayState): number | null {
-  if (s.status !== 'active' || !s.due) return null;
-  const overdueAt = ms(s.due.dueAt) + s.definition.followUp.graceDays * DAY_MS;
-  if (!s.overdue) return overdueAt;
-  return overdueAt + s.definition.followUp.lostToFollowUpAfterOverdueDays * DAY_MS;
+/** A point in the follow-up of one due item: a reminder, the overdue mark, or lost to follow-up. */
+interface FollowUpPoint {
+  at: number;
+  sequence: number;
+  kind: 'due' | 'overdue' | 'reminder' | 'lost';
 }
 
-/** Applies what the passing of time decides. Returns no entries when nothing is due. */
+const dueKey = (due: Due): string => `${due.kind}@${due.dueAt}`;
+
+/**
+ * The follow-up of the current due item: a reminder when it falls due; after the grace period
+ * it is overdue (reminding the coordinator); then a reminder every few days; and at the end the
+ * pathway goes on hold as lost to follow-up.
+ */
+export function followUpPoints(s: PathwayState): FollowUpPoint[] {
+  if (!s.due) return [];
+  const f = s.definition.followUp;
+  const dueAt = ms(s.due.dueAt);
+  const overdueAt = dueAt + f.graceDays * DAY_MS;
+  const lostAt = overdueAt + f.lostToFollowUpAfterOverdueDays * DAY_MS;
+  const points: FollowUpPoint[] = [
+    { at: dueAt, sequence: 1, kind: 'due' },
+    { at: overdueAt, sequence: 2, kind: 'overdue' },
+  ];
+  for (let at = overdueAt + f.reminderEveryDays * DAY_MS; at < lostAt; at += f.reminderEveryDays * DAY_MS) {
+    points.push({ at, sequence: points.length + 1, kind: 'reminder' });
+  }
+  points.push({ at: lostAt, sequence: points.length + 1, kind: 'lost' });
+  return points;
+}
+
+function remindersSent(s: PathwayState): number {
+  return s.due && s.reminders.forDue === dueKey(s.due) ? s.reminders.sent : 0;
+}
+
+/** When the passing of time next changes something, or null while nothing is due (or the pathway is paused). */
+export function nextWakeUpAt(s: PathwayState): number | null {
+  if (s.status !== 'active' || !s.due) return null;
+  const sent = remindersSent(s);
+  return followUpPoints(s).find((p) => p.sequence > sent)?.at ?? null;
+}
+
+/**
+ * Applies what the passing of time decides. After a long gap (a backdated procedure, a worker
+ * that was down) only the latest point that has passed is acted on: one reminder, not a burst.
+ */
 export function applyClock(state: PathwayState, now: number): Outcome {
   const wake = nextWakeUpAt(state);
-  const t = new Transition(wake !== null && now >= wake ? copy(state) : state, now);
-  if (wake === null || now < wake) return t.outcome();
+  if (wake === null || now < wake) return { state, entries: [], effects: [] };
+  const t = new Transition(copy(state), now);
   const s = t.s;
   const due = s.due!;
   const f = s.definition.followUp;
-  if (!s.overdue) {
-    t.record({
-      actor: SYSTEM,
-      event: 'overdue',
-      ruleId: 'follow-up.overdue',
-      numbers: { dueKind: due.kind, dueAt: due.dueAt, graceDays: f.graceDays },
-      summary: `Overdue: ${due.kind} was due ${due.dueAt.slice(0, 10)}.`,
-    }, () => {
-      s.overdue = true;
-    });
-    t.notify('overdue');
+  const sent = remindersSent(s);
+  const passed = followUpPoints(s).filter((p) => p.sequence > sent && p.at <= now);
+  const latest = passed[passed.length - 1]!;
+  s.reminders = { forDue: dueKey(due), sent: latest.sequence };
+
+  if (!s.overdue && latest.kind !== 'due') {
+    t.record(
+      {
+        actor: SYSTEM,
+        event: 'overdue',
+        ruleId: 'follow-up.overdue',
+        numbers: { dueKind: due.kind, dueAt: due.dueAt, graceDays: f.graceDays },
+        summary: `Overdue: ${due.kind} was due ${due.dueAt.slice(0, 10)}.`,
+      },
+      () => {
+        s.overdue = true;
+      },
+    );
+  }
+  if (latest.kind === 'lost') {
+    t.record(
+      {
+        actor: SYSTEM,
+        event: 'lost-to-follow-up',
+        ruleId: 'follow-up.lost',
+        numbers: { dueKind: due.kind, dueAt: due.dueAt, overdueDays: f.lostToFollowUpAfterOverdueDays },
+        summary: 'Lost to follow-up: pathway on hold until a coordinator resumes it.',
+      },
+      () => {
+        s.status = 'on-hold';
+        s.pause = { since: t.nowIso, kind: 'lost-to-follow-up' };
+      },
+    );
+    t.notify('lost-to-follow-up');
     return t.outcome();
   }
-  t.record(
-    {
-      actor: SYSTEM,
-      event: 'lost-to-follow-up',
-      ruleId: 'follow-up.lost',
-      numbers: { dueKind: due.kind, dueAt: due.dueAt, overdueDays: f.lostToFollowUpAfterOverdueDays },
-      summary: 'Lost to follow-up: pathway on hold until a coordinator resumes it.',
-    },
-    () => {
-      s.status = 'on-hold';
-      s.pause = { since: t.nowIso, kind: 'lost-to-follow-up' };
-    },
-  );
-  t.notify('lost-to-follow-up');
+  const level = latest.kind === 'due' ? 'due' : 'overdue';
+  t.record({
+    actor: SYSTEM,
+    event: 'reminder',
+    ruleId: 'follow-up.reminder',
+    numbers: { dueKind: due.kind, dueAt: due.dueAt, sequence: latest.sequence, level },
+    summary: level === 'due' ? `Reminder: ${due.kind} due today.` : `Reminder to the coordinator: ${due.kind} overdue since ${due.dueAt.slice(0, 10)}.`,
+  });
+  t.effects.push({
+    type: 'send-reminder',
+    key: `${s.pathwayId}.reminder.${due.kind}.${due.dueAt.replace(/[^0-9]/g, '')}.${latest.sequence}`,
+    level,
+    sequence: latest.sequence,
+    stage: s.stage,
+    due,
+  });
   return t.outcome();
 }
 
-/** Records in the timeline that a side effect was carried out, or failed after all its retries. */
-export function noteSideEffect(state: PathwayState, now: number, effect: Effect, delivered: boolean): PathwayState {
+export type DeliveryOutcome = 'webhook' | 'worklist' | 'undelivered';
+
+/** Records in the timeline how a side effect went: by webhook, onto the worklist only, or not delivered after every retry. */
+export function noteSideEffect(state: PathwayState, now: number, effect: Effect, outcome: DeliveryOutcome): PathwayState {
   const t = new Transition(copy(state), now);
-  const what = effect.type === 'notify-care-team' ? `care-team notification (${effect.topic})` : 'revision-surgery referral';
-  t.record({
-    actor: SYSTEM,
-    event: 'notification',
-    numbers: { sideEffect: effect.type, topic: effect.type === 'notify-care-team' ? effect.topic : 'referral', delivered },
-    summary: delivered ? `Sent: ${what}.` : `Not delivered after every retry: ${what}. Follow up by hand.`,
-  });
+  const what =
+    effect.type === 'notify-care-team'
+      ? `care-team notification (${effect.topic})`
+      : effect.type === 'send-reminder'
+        ? `reminder ${effect.sequence} (${effect.due.kind} ${effect.level})`
+        : 'revision-surgery referral';
+  const summary = {
+    webhook: `Delivered by webhook: ${what}.`,
+    worklist: `On the worklist (no webhook configured): ${what}.`,
+    undelivered: `Not delivered after every retry: ${what}. It stays on the worklist until someone acts on the pathway.`,
+  }[outcome];
+  t.record({ actor: SYSTEM, event: 'notification', numbers: { messageId: effect.key, sideEffect: effect.type, outcome }, summary });
+  if (outcome === 'undelivered') t.s.undelivered.push({ messageId: effect.key, effect: effect.type, at: t.nowIso });
   return t.s;
 }

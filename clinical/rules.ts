@@ -21,6 +21,7 @@ export type RuleId =
   | 'completion.sustained-response'
   | 'referral.workup-complete'
   | 'completion.surgical-consult'
+  | 'follow-up.reminder'
   | 'follow-up.overdue'
   | 'follow-up.lost'
   | 'override.escalate'
@@ -60,6 +61,8 @@ const RULE_SENTENCES: Record<RuleId, (d: PathwayDefinition) => string> = {
   'referral.workup-complete': (d) =>
     `The revision-surgery referral is issued once every work-up item (${d.stages['revision-referral'].workupItems.join(', ')}) is complete.`,
   'completion.surgical-consult': () => 'The pathway completes when the surgical consult is recorded.',
+  'follow-up.reminder': (d) =>
+    `A reminder goes to the care team when an item falls due; once it is overdue, to the care team's coordinator, and again every ${d.followUp.reminderEveryDays} days until it is recorded or the pathway goes on hold.`,
   'follow-up.overdue': (d) =>
     `An item not recorded by its due date is overdue after ${d.followUp.graceDays} days of grace.`,
   'follow-up.lost': (d) =>

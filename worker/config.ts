@@ -19,6 +19,20 @@ const EnvSchema = z.object({
   PATHWAY_PATIENT_KEY: z.string().min(32, 'at least 32 characters').optional(),
   PATHWAY_API_KEYS: z.string().optional(),
   PATHWAY_API_KEYS_FILE: z.string().optional(),
+  PATHWAY_WEBHOOKS: z.string().optional(),
+  PATHWAY_WEBHOOKS_FILE: z.string().optional(),
+  PATHWAY_DIGEST_TIME: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM, 24-hour').default('07:00'),
+  PATHWAY_DIGEST_TIMEZONE: z
+    .string()
+    .refine((tz) => {
+      try {
+        new Intl.DateTimeFormat('en', { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'an IANA time zone such as Europe/London')
+    .default('UTC'),
   HTTP_HOST: z.string().default('127.0.0.1'),
   PORT: port.default(3000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
@@ -46,6 +60,9 @@ export interface Config {
   patientKey?: string;
   apiKeys?: string;
   apiKeysFile?: string;
+  webhooks?: string;
+  webhooksFile?: string;
+  digest: { hour: number; minute: number; timezone: string };
   http: { host: string; port: number };
   logLevel: Env['LOG_LEVEL'];
   temporal: {
@@ -80,6 +97,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     patientKey: e.PATHWAY_PATIENT_KEY,
     apiKeys: e.PATHWAY_API_KEYS,
     apiKeysFile: e.PATHWAY_API_KEYS_FILE,
+    webhooks: e.PATHWAY_WEBHOOKS,
+    webhooksFile: e.PATHWAY_WEBHOOKS_FILE,
+    digest: { hour: Number(e.PATHWAY_DIGEST_TIME.slice(0, 2)), minute: Number(e.PATHWAY_DIGEST_TIME.slice(3)), timezone: e.PATHWAY_DIGEST_TIMEZONE },
     http: { host: e.HTTP_HOST, port: e.PORT },
     logLevel: e.LOG_LEVEL,
     temporal: {

@@ -9,8 +9,8 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
-import { logChannel } from '../activities/log-channel';
-import type { CareTeamChannel } from '../activities';
+import { careTeamChannel, type CareTeamChannel } from '../activities/care-team-channel';
+import { loadWebhooks } from '../activities/webhooks';
 import { createApp } from '../api/app';
 import { loadApiKeys } from '../api/auth';
 import { PathwayService } from '../api/pathways-service';
@@ -18,6 +18,7 @@ import { loadDefinitions } from '../clinical/registry';
 import type { Config } from './config';
 import type { Logger } from './log';
 import { connectTemporal, ensureSearchAttributes } from './temporal';
+import { ensureDigestSchedule } from './digest-schedule';
 import { createPathwayWorker } from './worker';
 
 export interface RunningService {
@@ -48,6 +49,10 @@ export async function startService(config: Config, log: Logger, options: { chann
   const keys = runsApi ? loadApiKeys({ inline: config.apiKeys, file: config.apiKeysFile, production: config.production }) : undefined;
   if (keys?.local) log.warn('using the local API keys of the embedded default (see README); never in production');
   const key = runsApi ? patientKey(config, log) : '';
+  const webhooks = runsWorker ? loadWebhooks({ inline: config.webhooks, file: config.webhooksFile }) : undefined;
+  if (webhooks && !webhooks.default && Object.keys(webhooks.careTeams).length === 0) {
+    log.info('no webhooks configured: reminders and notifications go to the worklist only');
+  }
 
   const temporal = await connectTemporal(config, log);
   const stops: Array<() => Promise<void>> = [() => temporal.close()];
@@ -55,14 +60,17 @@ export async function startService(config: Config, log: Logger, options: { chann
     for (const s of stops.reverse()) await s().catch((err) => log.error('error while stopping', { error: String(err) }));
   };
   try {
-    if (runsWorker) await ensureSearchAttributes(temporal.connection, temporal.namespace, log);
+    const client = new Client({ connection: temporal.connection, namespace: temporal.namespace });
     let worker: Worker | undefined;
     if (runsWorker) {
+      await ensureSearchAttributes(temporal.connection, temporal.namespace, log);
+      await ensureDigestSchedule(client, config.temporal.taskQueue, config.digest, log);
       worker = await createPathwayWorker({
         connection: temporal.nativeConnection,
         namespace: temporal.namespace,
         taskQueue: config.temporal.taskQueue,
-        channel: options.channel ?? logChannel(log),
+        channel: options.channel ?? careTeamChannel({ webhooks: webhooks!, publicUrl: config.publicUrl, logger: log }),
+        client,
       });
       const running = worker.run();
       const w = worker;
@@ -73,7 +81,6 @@ export async function startService(config: Config, log: Logger, options: { chann
     }
     let apiUrl: string | undefined;
     if (runsApi) {
-      const client = new Client({ connection: temporal.connection, namespace: temporal.namespace });
       const app = createApp({
         pathways: new PathwayService({ client, taskQueue: config.temporal.taskQueue, definitions, patientKey: key }),
         apiKeys: keys!.store,

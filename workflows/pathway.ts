@@ -57,19 +57,22 @@ import {
   DefinitionKey,
   DefinitionVersionKey,
   NextDueKey,
+  NextDueKindKey,
   OverdueKey,
   PathwayStageKey,
   PathwayStatusKey,
+  UndeliveredKey,
 } from './search-attributes';
+import { messageFor } from '../activities/messages';
 
 type Activities = ReturnType<typeof createActivities>;
 
-// Notifications and referrals must get through: retry with backoff for a day before giving up,
-// and then the failure is written to the timeline rather than lost.
-const sideEffects = proxyActivities<Activities>({
+// Messages to care teams must get through: delivery retries with backoff for twelve hours, and
+// a message still undelivered then is written to the timeline and shown on the worklist.
+const delivery = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
-  scheduleToCloseTimeout: '24 hours',
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '30 minutes' },
+  scheduleToCloseTimeout: '12 hours',
+  retry: { initialInterval: '30 seconds', backoffCoefficient: 2, maximumInterval: '30 minutes' },
 });
 
 export function viewOf(state: PathwayState): PathwayView {
@@ -140,14 +143,12 @@ export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<Path
       await condition(() => outbox.length > 0);
       carryingOut = true;
       const effect = outbox[0]!;
-      const base = { pathwayId: state.pathwayId, careTeam: state.careTeam };
       try {
-        if (effect.type === 'notify-care-team') await sideEffects.notifyCareTeam({ ...base, ...effect });
-        else await sideEffects.issueRevisionReferral(base);
-        state = noteSideEffect(state, Date.now(), effect, true);
+        const result = await delivery.deliverToCareTeam(messageFor(effect, state.pathwayId, state.careTeam));
+        state = noteSideEffect(state, Date.now(), effect, result.channel);
       } catch (err) {
         if (!(err instanceof ActivityFailure)) throw err;
-        state = noteSideEffect(state, Date.now(), effect, false);
+        state = noteSideEffect(state, Date.now(), effect, 'undelivered');
       }
       outbox.shift();
       carryingOut = false;
@@ -163,7 +164,9 @@ export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<Path
       { key: PathwayStatusKey, value: state.status },
       { key: CareTeamKey, value: state.careTeam },
       { key: NextDueKey, value: state.due ? new Date(state.due.dueAt) : null },
+      { key: NextDueKindKey, value: state.due?.kind ?? null },
       { key: OverdueKey, value: state.overdue },
+      { key: UndeliveredKey, value: state.undelivered.some((u) => !u.resolvedAt) },
       { key: DefinitionKey, value: state.definition.id },
       { key: DefinitionVersionKey, value: state.definition.version },
     ];

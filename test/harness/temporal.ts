@@ -5,7 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
-import { createActivities, type CareTeamChannel, type CareTeamNotification, type ReferralRequest } from '../../activities';
+import { createActivities, type CareTeamChannel } from '../../activities';
+import type { CareTeamMessage, DeliveryResult } from '../../activities/messages';
 
 /**
  * Connects to the run's time-skipping server. The SDK builds a time-skipping environment
@@ -28,22 +29,26 @@ export async function connectDevServer(): Promise<TestWorkflowEnvironment> {
 
 /** A care-team channel that records what it was asked to send, and can be told to fail. */
 export class RecordingChannel implements CareTeamChannel {
-  readonly notifications: CareTeamNotification[] = [];
-  readonly referrals: ReferralRequest[] = [];
+  readonly messages: CareTeamMessage[] = [];
   failing = false;
 
-  async notify(n: CareTeamNotification): Promise<void> {
+  async deliver(message: CareTeamMessage): Promise<DeliveryResult> {
     if (this.failing) throw new Error('care-team channel down');
-    this.notifications.push(n);
+    this.messages.push(message);
+    return { channel: 'worklist' };
   }
 
-  async sendReferral(r: ReferralRequest): Promise<void> {
-    if (this.failing) throw new Error('care-team channel down');
-    this.referrals.push(r);
-  }
-
+  /** Message kinds sent for a pathway: notifications by topic ('urgent-referral', ...), reminders as 'reminder.due' / 'reminder.overdue'. */
   topics(pathwayId: string): string[] {
-    return this.notifications.filter((n) => n.pathwayId === pathwayId).map((n) => n.topic);
+    return this.messages.filter((m) => m.pathwayId === pathwayId).map((m) => m.type.replace(/^pathway\./, ''));
+  }
+
+  get notifications(): Array<CareTeamMessage & { topic: string }> {
+    return this.messages.filter((m) => m.type.startsWith('pathway.')).map((m) => ({ ...m, topic: m.type.slice('pathway.'.length) }));
+  }
+
+  get referrals(): CareTeamMessage[] {
+    return this.messages.filter((m) => m.type === 'referral.issued');
   }
 }
 
