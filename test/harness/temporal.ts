@@ -3,7 +3,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createActivities, type CareTeamChannel } from '../../activities';
 import type { CareTeamMessage, DeliveryResult } from '../../activities/messages';
@@ -14,6 +14,7 @@ import type { CareTeamMessage, DeliveryResult } from '../../activities/messages'
  * which is what "once per run" needs.
  */
 export async function connectTimeSkipping(): Promise<TestWorkflowEnvironment> {
+  quietRuntime();
   const create = (TestWorkflowEnvironment as unknown as { create(opts: object): Promise<TestWorkflowEnvironment> }).create;
   return create.call(TestWorkflowEnvironment, {
     server: { type: 'existing' },
@@ -24,6 +25,7 @@ export async function connectTimeSkipping(): Promise<TestWorkflowEnvironment> {
 }
 
 export async function connectDevServer(): Promise<TestWorkflowEnvironment> {
+  quietRuntime();
   return TestWorkflowEnvironment.createFromExistingServer({ address: inject('devServerAddress'), namespace: 'default' });
 }
 
@@ -52,14 +54,31 @@ export class RecordingChannel implements CareTeamChannel {
   }
 }
 
-export async function startPathwayWorker(env: TestWorkflowEnvironment, channel: CareTeamChannel): Promise<{ worker: Worker; taskQueue: string; stop(): Promise<void> }> {
-  const taskQueue = `test-${randomUUID()}`;
+let runtimeQuiet = false;
+/** The SDK logs every failed activity attempt; tests provoke hundreds on purpose. */
+function quietRuntime(): void {
+  if (runtimeQuiet) return;
+  runtimeQuiet = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+  } catch {
+    // already installed in this process
+  }
+}
+
+export async function startPathwayWorker(
+  env: TestWorkflowEnvironment,
+  channel: CareTeamChannel,
+  opts: { taskQueue?: string } = {},
+): Promise<{ worker: Worker; taskQueue: string; stop(): Promise<void> }> {
+  quietRuntime();
+  const taskQueue = opts.taskQueue ?? `test-${randomUUID()}`;
   const worker = await Worker.create({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     taskQueue,
     workflowBundle: { codePath: inject('workflowBundlePath') },
-    activities: createActivities({ channel }),
+    activities: createActivities({ channel, client: env.client }),
   });
   const running = worker.run();
   return {
