@@ -6,7 +6,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DIGEST_SCHEDULE_ID } from '../../worker/digest-schedule';
 import { freePort, ServiceProcess } from '../harness/service-process';
 
 const COORDINATOR = { authorization: 'Bearer local-coordinator-key', 'content-type': 'application/json' };
@@ -77,6 +79,13 @@ describe('embedded default service', () => {
     const restored = (await after.json()) as { pathway: { timeline: unknown[]; consecutiveResponses: number } };
     expect(restored.pathway.timeline).toEqual(before.pathway.timeline);
     expect(restored.pathway.consecutiveResponses).toBe(1);
+
+    // Two starts, one daily-digest schedule.
+    const connection = await Connection.connect({ address: `127.0.0.1:${env.TEMPORAL_DEV_SERVER_PORT}` });
+    const schedules: string[] = [];
+    for await (const s of new Client({ connection }).schedule.list()) schedules.push(s.scheduleId);
+    await connection.close();
+    expect(schedules).toEqual([DIGEST_SCHEDULE_ID]);
     expect(await service.interrupt()).toBe(0);
   });
 });

@@ -8,6 +8,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createApp } from '../../api/app';
 import { ApiKeyStore, hashKey, type ApiKeyEntry } from '../../api/auth';
 import { PathwayService } from '../../api/pathways-service';
+import type { CareTeamChannel } from '../../activities/care-team-channel';
 import type { Role } from '../../clinical/permissions';
 import { loadDefinitions } from '../../clinical/registry';
 import type { Logger, LogFields } from '../../worker/log';
@@ -36,7 +37,9 @@ export class CapturingLogger implements Logger {
 export interface ApiUnderTest {
   url: string;
   env: TestWorkflowEnvironment;
+  /** Messages, unless another channel was given. */
   channel: RecordingChannel;
+  taskQueue: string;
   logger: CapturingLogger;
   service: PathwayService;
   /** Stops the HTTP server and starts a new app on a new port, as a restarted API process would. */
@@ -50,10 +53,11 @@ async function listen(app: ReturnType<typeof createApp>): Promise<Server> {
   });
 }
 
-export async function startApi(): Promise<ApiUnderTest> {
+/** The API, a worker and the dev server; messages go to `channel` (a recording one unless given). */
+export async function startApi(opts: { channel?: CareTeamChannel } = {}): Promise<ApiUnderTest> {
   const env = await connectDevServer();
   const channel = new RecordingChannel();
-  const worker = await startPathwayWorker(env, channel);
+  const worker = await startPathwayWorker(env, opts.channel ?? channel);
   const logger = new CapturingLogger();
   const entries: ApiKeyEntry[] = Object.entries(KEYS).map(([id, k]) => ({ id, role: k.role, ...(k.careTeams ? { careTeams: k.careTeams } : {}), sha256: hashKey(k.key) }));
   const patientKey = randomBytes(32).toString('hex');
@@ -74,6 +78,7 @@ export async function startApi(): Promise<ApiUnderTest> {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     env,
     channel,
+    taskQueue: worker.taskQueue,
     logger,
     service,
     async restartApi() {

@@ -22,6 +22,7 @@ export class WebhookReceiver {
   private failuresLeft = 0;
   private failuresFor: string | undefined;
   private alwaysStatus: number | null = null;
+  private readonly statusFor = new Map<string, number>();
 
   private constructor(
     private readonly server: Server,
@@ -55,6 +56,11 @@ export class WebhookReceiver {
     this.alwaysStatus = status;
   }
 
+  /** Answer every delivery about one pathway with this status. */
+  answerFor(pathwayId: string, status: number): void {
+    this.statusFor.set(pathwayId, status);
+  }
+
   private handle(headers: Record<string, string | string[] | undefined>, raw: string, reply: (status: number) => void): void {
     const h = (name: string) => {
       const v = headers[name];
@@ -63,13 +69,14 @@ export class WebhookReceiver {
     const id = h('webhook-id') ?? '';
     const verified = verifySignature(this.secret, { id, timestamp: h('webhook-timestamp'), signature: h('webhook-signature') }, raw);
     let status = 204;
+    const body = JSON.parse(raw) as CareTeamMessage;
     if (!verified) status = 401;
+    else if (body.pathwayId && this.statusFor.has(body.pathwayId)) status = this.statusFor.get(body.pathwayId)!;
     else if (this.alwaysStatus !== null) status = this.alwaysStatus;
-    else if (this.failuresLeft > 0 && (this.failuresFor === undefined || JSON.parse(raw).pathwayId === this.failuresFor)) {
+    else if (this.failuresLeft > 0 && (this.failuresFor === undefined || body.pathwayId === this.failuresFor)) {
       this.failuresLeft--;
       status = 503;
     }
-    const body = JSON.parse(raw) as CareTeamMessage;
     this.attempts.push({ id, idempotencyKey: h('idempotency-key') ?? '', verified, status, body });
     if (status < 300 && !this.accepted.has(id)) this.accepted.set(id, body);
     reply(status);
