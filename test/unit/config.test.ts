@@ -1,0 +1,84 @@
+/**
+ * Settings are checked at start-up: a wrong one stops the service with a message naming it,
+ * and production refuses to run without its secrets.
+ */
+import { describe, expect, it } from 'vitest';
+import { hashKey, loadApiKeys, newApiKey } from '../../api/auth';
+import { loadWebhooks } from '../../activities/webhooks';
+import { ConfigError, loadConfig } from '../../worker/config';
+import { silentLogger } from '../../worker/log';
+import { startService } from '../../worker/service';
+
+describe('loadConfig', () => {
+  it('uses the embedded default when nothing is set', () => {
+    const c = loadConfig({});
+    expect(c.temporal.address).toBeUndefined();
+    expect(c.http).toEqual({ host: '127.0.0.1', port: 3000 });
+    expect(c.digest).toEqual({ hour: 7, minute: 0, timezone: 'UTC' });
+    expect(c.production).toBe(false);
+  });
+
+  it('names each variable that is wrong', () => {
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT/);
+    expect(() => loadConfig({ PATHWAY_DIGEST_TIME: '25:00' })).toThrow(/PATHWAY_DIGEST_TIME/);
+    expect(() => loadConfig({ PATHWAY_DIGEST_TIMEZONE: 'Mars/Olympus' })).toThrow(/PATHWAY_DIGEST_TIMEZONE/);
+    expect(() => loadConfig({ PATHWAY_PATIENT_KEY: 'short' })).toThrow(/PATHWAY_PATIENT_KEY/);
+    expect(() => loadConfig({ PATHWAY_ROLE: 'everything' })).toThrow(ConfigError);
+  });
+
+  it('treats empty variables as unset, as docker-compose passes them', () => {
+    expect(loadConfig({ TEMPORAL_ADDRESS: '', PORT: '' }).temporal.address).toBeUndefined();
+  });
+
+  it('turns TLS on for certificates or an API key', () => {
+    expect(loadConfig({ TEMPORAL_TLS_CA_PATH: '/etc/ca.pem' }).temporal.tls).toEqual({ caPath: '/etc/ca.pem', certPath: undefined, keyPath: undefined, serverName: undefined });
+    expect(loadConfig({ TEMPORAL_TLS: 'true' }).temporal.tls).toBeDefined();
+    expect(loadConfig({}).temporal.tls).toBeUndefined();
+  });
+});
+
+describe('API keys', () => {
+  it('falls back to the local keys only outside production', () => {
+    expect(loadApiKeys({ production: false }).local).toBe(true);
+    expect(() => loadApiKeys({ production: true })).toThrow(/production mode needs API keys/);
+  });
+
+  it('authenticates a generated key by its hash alone, with its role and care teams', () => {
+    const { key, entry } = newApiKey('coord-1', 'coordinator', ['spine-a']);
+    expect(entry.sha256).toBe(hashKey(key));
+    expect(JSON.stringify(entry)).not.toContain(key);
+    const { store, local } = loadApiKeys({ inline: JSON.stringify([entry]), production: true });
+    expect(local).toBe(false);
+    expect(store.authenticate(key)).toEqual({ id: 'coord-1', role: 'coordinator', careTeams: ['spine-a'] });
+    expect(store.authenticate(key + 'x')).toBeUndefined();
+  });
+
+  it('refuses malformed key lists, naming the problem', () => {
+    expect(() => loadApiKeys({ inline: '[{"id":"x","role":"admin","sha256":"00"}]', production: true })).toThrow(/PATHWAY_API_KEYS is invalid: 0\.role/);
+    expect(() => loadApiKeys({ inline: 'not json', production: true })).toThrow(/not valid JSON/);
+  });
+});
+
+describe('webhooks', () => {
+  it('accepts a default and per-team webhooks, and refuses short secrets or odd URLs', () => {
+    const w = loadWebhooks({ inline: JSON.stringify({ default: { url: 'https://hooks.example.test/p', secret: 'x'.repeat(24) } }) });
+    expect(w.default?.url).toBe('https://hooks.example.test/p');
+    expect(() => loadWebhooks({ inline: JSON.stringify({ default: { url: 'https://h.test', secret: 'short' } }) })).toThrow(/default\.secret/);
+    expect(() => loadWebhooks({ inline: JSON.stringify({ careTeams: { 'Spine A': { url: 'https://h.test', secret: 'x'.repeat(24) } } }) })).toThrow(/careTeams/);
+    expect(() => loadWebhooks({ inline: JSON.stringify({ default: { url: 'ftp://h.test', secret: 'x'.repeat(24) } }) })).toThrow(/url/);
+    expect(loadWebhooks({})).toEqual({ careTeams: {} });
+  });
+});
+
+describe('production start-up', () => {
+  it('refuses to start without API keys, before starting or connecting to anything', async () => {
+    const config = loadConfig({ PATHWAY_ENV: 'production', TEMPORAL_ADDRESS: '127.0.0.1:1', PATHWAY_PATIENT_KEY: 'k'.repeat(40) });
+    await expect(startService(config, silentLogger)).rejects.toThrow(/production mode needs API keys/);
+  });
+
+  it('refuses to start without a patient key', async () => {
+    const { entry } = newApiKey('ops', 'viewer');
+    const config = loadConfig({ PATHWAY_ENV: 'production', TEMPORAL_ADDRESS: '127.0.0.1:1', PATHWAY_API_KEYS: JSON.stringify([entry]) });
+    await expect(startService(config, silentLogger)).rejects.toThrow(/PATHWAY_PATIENT_KEY/);
+  });
+});
