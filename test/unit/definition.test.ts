@@ -31,6 +31,10 @@ describe('PathwayDefinitionSchema', () => {
     expect(d.stages.interventional.procedureLimit).toEqual({ count: 4, windowDays: 365 });
     expect(d.stages.scs.trialDays).toBe(7);
     expect(d.stages.scs.response.trialReliefPercent).toBe(50);
+    expect(d.followUp).toEqual({ graceDays: 3, lostToFollowUpAfterOverdueDays: 28, reminderEveryDays: 7 });
+    // The SCS stage has no minimum duration any more.
+    expect(d.stages.scs).not.toHaveProperty('minimumDays');
+    expect(Object.keys(d.stages.scs).sort()).toEqual(['followUpEveryDays', 'response', 'scheduleWithinDays', 'trialDays']);
   });
 
   it('rejects unknown keys at every level (strict)', () => {
@@ -40,11 +44,19 @@ describe('PathwayDefinitionSchema', () => {
     expect(issuesOf(withChange((d) => void (d.stages.interventional.procedureLimit.perRegion = true)))).toEqual([
       'stages.interventional.procedureLimit',
     ]);
+    expect(issuesOf(withChange((d) => void (d.followUp.reminderEveryHours = 12)))).toEqual(['followUp']);
+  });
+
+  it('refuses the SCS minimum duration the definition used to have', () => {
+    expect(issuesOf(withChange((d) => void (d.stages.scs.minimumDays = 0)))).toEqual(['stages.scs']);
+    expect(issuesOf(withChange((d) => void (d.stages.scs.minimumDays = 30)))).toEqual(['stages.scs']);
   });
 
   it('rejects a missing stage or field', () => {
     expect(issuesOf(withChange((d) => void delete d.stages.scs))).toEqual(['stages.scs']);
     expect(issuesOf(withChange((d) => void delete d.followUp.graceDays))).toEqual(['followUp.graceDays']);
+    // A definition written before reminders existed no longer loads.
+    expect(issuesOf(withChange((d) => void delete d.followUp.reminderEveryDays))).toEqual(['followUp.reminderEveryDays']);
   });
 
   it('checks ids, versions and titles', () => {
@@ -74,6 +86,15 @@ describe('PathwayDefinitionSchema', () => {
       'followUp.lostToFollowUpAfterOverdueDays',
     ]);
     expect(issuesOf(withChange((d) => void (d.stages.scs.followUpEveryDays = 0)))).toEqual(['stages.scs.followUpEveryDays']);
+    // Reminders once overdue: at least every day, whole days, at most the 3650-day bound.
+    expect(issuesOf(withChange((d) => void (d.followUp.reminderEveryDays = 0)))).toEqual(['followUp.reminderEveryDays']);
+    // A negative interval breaks both lower bounds; every issue names the field.
+    expect([...new Set(issuesOf(withChange((d) => void (d.followUp.reminderEveryDays = -7))))]).toEqual(['followUp.reminderEveryDays']);
+    expect(issuesOf(withChange((d) => void (d.followUp.reminderEveryDays = 3.5)))).toEqual(['followUp.reminderEveryDays']);
+    expect(issuesOf(withChange((d) => void (d.followUp.reminderEveryDays = 3651)))).toEqual(['followUp.reminderEveryDays']);
+    expect(issuesOf(withChange((d) => void (d.followUp.reminderEveryDays = '7')))).toEqual(['followUp.reminderEveryDays']);
+    expect(issuesOf(withChange((d) => void (d.followUp.reminderEveryDays = 1)))).toEqual([]);
+    expect(issuesOf(withChange((d) => void (d.followUp.reminderEveryDays = 3650)))).toEqual([]);
     expect(issuesOf(withChange((d) => void (d.stages.interventional.procedureLimit.count = 0)))).toEqual([
       'stages.interventional.procedureLimit.count',
     ]);
@@ -143,6 +164,7 @@ describe('loadDefinitions', () => {
     const v2 = withChange((d) => {
       d.version = 2;
       d.stages.conservative.minimumDays = 28;
+      d.followUp.reminderEveryDays = 14;
     });
     const cervical = withChange((d) => {
       d.id = 'psps-cervical';
@@ -151,6 +173,8 @@ describe('loadDefinitions', () => {
     expect(r.list().map((d) => `${d.id}@${d.version}`)).toEqual(['psps-cervical@1', 'psps-lumbar@1', 'psps-lumbar@2']);
     expect(r.get('psps-lumbar')?.stages.conservative.minimumDays).toBe(28);
     expect(r.get('psps-lumbar', 1)?.stages.conservative.minimumDays).toBe(42);
+    expect(r.get('psps-lumbar')?.followUp.reminderEveryDays).toBe(14);
+    expect(r.get('psps-lumbar', 1)?.followUp.reminderEveryDays).toBe(7);
   });
 
   it('names the file and the field of an invalid definition', () => {
@@ -161,6 +185,25 @@ describe('loadDefinitions', () => {
     expect(() => loadDefinitions(tempFolder({ 'broken.json': bad }))).toThrow(
       /pathway definition broken\.json is invalid: stages\.interventional\.response\.reliefPercent: /,
     );
+  });
+
+  it('names the missing reminder interval of a definition written for the previous schema', () => {
+    const old = withChange((d) => {
+      d.version = 2;
+      delete d.followUp.reminderEveryDays;
+      d.stages.scs.minimumDays = 0;
+    });
+    const message = (() => {
+      try {
+        loadDefinitions(tempFolder({ 'old.json': old }));
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'loaded';
+    })();
+    expect(message).toMatch(/^pathway definition old\.json is invalid: /);
+    expect(message).toContain('followUp.reminderEveryDays: ');
+    expect(message).toContain('stages.scs: ');
   });
 
   it('refuses a file that redefines the built-in version', () => {

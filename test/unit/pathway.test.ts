@@ -19,10 +19,12 @@ import {
   applyEvent,
   checkEvent,
   enroll,
+  followUpPoints,
   nextStage,
   nextWakeUpAt,
   noteSideEffect,
   pendingWorkup,
+  type Effect,
   type Outcome,
   type PathwayEvent,
   type PathwayState,
@@ -162,6 +164,10 @@ describe('enrolment', () => {
     expect(s.due).toEqual({ kind: 'reassessment', dueAt: isoAt(42) });
     expect(s.cadence).toEqual({ anchorAt: isoAt(0), everyDays: 42 });
     expect(s.overdue).toBe(false);
+    expect(s.reminders).toEqual({ forDue: null, sent: 0 });
+    expect(s.undelivered).toEqual([]);
+    expect(s.proceduresAwaitingReassessment).toBe(0);
+    expect(s.proceduresWithoutResponse).toBe(0);
     expect(s.pause).toBeNull();
     expect(o.effects).toEqual([]);
     expect(o.entries).toEqual(s.timeline);
@@ -178,7 +184,8 @@ describe('enrolment', () => {
       statusAfter: 'active',
       due: { kind: 'reassessment', dueAt: isoAt(42) },
     });
-    expect(nextWakeUpAt(s)).toBe(at(45));
+    // The first thing time changes is the reminder on the due date itself.
+    expect(nextWakeUpAt(s)).toBe(at(42));
   });
 
   it('takes the first due date from the definition it is enrolled with', () => {
@@ -207,7 +214,14 @@ describe('enrolment', () => {
       stageAfter: 'conservative',
     });
     expect(o.effects).toEqual([
-      { type: 'notify-care-team', topic: 'urgent-referral', stage: 'conservative', status: 'urgent-referral', due: { kind: 'reassessment', dueAt: isoAt(42) } },
+      {
+        type: 'notify-care-team',
+        key: 'pw-unit.urgent-referral.2',
+        topic: 'urgent-referral',
+        stage: 'conservative',
+        status: 'urgent-referral',
+        due: { kind: 'reassessment', dueAt: isoAt(42) },
+      },
     ]);
     // Stepped-care timers are stopped.
     expect(nextWakeUpAt(s)).toBeNull();
@@ -258,6 +272,20 @@ describe('conservative care', () => {
     const e = o.entries.find((x) => x.ruleId === 'escalation.minimum-duration')!;
     expect(e.numbers?.minimumDays).toBe(42);
     expect(e.numbers?.activeDays as number).toBeLessThan(42);
+    // 41.979 days, floored to 0.1 (rounding would have said 42).
+    expect(e.numbers?.activeDays).toBe(41.9);
+  });
+
+  it('active days in the numbers are floored to 0.1 day, never rounded up', () => {
+    // 20.99 days: 20.9, not 21.
+    const nearly21 = step(start().state, reassess(7), at(20) + 0.99 * DAY_MS);
+    expect(nearly21.entries[1]!.numbers).toMatchObject({ activeDays: 20.9, minimumDays: 42 });
+    // Exactly 20.5 days stays 20.5.
+    const half = step(start().state, reassess(7), at(20.5));
+    expect(half.entries[1]!.numbers).toMatchObject({ activeDays: 20.5 });
+    // An escalation 42.96 days in reads 42.9.
+    const escalated = step(start().state, reassess(7), at(42) + 0.96 * DAY_MS);
+    expect(escalated.entries[1]).toMatchObject({ ruleId: 'escalation.conservative', numbers: { activeDays: 42.9, minimumDays: 42 } });
   });
 
   it('a non-responding reassessment at day ≥ 42 escalates to interventional with the reference moved to it', () => {
@@ -284,13 +312,21 @@ describe('conservative care', () => {
       due: { kind: 'procedure', dueAt: isoAt(78) },
     });
     expect(o.effects).toEqual([
-      { type: 'notify-care-team', topic: 'stage-changed', stage: 'interventional', status: 'active', due: { kind: 'procedure', dueAt: isoAt(78) } },
+      {
+        type: 'notify-care-team',
+        key: 'pw-unit.stage-changed.3',
+        topic: 'stage-changed',
+        stage: 'interventional',
+        status: 'active',
+        due: { kind: 'procedure', dueAt: isoAt(78) },
+      },
     ]);
     // Interventional relief is measured from 7, not from the baseline of 8: 7 → 4 is 42.9% (8 → 4 would be 50%).
     const later = step(step(s, procedure('nerve-block'), at(52)).state, reassess(4), at(80));
     expect(later.entries[0]!.numbers).toMatchObject({ referencePainNrs: 7, painReliefPercent: 42.857 });
     expect(later.state.consecutiveResponses).toBe(0);
     expect(later.state.proceduresWithoutResponse).toBe(1);
+    expect(later.state.proceduresAwaitingReassessment).toBe(0);
   });
 
   it('two responding reassessments in a row complete the pathway (completion.sustained-response)', () => {
@@ -321,7 +357,9 @@ describe('conservative care', () => {
       statusAfter: 'completed',
       due: null,
     });
-    expect(second.effects).toEqual([{ type: 'notify-care-team', topic: 'completed', stage: 'conservative', status: 'completed', due: null }]);
+    expect(second.effects).toEqual([
+      { type: 'notify-care-team', key: 'pw-unit.completed.4', topic: 'completed', stage: 'conservative', status: 'completed', due: null },
+    ]);
     expect(nextWakeUpAt(s)).toBeNull();
   });
 
@@ -389,7 +427,8 @@ describe('interventional care', () => {
     expect(s.procedures).toEqual([
       { type: 'nerve-block', stage: 'interventional', performedAt: isoAt(45), recordedAt: isoAt(50), spinalRegion: 'L4-L5' },
     ]);
-    expect(s.procedureAwaitingReassessment).toEqual(s.procedures[0]);
+    expect(s.proceduresAwaitingReassessment).toBe(1);
+    expect(s.proceduresWithoutResponse).toBe(0);
     expect(o.effects).toEqual([]);
     expect(o.entries).toHaveLength(1);
     expect(o.entries[0]).toMatchObject({
@@ -410,7 +449,7 @@ describe('interventional care', () => {
     const first = step(s, reassess(6), at(73)); // 14.3%
     expect(first.state.stage).toBe('interventional');
     expect(first.state.proceduresWithoutResponse).toBe(1);
-    expect(first.state.procedureAwaitingReassessment).toBeNull();
+    expect(first.state.proceduresAwaitingReassessment).toBe(0);
     expect(first.state.due).toEqual({ kind: 'procedure', dueAt: isoAt(73 + 28) });
     expect(first.entries.map((e) => e.event)).toEqual(['reassessment']);
     expect(first.effects).toEqual([]);
@@ -432,8 +471,18 @@ describe('interventional care', () => {
       statusAfter: 'active',
     });
     expect(second.effects).toEqual([
-      { type: 'notify-care-team', topic: 'stage-changed', stage: 'scs', status: 'active', due: { kind: 'psychological-evaluation', dueAt: isoAt(150) } },
+      {
+        type: 'notify-care-team',
+        key: 'pw-unit.stage-changed.8',
+        topic: 'stage-changed',
+        stage: 'scs',
+        status: 'active',
+        due: { kind: 'psychological-evaluation', dueAt: isoAt(150) },
+      },
     ]);
+    // The new stage starts its counts afresh.
+    expect(second.state.proceduresWithoutResponse).toBe(0);
+    expect(second.state.proceduresAwaitingReassessment).toBe(0);
   });
 
   it('with an interventional minimum, escalation waits for it and records escalation.minimum-duration', () => {
@@ -470,7 +519,53 @@ describe('interventional care', () => {
     const at50 = step(s, reassess(5), at(73));
     expect(at50.entries[0]).toMatchObject({ ruleId: 'response.interventional', summary: 'Reassessment: responding.' });
     expect(at50.state.proceduresWithoutResponse).toBe(0);
+    expect(at50.state.proceduresAwaitingReassessment).toBe(0);
     expect(at50.state.consecutiveResponses).toBe(1);
+  });
+
+  it('two procedures before one non-responding reassessment count as two without response, and escalate', () => {
+    let s = toInterventional({ painNrs: 10 }, 10); // entered day 42, reference 10
+    s = step(s, procedure('epidural-steroid-injection'), at(45)).state;
+    expect(s.proceduresAwaitingReassessment).toBe(1);
+    s = step(s, procedure('facet-joint-injection'), at(50)).state;
+    expect(s.proceduresAwaitingReassessment).toBe(2);
+    expect(s.proceduresWithoutResponse).toBe(0);
+    // The second procedure moves the reassessment to 28 days after it.
+    expect(s.due).toEqual({ kind: 'reassessment', dueAt: isoAt(78) });
+    const o = step(s, reassess(9), at(78)); // 10%
+    expect(o.state.stage).toBe('scs');
+    expect(o.entries.map((e) => e.event)).toEqual(['reassessment', 'stage-changed']);
+    expect(o.entries[1]).toMatchObject({
+      ruleId: 'escalation.interventional',
+      numbers: { proceduresWithoutResponse: 2, required: 2, activeDays: 36, minimumDays: 0, fromStage: 'interventional', toStage: 'scs' },
+    });
+  });
+
+  it('procedures awaiting reassessment add up across reassessments; a response clears the ones it judged', () => {
+    const three = definition((x) => void (x.stages.interventional.escalateAfterProceduresWithoutResponse = 3));
+    let s = toInterventional({ painNrs: 10 }, 10, three);
+    s = step(s, procedure('nerve-block'), at(43)).state;
+    s = step(s, procedure('nerve-block'), at(44)).state;
+    const two = step(s, reassess(9), at(72));
+    expect(two.state.stage).toBe('interventional');
+    expect(two.state.proceduresWithoutResponse).toBe(2);
+    expect(two.state.proceduresAwaitingReassessment).toBe(0);
+    expect(two.state.due).toEqual({ kind: 'procedure', dueAt: isoAt(100) });
+    // A reassessment with no procedure since the last one adds nothing.
+    const none = step(two.state, reassess(9), at(75));
+    expect(none.state.proceduresWithoutResponse).toBe(2);
+    expect(none.state.stage).toBe('interventional');
+    // One more procedure without response makes three: escalation.
+    const third = step(step(two.state, procedure('medial-branch-block'), at(80)).state, reassess(9), at(108));
+    expect(third.state.stage).toBe('scs');
+    expect(third.entries[1]).toMatchObject({ ruleId: 'escalation.interventional', numbers: { proceduresWithoutResponse: 3, required: 3 } });
+    // A response instead clears the two procedures it judged: none of them counts later.
+    const responded = step(s, reassess(4), at(72));
+    expect(responded.state.proceduresAwaitingReassessment).toBe(0);
+    expect(responded.state.proceduresWithoutResponse).toBe(0);
+    const afterResponse = step(step(responded.state, procedure('nerve-block'), at(80)).state, reassess(9), at(108));
+    expect(afterResponse.state.proceduresWithoutResponse).toBe(1);
+    expect(afterResponse.state.stage).toBe('interventional');
   });
 
   it('two responses in a row after a procedure complete the pathway', () => {
@@ -561,7 +656,14 @@ describe('spinal cord stimulation', () => {
       statusAfter: 'active',
     });
     expect(o.effects).toEqual([
-      { type: 'notify-care-team', topic: 'stage-changed', stage: 'revision-referral', status: 'active', due: { kind: 'workup', dueAt: isoAt(152) } },
+      {
+        type: 'notify-care-team',
+        key: 'pw-unit.stage-changed.10',
+        topic: 'stage-changed',
+        stage: 'revision-referral',
+        status: 'active',
+        due: { kind: 'workup', dueAt: isoAt(152) },
+      },
     ]);
   });
 
@@ -687,7 +789,7 @@ describe('revision referral', () => {
       statusAfter: 'active',
       due: { kind: 'surgical-consult', dueAt: isoAt(120 + 56) },
     });
-    expect(last.effects).toEqual([{ type: 'issue-revision-referral' }]);
+    expect(last.effects).toEqual([{ type: 'issue-revision-referral', key: 'pw-unit.referral.16' }]);
     expect(last.state.workup.referralIssuedAt).toBe(isoAt(120));
     expect(last.state.due).toEqual({ kind: 'surgical-consult', dueAt: isoAt(176) });
     expect(pendingWorkup(last.state)).toEqual([]);
@@ -713,12 +815,15 @@ describe('revision referral', () => {
     expect(o.entries[1]).toMatchObject({
       actor: SYSTEM,
       rule: sentence('completion.surgical-consult'),
+      numbers: { item: 'surgical-consult', referralIssuedAt: isoAt(113) },
       stageBefore: 'revision-referral',
       stageAfter: 'revision-referral',
       statusBefore: 'active',
       statusAfter: 'completed',
     });
-    expect(o.effects).toEqual([{ type: 'notify-care-team', topic: 'completed', stage: 'revision-referral', status: 'completed', due: null }]);
+    expect(o.effects).toEqual([
+      { type: 'notify-care-team', key: 'pw-unit.completed.18', topic: 'completed', stage: 'revision-referral', status: 'completed', due: null },
+    ]);
   });
 
   it('uses the definition’s own work-up list', () => {
@@ -727,7 +832,7 @@ describe('revision referral', () => {
     expect(refusal(s, workup('bone-density'), at(111))).toMatchObject({ code: 'conflict', field: 'item' });
     s = step(s, workup('labs'), at(111)).state;
     const o = step(s, workup('imaging'), at(112));
-    expect(o.effects).toEqual([{ type: 'issue-revision-referral' }]);
+    expect(o.effects).toEqual([{ type: 'issue-revision-referral', key: 'pw-unit.referral.13' }]);
     expect(o.entries[1]).toMatchObject({ numbers: { itemsComplete: 2 }, rule: sentence('referral.workup-complete', d) });
   });
 
@@ -781,7 +886,14 @@ describe('red flags', () => {
     expect(o.state.stage).toBe('interventional');
     expect(o.entries).toHaveLength(1);
     expect(o.effects).toEqual([
-      { type: 'notify-care-team', topic: 'urgent-referral', stage: 'interventional', status: 'urgent-referral', due: { kind: 'procedure', dueAt: isoAt(70) } },
+      {
+        type: 'notify-care-team',
+        key: 'pw-unit.urgent-referral.4',
+        topic: 'urgent-referral',
+        stage: 'interventional',
+        status: 'urgent-referral',
+        due: { kind: 'procedure', dueAt: isoAt(70) },
+      },
     ]);
     expect(nextWakeUpAt(o.state)).toBeNull();
     expect(refusal(o.state, reassess(5), at(51)).code).toBe('conflict');
@@ -815,7 +927,8 @@ describe('red flags', () => {
       stageAfter: 'interventional',
       due: { kind: 'procedure', dueAt: isoAt(85) },
     });
-    expect(nextWakeUpAt(o.state)).toBe(at(88));
+    // The reminder on the moved due date.
+    expect(nextWakeUpAt(o.state)).toBe(at(85));
   });
 
   it('resume after red flags at enrolment moves the first reassessment and the cadence', () => {
@@ -856,7 +969,7 @@ describe('red flags', () => {
       statusBefore: 'urgent-referral',
       statusAfter: 'closed',
     });
-    expect(o.effects).toEqual([{ type: 'notify-care-team', topic: 'closed', stage: 'conservative', status: 'closed', due: null }]);
+    expect(o.effects).toEqual([{ type: 'notify-care-team', key: 'pw-unit.closed.3', topic: 'closed', stage: 'conservative', status: 'closed', due: null }]);
   });
 });
 
@@ -879,7 +992,7 @@ describe('hold, resume, withdraw, discharge, escalate', () => {
     expect(s.stageClockAt).toBe(isoAt(20));
     expect(s.stageEnteredAt).toBe(isoAt(0));
     expect(s.cadence).toEqual({ anchorAt: isoAt(20), everyDays: 42 });
-    expect(nextWakeUpAt(s)).toBe(at(65));
+    expect(nextWakeUpAt(s)).toBe(at(62));
     expect(refusal(s, resume(), at(31)).code).toBe('conflict');
 
     // Active time excludes the 20 days held.
@@ -901,16 +1014,21 @@ describe('hold, resume, withdraw, discharge, escalate', () => {
   });
 
   it('withdraw closes the pathway from any open status', () => {
+    const seqs: number[] = [];
     for (const s of [start().state, step(start().state, hold(), at(1)).state, start({ redFlags: ['infection'] }).state]) {
       const o = step(s, action({ action: 'withdraw', reason: 'moved away' }, COORDINATOR), at(2));
+      seqs.push(o.entries[0]!.seq);
       expect(o.state.status).toBe('withdrawn');
       expect(o.state.closedAt).toBe(isoAt(2));
       expect(o.state.due).toBeNull();
       expect(o.state.pause).toBeNull();
       expect(o.entries[0]).toMatchObject({ ruleId: 'override.withdraw', statusAfter: 'withdrawn', reason: 'moved away' });
-      expect(o.effects).toEqual([{ type: 'notify-care-team', topic: 'closed', stage: 'conservative', status: 'withdrawn', due: null }]);
+      expect(o.effects).toEqual([
+        { type: 'notify-care-team', key: `pw-unit.closed.${o.entries[0]!.seq}`, topic: 'closed', stage: 'conservative', status: 'withdrawn', due: null },
+      ]);
       expect(nextWakeUpAt(o.state)).toBeNull();
     }
+    expect(seqs).toEqual([2, 3, 3]);
   });
 
   it('discharge completes the pathway by a clinician with a reason', () => {
@@ -925,7 +1043,9 @@ describe('hold, resume, withdraw, discharge, escalate', () => {
       statusBefore: 'active',
       statusAfter: 'completed',
     });
-    expect(o.effects).toEqual([{ type: 'notify-care-team', topic: 'completed', stage: 'interventional', status: 'completed', due: null }]);
+    expect(o.effects).toEqual([
+      { type: 'notify-care-team', key: 'pw-unit.completed.4', topic: 'completed', stage: 'interventional', status: 'completed', due: null },
+    ]);
   });
 
   it('escalate override: to the next stage, or a named later one, never backwards or past the last', () => {
@@ -1030,11 +1150,30 @@ describe('roles', () => {
 });
 
 describe('the passing of time', () => {
-  const due = 42; // first reassessment
+  const due = 42; // first reassessment, 2025-02-17
+  const DUE = { kind: 'reassessment', dueAt: isoAt(due) } as const;
+  const KEY = 'pw-unit.reminder.reassessment.20250217090000000';
 
-  it('nothing happens before the due date plus grace', () => {
+  /** Applies the clock at each wake-up in turn, up to and including `untilDay`. */
+  function drive(s: PathwayState, untilDay: number): { state: PathwayState; wakes: number[]; outcomes: Outcome[] } {
+    const wakes: number[] = [];
+    const outcomes: Outcome[] = [];
+    for (let wake = nextWakeUpAt(s); wake !== null && wake <= at(untilDay); wake = nextWakeUpAt(s)) {
+      // Nothing happens a millisecond before the wake-up.
+      expect(applyClock(s, wake - 1).entries).toEqual([]);
+      const o = applyClock(s, wake);
+      expect(o.entries.length, `clock at ${new Date(wake).toISOString()}`).toBeGreaterThan(0);
+      wakes.push(wake);
+      outcomes.push(o);
+      s = o.state;
+    }
+    return { state: s, wakes, outcomes };
+  }
+  const reminderEffects = (effects: Effect[]) => effects.filter((e): e is Extract<Effect, { type: 'send-reminder' }> => e.type === 'send-reminder');
+
+  it('nothing happens before the due date', () => {
     const s = start().state;
-    for (const now of [at(1), at(due), at(due + 3) - 1]) {
+    for (const now of [at(1), at(20), at(due) - 1]) {
       const o = applyClock(s, now);
       expect(o.entries).toEqual([]);
       expect(o.effects).toEqual([]);
@@ -1042,30 +1181,347 @@ describe('the passing of time', () => {
     }
   });
 
-  it('overdue at due + 3 days, once', () => {
+  it('followUpPoints: due, overdue after the grace, weekly reminders, lost at overdue + 28 (default definition)', () => {
+    expect(followUpPoints(start().state)).toEqual([
+      { at: at(42), sequence: 1, kind: 'due' },
+      { at: at(45), sequence: 2, kind: 'overdue' },
+      { at: at(52), sequence: 3, kind: 'reminder' },
+      { at: at(59), sequence: 4, kind: 'reminder' },
+      { at: at(66), sequence: 5, kind: 'reminder' },
+      { at: at(73), sequence: 6, kind: 'lost' },
+    ]);
+    // Nothing due, no points.
+    const completed = step(step(start().state, reassess(5), at(42)).state, reassess(5), at(84)).state;
+    expect(followUpPoints(completed)).toEqual([]);
+  });
+
+  it('followUpPoints follows the definition; no reminder falls on the lost point', () => {
+    const d = definition((x) => {
+      x.followUp = { graceDays: 2, lostToFollowUpAfterOverdueDays: 10, reminderEveryDays: 4 };
+    });
+    expect(followUpPoints(start({ definition: d }).state)).toEqual([
+      { at: at(42), sequence: 1, kind: 'due' },
+      { at: at(44), sequence: 2, kind: 'overdue' },
+      { at: at(48), sequence: 3, kind: 'reminder' },
+      { at: at(52), sequence: 4, kind: 'reminder' },
+      { at: at(54), sequence: 5, kind: 'lost' },
+    ]);
+    // 10 days overdue with reminders every 5: one at +5; +10 is the lost point itself.
+    const five = definition((x) => {
+      x.followUp = { graceDays: 3, lostToFollowUpAfterOverdueDays: 10, reminderEveryDays: 5 };
+    });
+    expect(followUpPoints(start({ definition: five }).state).map((p) => [p.sequence, p.kind, (p.at - T0) / DAY_MS])).toEqual([
+      [1, 'due', 42],
+      [2, 'overdue', 45],
+      [3, 'reminder', 50],
+      [4, 'lost', 55],
+    ]);
+    // Reminders less often than the lost period: none between overdue and lost.
+    const rare = definition((x) => {
+      x.followUp = { graceDays: 3, lostToFollowUpAfterOverdueDays: 7, reminderEveryDays: 30 };
+    });
+    expect(followUpPoints(start({ definition: rare }).state).map((p) => p.kind)).toEqual(['due', 'overdue', 'lost']);
+  });
+
+  it('a reminder to the care team when the item falls due: level due, sequence 1', () => {
     const s = start().state;
-    const o = applyClock(s, at(due + 3));
-    expect(o.state.overdue).toBe(true);
+    const o = applyClock(s, at(due));
+    expect(o.state.overdue).toBe(false);
     expect(o.state.status).toBe('active');
+    expect(o.state.reminders).toEqual({ forDue: `reassessment@${isoAt(due)}`, sent: 1 });
     expect(o.entries).toHaveLength(1);
-    expect(o.entries[0]).toMatchObject({
+    expect(o.entries[0]).toEqual({
       seq: 2,
-      at: isoAt(45),
+      at: isoAt(42),
       actor: SYSTEM,
-      event: 'overdue',
-      ruleId: 'follow-up.overdue',
-      rule: sentence('follow-up.overdue'),
-      numbers: { dueKind: 'reassessment', dueAt: isoAt(42), graceDays: 3 },
+      event: 'reminder',
+      ruleId: 'follow-up.reminder',
+      rule: sentence('follow-up.reminder'),
+      numbers: { dueKind: 'reassessment', dueAt: isoAt(42), sequence: 1, level: 'due' },
+      summary: 'Reminder: reassessment due today.',
       stageBefore: 'conservative',
       stageAfter: 'conservative',
       statusBefore: 'active',
       statusAfter: 'active',
+      due: DUE,
     });
-    expect(o.effects).toEqual([
-      { type: 'notify-care-team', topic: 'overdue', stage: 'conservative', status: 'active', due: { kind: 'reassessment', dueAt: isoAt(42) } },
+    expect(o.effects).toEqual([{ type: 'send-reminder', key: `${KEY}.1`, level: 'due', sequence: 1, stage: 'conservative', due: DUE }]);
+    // Once: not again at the same moment, nor before the grace runs out.
+    expect(nextWakeUpAt(o.state)).toBe(at(45));
+    expect(applyClock(o.state, at(due)).entries).toEqual([]);
+    expect(applyClock(o.state, at(45) - 1).entries).toEqual([]);
+    expect(applyClock(o.state, at(45) - 1).state).toBe(o.state);
+  });
+
+  it('overdue after the grace days: the overdue entry, then a reminder to the coordinator with sequence 2', () => {
+    const reminded = applyClock(start().state, at(due)).state;
+    const o = applyClock(reminded, at(due + 3));
+    expect(o.state.overdue).toBe(true);
+    expect(o.state.status).toBe('active');
+    expect(o.state.reminders).toEqual({ forDue: `reassessment@${isoAt(due)}`, sent: 2 });
+    expect(o.entries.map((e) => [e.seq, e.event, e.ruleId])).toEqual([
+      [3, 'overdue', 'follow-up.overdue'],
+      [4, 'reminder', 'follow-up.reminder'],
     ]);
-    expect(nextWakeUpAt(o.state)).toBe(at(due + 3 + 28));
-    expect(applyClock(o.state, at(due + 3 + 28) - 1).entries).toEqual([]);
+    expect(o.entries[0]).toMatchObject({
+      at: isoAt(45),
+      actor: SYSTEM,
+      rule: sentence('follow-up.overdue'),
+      numbers: { dueKind: 'reassessment', dueAt: isoAt(42), graceDays: 3 },
+      summary: 'Overdue: reassessment was due 2025-02-17.',
+      stageBefore: 'conservative',
+      stageAfter: 'conservative',
+      statusBefore: 'active',
+      statusAfter: 'active',
+      due: DUE,
+    });
+    expect(o.entries[1]).toMatchObject({
+      at: isoAt(45),
+      actor: SYSTEM,
+      rule: sentence('follow-up.reminder'),
+      numbers: { dueKind: 'reassessment', dueAt: isoAt(42), sequence: 2, level: 'overdue' },
+      summary: 'Reminder to the coordinator: reassessment overdue since 2025-02-17.',
+      statusBefore: 'active',
+      statusAfter: 'active',
+    });
+    // One reminder and no care-team notification: there is no 'overdue' topic any more.
+    expect(o.effects).toEqual([{ type: 'send-reminder', key: `${KEY}.2`, level: 'overdue', sequence: 2, stage: 'conservative', due: DUE }]);
+    expect(nextWakeUpAt(o.state)).toBe(at(52));
+    expect(applyClock(o.state, at(52) - 1).entries).toEqual([]);
+  });
+
+  it('weekly reminders at overdue + 7, + 14, + 21, then lost to follow-up at overdue + 28', () => {
+    const { state, wakes, outcomes } = drive(start().state, 400);
+    expect(wakes).toEqual([at(42), at(45), at(52), at(59), at(66), at(73)]);
+    expect(outcomes.map((o) => o.entries.map((e) => e.event))).toEqual([
+      ['reminder'],
+      ['overdue', 'reminder'],
+      ['reminder'],
+      ['reminder'],
+      ['reminder'],
+      ['lost-to-follow-up'],
+    ]);
+    const reminders = outcomes.flatMap((o) => reminderEffects(o.effects));
+    expect(reminders.map((r) => [r.sequence, r.level])).toEqual([
+      [1, 'due'],
+      [2, 'overdue'],
+      [3, 'overdue'],
+      [4, 'overdue'],
+      [5, 'overdue'],
+    ]);
+    for (const [i, o] of outcomes.slice(2, 5).entries()) {
+      expect(o.entries[0]).toMatchObject({
+        at: isoAt(52 + 7 * i),
+        ruleId: 'follow-up.reminder',
+        numbers: { dueKind: 'reassessment', dueAt: isoAt(42), sequence: 3 + i, level: 'overdue' },
+      });
+      expect(o.effects).toEqual([{ type: 'send-reminder', key: `${KEY}.${3 + i}`, level: 'overdue', sequence: 3 + i, stage: 'conservative', due: DUE }]);
+      // Still overdue; only one overdue entry in the whole run.
+      expect(o.state.overdue).toBe(true);
+    }
+    expect(state.timeline.filter((e) => e.event === 'overdue')).toHaveLength(1);
+
+    const lost = outcomes[5]!;
+    expect(lost.entries[0]).toMatchObject({
+      seq: 8,
+      at: isoAt(73),
+      actor: SYSTEM,
+      event: 'lost-to-follow-up',
+      ruleId: 'follow-up.lost',
+      rule: sentence('follow-up.lost'),
+      numbers: { dueKind: 'reassessment', dueAt: isoAt(42), overdueDays: 28 },
+      summary: 'Lost to follow-up: pathway on hold until a coordinator resumes it.',
+      statusBefore: 'active',
+      statusAfter: 'on-hold',
+    });
+    // The lost point notifies the care team and sends no reminder.
+    expect(lost.effects).toEqual([
+      { type: 'notify-care-team', key: 'pw-unit.lost-to-follow-up.8', topic: 'lost-to-follow-up', stage: 'conservative', status: 'on-hold', due: DUE },
+    ]);
+    expect(state.status).toBe('on-hold');
+    expect(state.pause).toEqual({ since: isoAt(73), kind: 'lost-to-follow-up' });
+    expect(state.reminders).toEqual({ forDue: `reassessment@${isoAt(42)}`, sent: 6 });
+    expect(nextWakeUpAt(state)).toBeNull();
+    expect(applyClock(state, at(400)).entries).toEqual([]);
+    expect(refusal(state, reassess(5), at(80)).code).toBe('conflict');
+  });
+
+  it('after a long gap only the latest passed point acts: one reminder, and the overdue entry when crossing it', () => {
+    // From nothing sent to day 62: the due, overdue and two weekly points have passed; the latest is sequence 4.
+    const o = applyClock(start().state, at(62));
+    expect(o.entries.map((e) => [e.event, e.numbers?.sequence ?? null])).toEqual([
+      ['overdue', null],
+      ['reminder', 4],
+    ]);
+    expect(o.entries.every((e) => e.at === isoAt(62))).toBe(true);
+    expect(o.effects).toEqual([{ type: 'send-reminder', key: `${KEY}.4`, level: 'overdue', sequence: 4, stage: 'conservative', due: DUE }]);
+    expect(o.state.overdue).toBe(true);
+    expect(o.state.reminders.sent).toBe(4);
+    expect(nextWakeUpAt(o.state)).toBe(at(66));
+    expect(applyClock(o.state, at(66)).effects.map((e) => e.type === 'send-reminder' && e.sequence)).toEqual([5]);
+
+    // Already overdue (sequence 2 sent), then a gap to day 70: one reminder, sequence 5, and no second overdue entry.
+    const overdue = applyClock(applyClock(start().state, at(42)).state, at(45)).state;
+    const gap = applyClock(overdue, at(70));
+    expect(gap.entries.map((e) => e.event)).toEqual(['reminder']);
+    expect(gap.entries[0]!.numbers).toMatchObject({ sequence: 5, level: 'overdue' });
+    expect(reminderEffects(gap.effects).map((r) => r.sequence)).toEqual([5]);
+    expect(nextWakeUpAt(gap.state)).toBe(at(73));
+
+    // From the due date straight past the grace: overdue, and reminder 2, not 1.
+    const late = applyClock(start().state, at(50));
+    expect(late.entries.map((e) => e.event)).toEqual(['overdue', 'reminder']);
+    expect(reminderEffects(late.effects).map((r) => [r.sequence, r.level])).toEqual([[2, 'overdue']]);
+
+    // A gap past the lost point: overdue and lost recorded, no reminder at all.
+    const gone = applyClock(start().state, at(200));
+    expect(gone.entries.map((e) => e.event)).toEqual(['overdue', 'lost-to-follow-up']);
+    expect(gone.effects).toEqual([
+      { type: 'notify-care-team', key: 'pw-unit.lost-to-follow-up.3', topic: 'lost-to-follow-up', stage: 'conservative', status: 'on-hold', due: DUE },
+    ]);
+    expect(gone.state.status).toBe('on-hold');
+    expect(gone.state.pause).toEqual({ since: isoAt(200), kind: 'lost-to-follow-up' });
+    expect(nextWakeUpAt(gone.state)).toBeNull();
+  });
+
+  it('reminder keys are stable and distinct across sequences', () => {
+    const { outcomes } = drive(start().state, 400);
+    const keys = outcomes.flatMap((o) => o.effects.map((e) => e.key));
+    expect(keys).toEqual([`${KEY}.1`, `${KEY}.2`, `${KEY}.3`, `${KEY}.4`, `${KEY}.5`, 'pw-unit.lost-to-follow-up.8']);
+    expect(new Set(keys).size).toBe(keys.length);
+    // Stable: the same point gives the same key whenever the clock reaches it, and the clock is deterministic.
+    const reminded = applyClock(start().state, at(42)).state;
+    expect(applyClock(reminded, at(45)).effects[0]!.key).toBe(`${KEY}.2`);
+    expect(applyClock(reminded, at(47) + 5 * HOUR_MS).effects[0]!.key).toBe(`${KEY}.2`);
+    expect(applyClock(reminded, at(45))).toEqual(applyClock(reminded, at(45)));
+    // Replaying a whole run gives the same effects.
+    expect(drive(start().state, 400).outcomes.flatMap((o) => o.effects)).toEqual(outcomes.flatMap((o) => o.effects));
+    // Another pathway, or another due item, gets other keys.
+    const other = enroll({ pathwayId: 'pw-other', careTeam: 'spine-a', definition: DEF, baseline: { painNrs: 8 }, redFlags: [], enrolledBy: COORDINATOR }, T0);
+    expect(applyClock(other.state, at(42)).effects[0]!.key).toBe('pw-other.reminder.reassessment.20250217090000000.1');
+    const next = step(reminded, reassess(5), at(43)).state; // next reassessment due day 84, 2025-03-31
+    expect(applyClock(next, at(84)).effects[0]!.key).toBe('pw-unit.reminder.reassessment.20250331090000000.1');
+    expect(applyClock(toInterventional(), at(70)).effects[0]!.key).toBe('pw-unit.reminder.procedure.20250317090000000.1');
+  });
+
+  it('a recorded reassessment stops the reminders for the old due item and schedules the new one', () => {
+    const overdue = applyClock(applyClock(start().state, at(42)).state, at(45)).state;
+    expect(overdue.reminders.sent).toBe(2);
+    const o = step(overdue, reassess(5), at(46));
+    const s = o.state;
+    expect(o.effects).toEqual([]);
+    expect(s.overdue).toBe(false);
+    expect(s.due).toEqual({ kind: 'reassessment', dueAt: isoAt(84) });
+    expect(nextWakeUpAt(s)).toBe(at(84));
+    // The weekly points of the old item pass without a word.
+    for (const day of [52, 59, 66, 73, 83]) expect(applyClock(s, at(day)).entries, `day ${day}`).toEqual([]);
+    // The new item starts afresh: a due reminder with sequence 1, then overdue at + 3.
+    const fresh = applyClock(s, at(84));
+    expect(fresh.entries.map((e) => e.event)).toEqual(['reminder']);
+    expect(fresh.effects).toEqual([
+      {
+        type: 'send-reminder',
+        key: 'pw-unit.reminder.reassessment.20250331090000000.1',
+        level: 'due',
+        sequence: 1,
+        stage: 'conservative',
+        due: { kind: 'reassessment', dueAt: isoAt(84) },
+      },
+    ]);
+    expect(fresh.state.reminders).toEqual({ forDue: `reassessment@${isoAt(84)}`, sent: 1 });
+    expect(nextWakeUpAt(fresh.state)).toBe(at(87));
+    const again = applyClock(fresh.state, at(87));
+    expect(again.entries.map((e) => e.event)).toEqual(['overdue', 'reminder']);
+    expect(reminderEffects(again.effects).map((r) => r.sequence)).toEqual([2]);
+  });
+
+  it('an escalation or a procedure moves the reminders to the new due item', () => {
+    const overdue = applyClock(applyClock(start().state, at(42)).state, at(45)).state;
+    // A non-responding reassessment escalates: the procedure falls due 28 days later.
+    const escalated = step(overdue, reassess(7), at(46)).state;
+    expect(escalated.stage).toBe('interventional');
+    expect(escalated.overdue).toBe(false);
+    expect(nextWakeUpAt(escalated)).toBe(at(74));
+    expect(applyClock(escalated, at(73)).entries).toEqual([]);
+    expect(reminderEffects(applyClock(escalated, at(74)).effects)).toEqual([
+      { type: 'send-reminder', key: 'pw-unit.reminder.procedure.20250321090000000.1', level: 'due', sequence: 1, stage: 'interventional', due: { kind: 'procedure', dueAt: isoAt(74) } },
+    ]);
+    // An overdue procedure, then the procedure: the reassessment after it is reminded from its own due date.
+    const procedureOverdue = applyClock(toInterventional(), at(73)).state; // due day 70
+    expect(procedureOverdue.overdue).toBe(true);
+    const done = step(procedureOverdue, procedure('nerve-block'), at(74)).state;
+    expect(done.overdue).toBe(false);
+    expect(done.due).toEqual({ kind: 'reassessment', dueAt: isoAt(102) });
+    expect(nextWakeUpAt(done)).toBe(at(102));
+  });
+
+  it('a backdated procedure whose reassessment is already past acts at once, with one reminder', () => {
+    const s = step(toInterventional(), procedure('nerve-block', performed(43)), at(76)).state; // reassessment due day 71
+    expect(nextWakeUpAt(s)).toBe(at(71));
+    const o = applyClock(s, at(76));
+    expect(o.entries.map((e) => e.event)).toEqual(['overdue', 'reminder']);
+    expect(reminderEffects(o.effects).map((r) => [r.sequence, r.level])).toEqual([[2, 'overdue']]);
+  });
+
+  it('a second procedure giving the very same due item keeps it overdue and its reminders running (no second overdue entry)', () => {
+    // Two procedures performed in one session (day 43); the second is recorded late, on day 75, when the
+    // reassessment both call for (day 71) is already overdue and reminded twice.
+    let s = step(toInterventional(), procedure('nerve-block', performed(43)), at(43)).state;
+    s = applyClock(applyClock(s, at(71)).state, at(74)).state;
+    expect(s.overdue).toBe(true);
+    expect(s.reminders).toEqual({ forDue: `reassessment@${isoAt(71)}`, sent: 2 });
+    const second = step(s, procedure('facet-joint-injection', performed(43)), at(75)).state;
+    expect(second.due).toEqual({ kind: 'reassessment', dueAt: isoAt(71) });
+    // The same due item (kind and date): its follow-up goes on from where it was, so it is still overdue.
+    expect(second.reminders).toEqual({ forDue: `reassessment@${isoAt(71)}`, sent: 2 });
+    expect(nextWakeUpAt(second)).toBe(at(81));
+    expect(second.overdue).toBe(true);
+    const next = applyClock(second, at(81));
+    expect(next.entries.map((e) => [e.event, e.numbers?.sequence ?? null])).toEqual([['reminder', 3]]);
+    expect(next.state.timeline.filter((e) => e.event === 'overdue')).toHaveLength(1);
+  });
+
+  it('a hold stops the reminders; resume moves them and starts them afresh', () => {
+    const reminded = applyClock(start().state, at(42)).state; // due reminder sent
+    const held = step(reminded, hold(), at(43)).state;
+    expect(nextWakeUpAt(held)).toBeNull();
+    for (const day of [45, 52, 73, 200]) expect(applyClock(held, at(day)).entries, `day ${day}`).toEqual([]);
+    // Held 7 days: due on day 49, a new item whose reminders start again at sequence 1.
+    const resumed = step(held, resume(), at(50)).state;
+    expect(resumed.due).toEqual({ kind: 'reassessment', dueAt: isoAt(49) });
+    expect(resumed.overdue).toBe(false);
+    expect(nextWakeUpAt(resumed)).toBe(at(49));
+    const o = applyClock(resumed, at(50));
+    expect(o.entries.map((e) => e.event)).toEqual(['reminder']);
+    expect(o.effects).toEqual([
+      {
+        type: 'send-reminder',
+        key: 'pw-unit.reminder.reassessment.20250224090000000.1',
+        level: 'due',
+        sequence: 1,
+        stage: 'conservative',
+        due: { kind: 'reassessment', dueAt: isoAt(49) },
+      },
+    ]);
+    expect(nextWakeUpAt(o.state)).toBe(at(52));
+    expect(followUpPoints(o.state).map((p) => (p.at - T0) / DAY_MS)).toEqual([49, 52, 59, 66, 73, 80]);
+
+    // A hold before the due date: nothing while held, everything moved by the time held.
+    const early = step(step(start().state, hold(), at(30)).state, resume(), at(40)).state;
+    expect(early.due).toEqual({ kind: 'reassessment', dueAt: isoAt(52) });
+    expect(nextWakeUpAt(early)).toBe(at(52));
+    expect(applyClock(early, at(51)).entries).toEqual([]);
+    expect(reminderEffects(applyClock(early, at(52)).effects).map((r) => [r.sequence, r.due.dueAt])).toEqual([[1, isoAt(52)]]);
+  });
+
+  it('an urgent referral stops the reminders like a hold', () => {
+    const reminded = applyClock(start().state, at(42)).state;
+    const urgent = step(reminded, flags(['infection']), at(43)).state;
+    expect(nextWakeUpAt(urgent)).toBeNull();
+    expect(applyClock(urgent, at(100)).entries).toEqual([]);
+    const back = step(urgent, resume(), at(53)).state;
+    expect(back.due).toEqual({ kind: 'reassessment', dueAt: isoAt(52) });
+    expect(nextWakeUpAt(back)).toBe(at(52));
   });
 
   it('lost to follow-up (on hold) at due + 3 + 28 days', () => {
@@ -1084,14 +1540,14 @@ describe('the passing of time', () => {
       statusAfter: 'on-hold',
     });
     expect(o.effects).toEqual([
-      { type: 'notify-care-team', topic: 'lost-to-follow-up', stage: 'conservative', status: 'on-hold', due: { kind: 'reassessment', dueAt: isoAt(42) } },
+      { type: 'notify-care-team', key: 'pw-unit.lost-to-follow-up.4', topic: 'lost-to-follow-up', stage: 'conservative', status: 'on-hold', due: DUE },
     ]);
     expect(nextWakeUpAt(o.state)).toBeNull();
     expect(applyClock(o.state, at(400)).entries).toEqual([]);
     expect(refusal(o.state, reassess(5), at(80)).code).toBe('conflict');
   });
 
-  it('resume from lost to follow-up makes the item due at resume time, not lost again at once', () => {
+  it('resume from lost to follow-up makes the item due at resume time: reminded at once, not lost again', () => {
     const lost = applyClock(applyClock(start().state, at(45)).state, at(73)).state;
     const o = step(lost, resume(), at(80));
     const s = o.state;
@@ -1099,12 +1555,18 @@ describe('the passing of time', () => {
     expect(s.overdue).toBe(false);
     expect(s.due).toEqual({ kind: 'reassessment', dueAt: isoAt(80) });
     expect(o.entries[0]!.numbers).toMatchObject({ pausedFor: 'lost-to-follow-up', heldDays: 7, dueBefore: isoAt(42) });
-    expect(nextWakeUpAt(s)).toBe(at(83));
-    expect(applyClock(s, at(80)).entries).toEqual([]);
-    expect(applyClock(s, at(83) - 1).entries).toEqual([]);
-    const again = applyClock(s, at(83));
-    expect(again.entries.map((e) => e.event)).toEqual(['overdue']);
+    expect(o.effects).toEqual([]);
+    expect(nextWakeUpAt(s)).toBe(at(80));
+    const now = applyClock(s, at(80));
+    expect(now.entries.map((e) => e.event)).toEqual(['reminder']);
+    expect(now.state.status).toBe('active');
+    expect(reminderEffects(now.effects).map((r) => [r.sequence, r.level, r.due.dueAt])).toEqual([[1, 'due', isoAt(80)]]);
+    expect(applyClock(now.state, at(83) - 1).entries).toEqual([]);
+    const again = applyClock(now.state, at(83));
+    expect(again.entries.map((e) => e.event)).toEqual(['overdue', 'reminder']);
     expect(again.state.status).toBe('active');
+    // The whole follow-up runs again from the new due date: lost at 80 + 3 + 28.
+    expect(followUpPoints(again.state).at(-1)).toEqual({ at: at(111), sequence: 6, kind: 'lost' });
   });
 
   it('an item overdue when a hold began falls due at resume time', () => {
@@ -1112,24 +1574,171 @@ describe('the passing of time', () => {
     const s = step(step(overdue, hold(), at(55)).state, resume(), at(60)).state;
     expect(s.overdue).toBe(false);
     expect(s.due).toEqual({ kind: 'reassessment', dueAt: isoAt(60) });
+    expect(nextWakeUpAt(s)).toBe(at(60));
+    expect(reminderEffects(applyClock(s, at(60)).effects).map((r) => [r.sequence, r.level])).toEqual([[1, 'due']]);
   });
 
-  it('nextWakeUpAt follows the definition’s grace and lost-to-follow-up days', () => {
+  it('nextWakeUpAt follows the definition’s grace, reminder and lost-to-follow-up days', () => {
     const d = definition((x) => {
-      x.followUp = { graceDays: 0, lostToFollowUpAfterOverdueDays: 10 };
+      x.followUp = { graceDays: 0, lostToFollowUpAfterOverdueDays: 10, reminderEveryDays: 4 };
     });
     const s = start({ definition: d }).state;
     expect(nextWakeUpAt(s)).toBe(at(42));
+    // No grace: the due and overdue points coincide, and the later one acts.
     const overdue = applyClock(s, at(42));
-    expect(overdue.entries.map((e) => e.event)).toEqual(['overdue']);
-    expect(nextWakeUpAt(overdue.state)).toBe(at(52));
-    expect(applyClock(overdue.state, at(52)).state.status).toBe('on-hold');
+    expect(overdue.entries.map((e) => e.event)).toEqual(['overdue', 'reminder']);
+    expect(reminderEffects(overdue.effects).map((r) => [r.sequence, r.level])).toEqual([[2, 'overdue']]);
+    expect(overdue.entries[0]!.numbers).toMatchObject({ graceDays: 0 });
+    const { state, wakes } = drive(overdue.state, 400);
+    expect(wakes).toEqual([at(46), at(50), at(52)]);
+    expect(state.status).toBe('on-hold');
+    expect(state.timeline.at(-1)).toMatchObject({ event: 'lost-to-follow-up', numbers: { overdueDays: 10 }, rule: sentence('follow-up.lost', d) });
   });
 
-  it('nextWakeUpAt for other waits: procedure, trial reassessment, surgical consult', () => {
-    expect(nextWakeUpAt(toInterventional())).toBe(at(42 + 28 + 3));
-    expect(nextWakeUpAt(toScsTrial())).toBe(at(127 + 3));
-    expect(nextWakeUpAt(toImplanted())).toBe(at(139 + 84 + 3));
+  it('nextWakeUpAt for other waits: procedure, trial reassessment, implant follow-up, work-up, surgical consult', () => {
+    expect(nextWakeUpAt(toInterventional())).toBe(at(42 + 28));
+    expect(nextWakeUpAt(toScsTrial())).toBe(at(127));
+    expect(nextWakeUpAt(toImplanted())).toBe(at(139 + 84));
+    expect(nextWakeUpAt(toRevision())).toBe(at(110 + 42));
+    let s = toRevision();
+    for (const item of ['imaging', 'labs', 'bone-density', 'health-optimisation', 'second-opinion'] as const) s = step(s, workup(item), at(120)).state;
+    expect(nextWakeUpAt(s)).toBe(at(120 + 56));
+    expect(applyClock(s, at(176)).effects).toEqual([
+      {
+        type: 'send-reminder',
+        key: 'pw-unit.reminder.surgical-consult.20250701090000000.1',
+        level: 'due',
+        sequence: 1,
+        stage: 'revision-referral',
+        due: { kind: 'surgical-consult', dueAt: isoAt(176) },
+      },
+    ]);
+  });
+
+  it('closed pathways have no wake-up', () => {
+    const completed = step(step(start().state, reassess(5), at(42)).state, reassess(5), at(84)).state;
+    const withdrawn = step(applyClock(start().state, at(45)).state, action({ action: 'withdraw', reason: 'moved' }), at(46)).state;
+    for (const s of [completed, withdrawn]) {
+      expect(s.due).toBeNull();
+      expect(nextWakeUpAt(s)).toBeNull();
+      expect(applyClock(s, at(1000)).state).toBe(s);
+    }
+  });
+});
+
+describe('noteSideEffect', () => {
+  const reminder = (): Outcome => applyClock(start().state, at(42));
+
+  it('records a delivery by webhook or onto the worklist, with the message id, and changes nothing else', () => {
+    const o = reminder();
+    const effect = o.effects[0]!;
+    const byWebhook = noteSideEffect(o.state, at(42), effect, 'webhook');
+    expect(byWebhook.timeline).toHaveLength(o.state.timeline.length + 1);
+    expect(byWebhook.timeline.at(-1)).toEqual({
+      seq: 3,
+      at: isoAt(42),
+      actor: SYSTEM,
+      event: 'notification',
+      numbers: { messageId: 'pw-unit.reminder.reassessment.20250217090000000.1', sideEffect: 'send-reminder', outcome: 'webhook' },
+      summary: 'Delivered by webhook: reminder 1 (reassessment due).',
+      stageBefore: 'conservative',
+      stageAfter: 'conservative',
+      statusBefore: 'active',
+      statusAfter: 'active',
+      due: { kind: 'reassessment', dueAt: isoAt(42) },
+    });
+    expect(byWebhook.undelivered).toEqual([]);
+    expect({ ...byWebhook, timeline: [] }).toEqual({ ...o.state, timeline: [] });
+    // The clock is not disturbed: the next point is still the overdue one.
+    expect(nextWakeUpAt(byWebhook)).toBe(at(45));
+
+    const onWorklist = noteSideEffect(o.state, at(42), effect, 'worklist');
+    expect(onWorklist.timeline.at(-1)).toMatchObject({
+      numbers: { messageId: effect.key, sideEffect: 'send-reminder', outcome: 'worklist' },
+      summary: 'On the worklist (no webhook configured): reminder 1 (reassessment due).',
+    });
+    expect(onWorklist.undelivered).toEqual([]);
+
+    const overdue = applyClock(o.state, at(45));
+    expect(noteSideEffect(overdue.state, at(45), overdue.effects[0]!, 'webhook').timeline.at(-1)!.summary).toBe(
+      'Delivered by webhook: reminder 2 (reassessment overdue).',
+    );
+    const urgent = start({ redFlags: ['infection'] });
+    expect(noteSideEffect(urgent.state, at(0), urgent.effects[0]!, 'worklist').timeline.at(-1)).toMatchObject({
+      numbers: { messageId: 'pw-unit.urgent-referral.2', sideEffect: 'notify-care-team', outcome: 'worklist' },
+      summary: 'On the worklist (no webhook configured): care-team notification (urgent-referral).',
+    });
+    const referral: Effect = { type: 'issue-revision-referral', key: 'pw-unit.referral.16' };
+    expect(noteSideEffect(toRevision(), at(120), referral, 'webhook').timeline.at(-1)).toMatchObject({
+      numbers: { messageId: 'pw-unit.referral.16', sideEffect: 'issue-revision-referral', outcome: 'webhook' },
+      summary: 'Delivered by webhook: revision-surgery referral.',
+    });
+  });
+
+  it('undelivered: kept on the pathway until a person acts on it, then resolved', () => {
+    const o = reminder();
+    const s = noteSideEffect(o.state, at(42) + HOUR_MS, o.effects[0]!, 'undelivered');
+    expect(s.timeline.at(-1)).toMatchObject({
+      actor: SYSTEM,
+      event: 'notification',
+      numbers: { messageId: `pw-unit.reminder.reassessment.20250217090000000.1`, sideEffect: 'send-reminder', outcome: 'undelivered' },
+      summary: 'Not delivered after every retry: reminder 1 (reassessment due). It stays on the worklist until someone acts on the pathway.',
+    });
+    expect(s.undelivered).toEqual([
+      { messageId: 'pw-unit.reminder.reassessment.20250217090000000.1', effect: 'send-reminder', at: new Date(at(42) + HOUR_MS).toISOString() },
+    ]);
+    expect(s.status).toBe('active');
+
+    // The passing of time does not resolve it.
+    const later = applyClock(s, at(45));
+    expect(later.state.undelivered).toEqual(s.undelivered);
+    expect(later.state.undelivered[0]!.resolvedAt).toBeUndefined();
+    // Nor does an event by the system.
+    expect(step(s, reassess(7, {}, SYSTEM), at(43)).state.undelivered[0]!.resolvedAt).toBeUndefined();
+    // A second undelivered message is listed too.
+    const two = noteSideEffect(later.state, at(45), later.effects[0]!, 'undelivered');
+    expect(two.undelivered.map((u) => u.messageId)).toEqual([
+      'pw-unit.reminder.reassessment.20250217090000000.1',
+      'pw-unit.reminder.reassessment.20250217090000000.2',
+    ]);
+
+    // A clinician records the reassessment: every outstanding message is resolved at that moment.
+    const acted = step(two, reassess(5), at(46));
+    expect(acted.state.undelivered).toEqual([
+      { messageId: 'pw-unit.reminder.reassessment.20250217090000000.1', effect: 'send-reminder', at: new Date(at(42) + HOUR_MS).toISOString(), resolvedAt: isoAt(46) },
+      { messageId: 'pw-unit.reminder.reassessment.20250217090000000.2', effect: 'send-reminder', at: isoAt(45), resolvedAt: isoAt(46) },
+    ]);
+    // Purity: the state given is unchanged.
+    expect(two.undelivered.every((u) => u.resolvedAt === undefined)).toBe(true);
+
+    // A later failure stays open; the earlier resolution keeps its time.
+    const next = applyClock(acted.state, at(84));
+    const reopened = noteSideEffect(next.state, at(84), next.effects[0]!, 'undelivered');
+    expect(reopened.undelivered.map((u) => u.resolvedAt ?? null)).toEqual([isoAt(46), isoAt(46), null]);
+    // Any person's action counts, a coordinator's hold included.
+    const heldBy = step(reopened, hold(COORDINATOR), at(85)).state;
+    expect(heldBy.undelivered.map((u) => u.resolvedAt ?? null)).toEqual([isoAt(46), isoAt(46), isoAt(85)]);
+  });
+
+  it('undelivered care-team notifications and referrals are listed by effect type', () => {
+    const urgent = start({ redFlags: ['infection'] });
+    const s = noteSideEffect(urgent.state, at(1), urgent.effects[0]!, 'undelivered');
+    expect(s.undelivered).toEqual([{ messageId: 'pw-unit.urgent-referral.2', effect: 'notify-care-team', at: isoAt(1) }]);
+    expect(s.timeline.at(-1)!.summary).toBe(
+      'Not delivered after every retry: care-team notification (urgent-referral). It stays on the worklist until someone acts on the pathway.',
+    );
+    const resumed = step(s, resume(CLINICIAN), at(2)).state;
+    expect(resumed.undelivered[0]!.resolvedAt).toBe(isoAt(2));
+  });
+
+  it('the notify-care-team topics no longer include overdue', () => {
+    // @ts-expect-error 'overdue' is not a care-team notification topic any more: overdue items get a send-reminder.
+    const old: Effect = { type: 'notify-care-team', key: 'k', topic: 'overdue', stage: 'conservative', status: 'active', due: null };
+    expect(old.type).toBe('notify-care-team');
+    // No route through the pathway produces one.
+    const { effects } = applyClock(start().state, at(200));
+    const all = [...effects, ...applyClock(start().state, at(45)).effects, ...applyClock(start().state, at(59)).effects];
+    expect(all.some((e) => e.type === 'notify-care-team' && (e.topic as string) === 'overdue')).toBe(false);
   });
 });
 
@@ -1147,6 +1756,8 @@ describe('purity', () => {
       [toRevision(), workup('imaging'), at(111)],
       [step(start().state, hold(), at(5)).state, resume(), at(10)],
       [start().state, action({ action: 'withdraw', reason: 'moved' }), at(3)],
+      [step(step(toInterventional(), procedure('nerve-block'), at(43)).state, procedure('nerve-block'), at(44)).state, reassess(7), at(72)],
+      [noteSideEffect(applyClock(start().state, at(42)).state, at(42), applyClock(start().state, at(42)).effects[0]!, 'undelivered'), reassess(5), at(43)],
     ];
     for (const [state, event, now] of cases) {
       const before = snapshot(state);
@@ -1160,23 +1771,32 @@ describe('purity', () => {
   it('applyClock and noteSideEffect do not change the state they are given', () => {
     const s = start().state;
     const before = snapshot(s);
-    const overdue = applyClock(s, at(45));
+    const reminded = applyClock(s, at(42));
     expect(snapshot(s)).toBe(before);
-    expect(s.overdue).toBe(false);
-    const before2 = snapshot(overdue.state);
+    expect(s.reminders).toEqual({ forDue: null, sent: 0 });
+    expect(s.timeline).toHaveLength(1);
+    const before2 = snapshot(reminded.state);
+    const overdue = applyClock(reminded.state, at(45));
+    expect(snapshot(reminded.state)).toBe(before2);
+    expect(reminded.state.overdue).toBe(false);
+    expect(reminded.state.reminders.sent).toBe(1);
+    const before3 = snapshot(overdue.state);
+    applyClock(overdue.state, at(60));
     applyClock(overdue.state, at(73));
-    expect(snapshot(overdue.state)).toBe(before2);
+    expect(snapshot(overdue.state)).toBe(before3);
 
-    const noted = noteSideEffect(overdue.state, at(45), overdue.effects[0]!, false);
-    expect(snapshot(overdue.state)).toBe(before2);
-    expect(noted.timeline.at(-1)).toMatchObject({
-      actor: SYSTEM,
-      event: 'notification',
-      numbers: { sideEffect: 'notify-care-team', topic: 'overdue', delivered: false },
-      summary: 'Not delivered after every retry: care-team notification (overdue). Follow up by hand.',
-    });
-    const sent = noteSideEffect(overdue.state, at(45), { type: 'issue-revision-referral' }, true);
-    expect(sent.timeline.at(-1)).toMatchObject({ numbers: { topic: 'referral', delivered: true }, summary: 'Sent: revision-surgery referral.' });
+    for (const outcome of ['webhook', 'worklist', 'undelivered'] as const) {
+      const noted = noteSideEffect(overdue.state, at(45), overdue.effects[0]!, outcome);
+      expect(snapshot(overdue.state)).toBe(before3);
+      expect(noted).not.toBe(overdue.state);
+      expect(noted.timeline.at(-1)).toMatchObject({
+        actor: SYSTEM,
+        event: 'notification',
+        numbers: { messageId: overdue.effects[0]!.key, sideEffect: 'send-reminder', outcome },
+      });
+      expect(noted.timeline.at(-1)!.ruleId).toBeUndefined();
+    }
+    expect(overdue.state.undelivered).toEqual([]);
   });
 });
 
@@ -1194,10 +1814,13 @@ describe('the timeline', () => {
     const followUpFailure = step(toImplanted(), reassess(8), at(223)).state;
     const lost = step(applyClock(applyClock(start().state, at(45)).state, at(73)).state, resume(), at(80)).state;
     const redFlagged = step(step(start({ redFlags: ['infection'] }).state, resume(), at(3)).state, reassess(2, { redFlags: ['suspected-fracture'] }), at(10)).state;
-    return [conservativeCompletion, early, trialFailure, revision, implantCompletion, followUpFailure, lost, redFlagged];
+    let reminded = start().state;
+    for (const day of [42, 45, 52]) reminded = applyClock(reminded, at(day)).state;
+    reminded = step(reminded, reassess(5), at(53)).state;
+    return [conservativeCompletion, early, trialFailure, revision, implantCompletion, followUpFailure, lost, redFlagged, reminded];
   }
 
-  const AUTOMATIC = new Set(['stage-changed', 'completed', 'referral-issued', 'overdue', 'lost-to-follow-up', 'red-flags']);
+  const AUTOMATIC = new Set(['stage-changed', 'completed', 'referral-issued', 'overdue', 'lost-to-follow-up', 'red-flags', 'reminder']);
   const isAutomatic = (e: TimelineEntry): boolean =>
     !e.ruleId?.startsWith('override.') && (AUTOMATIC.has(e.event) || (e.actor.role === 'system' && e.event !== 'notification') || !!e.ruleId);
 
@@ -1214,8 +1837,6 @@ describe('the timeline', () => {
     for (const s of routes()) {
       for (const e of s.timeline.filter(isAutomatic)) {
         const label = `${e.event} ${e.ruleId} (${e.summary})`;
-        // The surgical-consult completion is checked on its own below.
-        if (e.ruleId === 'completion.surgical-consult') continue;
         seen.add(e.ruleId!);
         expect(e.ruleId, label).toBeDefined();
         expect(e.rule, label).toBe(sentence(e.ruleId!, s.definition));
@@ -1232,12 +1853,19 @@ describe('the timeline', () => {
         if (e.event === 'completed') expect(e.statusAfter, label).toBe('completed');
         if (e.event === 'red-flags') expect(e.statusAfter, label).toBe('urgent-referral');
         if (e.event === 'lost-to-follow-up') expect([e.statusBefore, e.statusAfter], label).toEqual(['active', 'on-hold']);
+        if (e.event === 'reminder') {
+          expect(e.ruleId, label).toBe('follow-up.reminder');
+          expect([e.statusBefore, e.statusAfter], label).toEqual(['active', 'active']);
+          expect(e.numbers, label).toMatchObject({ dueKind: e.due?.kind, dueAt: e.due?.dueAt });
+          expect(e.numbers?.level, label).toBe(e.numbers?.sequence === 1 ? 'due' : 'overdue');
+        }
       }
     }
     // The routes above exercise all of these automatic rules.
     expect([...seen].sort()).toEqual(
       [
         'completion.sustained-response',
+        'completion.surgical-consult',
         'escalation.conservative',
         'escalation.interventional',
         'escalation.minimum-duration',
@@ -1246,6 +1874,7 @@ describe('the timeline', () => {
         'escalation.scs-trial',
         'follow-up.lost',
         'follow-up.overdue',
+        'follow-up.reminder',
         'red-flag.urgent-referral',
         'referral.workup-complete',
         'response.conservative',
@@ -1268,8 +1897,60 @@ describe('the timeline', () => {
       statusBefore: 'active',
       statusAfter: 'completed',
     });
-    expect(e.numbers).toBeTypeOf('object');
-    expect(Object.keys(e.numbers ?? {}).length).toBeGreaterThan(0);
+    expect(e.numbers).toEqual({ item: 'surgical-consult', referralIssuedAt: isoAt(120) });
+  });
+
+  it('every effect of a long route has its own key, and the same route gives the same keys', () => {
+    function run(): Effect[] {
+      const effects: Effect[] = [];
+      let s = start({ baseline: { painNrs: 10, odi: 50 } }).state;
+      const event = (e: PathwayEvent, day: number) => {
+        const o = step(s, e, at(day));
+        effects.push(...o.effects);
+        s = o.state;
+        for (const x of o.effects) s = noteSideEffect(s, at(day), x, 'webhook');
+      };
+      const clock = (day: number) => {
+        const o = applyClock(s, at(day));
+        effects.push(...o.effects);
+        s = o.state;
+        for (const x of o.effects) s = noteSideEffect(s, at(day), x, 'worklist');
+      };
+      for (const day of [42, 45, 52]) clock(day);
+      event(reassess(10), 53); // interventional
+      clock(81); // procedure due day 81
+      event(procedure('nerve-block'), 82);
+      event(reassess(10), 110);
+      clock(138);
+      clock(141);
+      event(procedure('nerve-block'), 142);
+      event(reassess(10), 170); // scs
+      event(procedure('psychological-evaluation', { outcome: 'not-cleared' }), 171); // revision referral
+      for (const item of ['imaging', 'labs', 'bone-density', 'health-optimisation', 'second-opinion'] as const) event(workup(item), 172);
+      clock(228); // surgical consult due day 228
+      event(workup('surgical-consult'), 230);
+      expect(s.status).toBe('completed');
+      return effects;
+    }
+    const effects = run();
+    const keys = effects.map((e) => e.key);
+    expect(effects.map((e) => (e.type === 'notify-care-team' ? e.topic : e.type))).toEqual([
+      'send-reminder',
+      'send-reminder',
+      'send-reminder',
+      'stage-changed',
+      'send-reminder',
+      'send-reminder',
+      'send-reminder',
+      'stage-changed',
+      'stage-changed',
+      'issue-revision-referral',
+      'send-reminder',
+      'completed',
+    ]);
+    expect(keys.every((k) => k.startsWith('pw-unit.'))).toBe(true);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(run().map((e) => e.key)).toEqual(keys);
   });
 
   it('the entries an outcome returns are exactly the ones appended to the timeline', () => {

@@ -45,6 +45,7 @@ const ALL_RULES = {
   'completion.sustained-response': true,
   'referral.workup-complete': true,
   'completion.surgical-consult': true,
+  'follow-up.reminder': true,
   'follow-up.overdue': true,
   'follow-up.lost': true,
   'override.escalate': true,
@@ -240,6 +241,17 @@ describe('rule sentences', () => {
     expect(s('referral.workup-complete')).toContain('(imaging, labs, bone-density, health-optimisation, second-opinion)');
     expect(s('follow-up.overdue')).toContain('3 days of grace');
     expect(s('follow-up.lost')).toContain('After 28 days overdue');
+    expect(s('follow-up.reminder')).toContain('every 7 days');
+    expect(s('follow-up.reminder')).toContain('when an item falls due');
+    expect(s('follow-up.reminder')).toContain('coordinator');
+  });
+
+  it('the follow-up rules come in the order they act: reminder, overdue, lost', () => {
+    const ids = describeRules(base()).map((r) => r.id);
+    const followUp = ids.filter((id) => id.startsWith('follow-up.'));
+    expect(followUp).toEqual(['follow-up.reminder', 'follow-up.overdue', 'follow-up.lost']);
+    // The same order on every call.
+    expect(describeRules(base()).map((r) => r.id)).toEqual(ids);
   });
 
   /** For every rule that quotes a number: change it in a copy of the definition and see the sentence follow. */
@@ -259,6 +271,7 @@ describe('rule sentences', () => {
     ['referral.workup-complete', (d) => void (d.stages['revision-referral'].workupItems = ['imaging', 'labs']), 'bone-density', '(imaging, labs)'],
     ['follow-up.overdue', (d) => void (d.followUp.graceDays = 7), '3 days', '7 days'],
     ['follow-up.lost', (d) => void (d.followUp.lostToFollowUpAfterOverdueDays = 14), '28 days', '14 days'],
+    ['follow-up.reminder', (d) => void (d.followUp.reminderEveryDays = 14), 'every 7 days', 'every 14 days'],
   ];
 
   for (const [id, change, before, after] of numbered) {
@@ -279,5 +292,16 @@ describe('rule sentences', () => {
     const changed = describeRules(tuned((d) => void (d.stages.interventional.response.reliefPercent = 80)));
     const differing = changed.filter((r, i) => r.sentence !== original[i]!.sentence).map((r) => r.id);
     expect(differing).toEqual(['response.interventional']);
+  });
+
+  it('the reminder interval changes the reminder sentence only; grace and lost days leave it alone', () => {
+    const original = describeRules(base());
+    const differing = (change: (d: PathwayDefinition) => void): RuleId[] =>
+      describeRules(tuned(change))
+        .filter((r, i) => r.sentence !== original[i]!.sentence)
+        .map((r) => r.id);
+    expect(differing((d) => void (d.followUp.reminderEveryDays = 3))).toEqual(['follow-up.reminder']);
+    expect(differing((d) => void (d.followUp.graceDays = 5))).toEqual(['follow-up.overdue']);
+    expect(differing((d) => void (d.followUp.lostToFollowUpAfterOverdueDays = 21))).toEqual(['follow-up.lost']);
   });
 });
