@@ -255,8 +255,10 @@ class Transition {
   }
 
   setDue(kind: DueKind, atMs: number): void {
-    this.s.due = { kind, dueAt: iso(atMs) };
-    this.s.overdue = false;
+    const due = { kind, dueAt: iso(atMs) };
+    // The same item due at the same time (a second procedure on the same day) stays as overdue as it was.
+    if (this.s.due?.kind !== due.kind || this.s.due.dueAt !== due.dueAt) this.s.overdue = false;
+    this.s.due = due;
   }
 
   clearDue(): void {
