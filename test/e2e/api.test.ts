@@ -20,7 +20,7 @@ const enrollBody = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
-async function enroll(overrides: Record<string, unknown> = {}, as: Parameters<typeof call>[2]['as'] = 'coordinator') {
+async function enroll(overrides: Record<string, unknown> = {}, as: NonNullable<Parameters<typeof call>[2]>['as'] = 'coordinator') {
   const res = await call('POST', '/v1/pathways', { as, body: enrollBody(overrides) });
   expect(res.status).toBe(201);
   return res.body.pathway as { pathwayId: string; careTeam: string; stage: string; status: string; timeline: unknown[]; due: { kind: string; dueAt: string } };
