@@ -9,12 +9,15 @@ import { authenticate, type ApiKeyStore } from './auth';
 import { openApiDocument } from './openapi';
 import type { PathwayService } from './pathways-service';
 import { HttpProblem, problemHandler } from './problem';
+import type { DefinitionRegistry } from '../clinical/registry';
+import { definitionsRouter } from './routes/definitions';
 import { healthRouter } from './routes/health';
 import { pathwaysRouter } from './routes/pathways';
 import { worklistRouter } from './routes/worklist';
 
 export interface AppDeps {
   pathways: PathwayService;
+  definitions: DefinitionRegistry;
   apiKeys: ApiKeyStore;
   logger: Logger;
   isTemporalReachable: () => Promise<boolean>;
@@ -64,6 +67,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/v1', requireJson, express.json({ limit: deps.bodyLimit ?? '64kb', strict: true }), authenticate(deps.apiKeys));
   app.use('/v1/pathways', pathwaysRouter(deps.pathways));
   app.use('/v1/worklist', worklistRouter(deps.pathways));
+  app.use('/v1/definitions', definitionsRouter(deps.definitions));
   app.use((_req, _res, next) => next(new HttpProblem(404, 'no such resource')));
   app.use(
     problemHandler((err) => {

@@ -133,6 +133,20 @@ export function openApiDocument(): JsonSchema {
           },
         },
       },
+      '/v1/definitions': {
+        get: { summary: 'The pathway definitions on offer', operationId: 'definitions', responses: { '200': json('Definitions', { type: 'object' }), ...ERRORS } },
+      },
+      '/v1/definitions/{id}/{version}': {
+        get: {
+          summary: "A definition and its rules, each as a sentence a clinician can read with that version's numbers",
+          operationId: 'definition',
+          parameters: [
+            { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+            { name: 'version', in: 'path', required: true, schema: { type: 'integer' } },
+          ],
+          responses: { '200': json('The definition and its rules', { type: 'object' }), ...ERRORS, '404': problem('No such definition') },
+        },
+      },
       '/v1/pathways/summary': {
         get: {
           summary: 'Counts by stage and status, per care team',

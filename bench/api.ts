@@ -35,6 +35,7 @@ async function main(): Promise<void> {
   const running = worker.run();
   const app = createApp({
     pathways: new PathwayService({ client, taskQueue, definitions: loadDefinitions(), patientKey: randomBytes(32).toString('hex') }),
+    definitions: loadDefinitions(),
     apiKeys: new ApiKeyStore([{ id: 'bench', role: 'clinician', sha256: hashKey(KEY) }]),
     logger: silentLogger,
     isTemporalReachable: async () => true,

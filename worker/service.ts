@@ -83,6 +83,7 @@ export async function startService(config: Config, log: Logger, options: { chann
     if (runsApi) {
       const app = createApp({
         pathways: new PathwayService({ client, taskQueue: config.temporal.taskQueue, definitions, patientKey: key }),
+        definitions,
         apiKeys: keys!.store,
         logger: log,
         isTemporalReachable: async () => {

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../api/app';
 import { ApiKeyStore } from '../../api/auth';
+import { loadDefinitions } from '../../clinical/registry';
 import { http, startApi, type ApiUnderTest } from '../harness/api';
 import { eventually } from '../harness/pathway-driver';
 
@@ -50,6 +51,7 @@ describe('health and documentation', () => {
   it('reports not ready when Temporal is unreachable', async () => {
     const app = createApp({
       pathways: api.service,
+      definitions: loadDefinitions(),
       apiKeys: new ApiKeyStore([]),
       logger: api.logger,
       isTemporalReachable: async () => {
@@ -77,6 +79,19 @@ describe('health and documentation', () => {
     expect(reassessment.additionalProperties).toBe(false);
     const enrolment = doc.paths['/v1/pathways'].post.requestBody.content['application/json'].schema;
     expect(enrolment.required).toEqual(expect.arrayContaining(['patientRef', 'careTeam', 'baseline']));
+  });
+});
+
+describe('pathway definitions', () => {
+  it('lists the definitions and reads each rule as a sentence with that version\'s numbers', async () => {
+    const list = await call('GET', '/v1/definitions', { as: 'viewer' });
+    expect(list.body.items).toContainEqual(expect.objectContaining({ id: 'psps-lumbar', version: 1 }));
+    const one = await call('GET', '/v1/definitions/psps-lumbar/1', { as: 'viewer' });
+    expect(one.body.definition.stages.conservative.response.painReductionPercent).toBe(30);
+    const conservative = one.body.rules.find((r: { id: string }) => r.id === 'response.conservative');
+    expect(conservative.sentence).toContain('30%');
+    expect((await call('GET', '/v1/definitions/psps-lumbar/9', { as: 'viewer' })).status).toBe(404);
+    expect((await call('GET', '/v1/definitions', { as: null })).status).toBe(401);
   });
 });
 

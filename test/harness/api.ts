@@ -65,6 +65,7 @@ export async function startApi(opts: { channel?: CareTeamChannel } = {}): Promis
   const makeApp = (service: PathwayService) =>
     createApp({
       pathways: service,
+      definitions: loadDefinitions(),
       apiKeys: new ApiKeyStore(entries),
       logger,
       isTemporalReachable: async () => {
