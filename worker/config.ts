@@ -17,6 +17,8 @@ const EnvSchema = z.object({
   PATHWAY_DEFINITIONS_DIR: z.string().optional(),
   PATHWAY_PUBLIC_URL: z.string().url().optional(),
   PATHWAY_PATIENT_KEY: z.string().min(32, 'at least 32 characters').optional(),
+  PATHWAY_PAYLOAD_KEY: z.string().optional(),
+  PATHWAY_PAYLOAD_PREVIOUS_KEYS: z.string().optional(),
   PATHWAY_API_KEYS: z.string().optional(),
   PATHWAY_API_KEYS_FILE: z.string().optional(),
   PATHWAY_WEBHOOKS: z.string().optional(),
@@ -58,6 +60,8 @@ export interface Config {
   definitionsDir?: string;
   publicUrl?: string;
   patientKey?: string;
+  payloadKey?: string;
+  payloadPreviousKeys?: string;
   apiKeys?: string;
   apiKeysFile?: string;
   webhooks?: string;
@@ -95,6 +99,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     definitionsDir: e.PATHWAY_DEFINITIONS_DIR,
     publicUrl: e.PATHWAY_PUBLIC_URL,
     patientKey: e.PATHWAY_PATIENT_KEY,
+    payloadKey: e.PATHWAY_PAYLOAD_KEY,
+    payloadPreviousKeys: e.PATHWAY_PAYLOAD_PREVIOUS_KEYS,
     apiKeys: e.PATHWAY_API_KEYS,
     apiKeysFile: e.PATHWAY_API_KEYS_FILE,
     webhooks: e.PATHWAY_WEBHOOKS,

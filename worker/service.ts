@@ -19,6 +19,7 @@ import type { Config } from './config';
 import type { Logger } from './log';
 import { connectTemporal, ensureSearchAttributes } from './temporal';
 import { ensureDigestSchedule } from './digest-schedule';
+import { payloadCodecFor } from './payload-codec';
 import { createPathwayWorker } from './worker';
 
 export interface RunningService {
@@ -54,13 +55,17 @@ export async function startService(config: Config, log: Logger, options: { chann
     log.info('no webhooks configured: reminders and notifications go to the worklist only');
   }
 
+  const { codec, generated } = payloadCodecFor({ key: config.payloadKey, previousKeys: config.payloadPreviousKeys, production: config.production, dataDir: config.dataDir });
+  if (generated) log.warn('generated a local payload encryption key; set PATHWAY_PAYLOAD_KEY in production', { file: generated });
+  const dataConverter = { payloadCodecs: [codec] };
+
   const temporal = await connectTemporal(config, log);
   const stops: Array<() => Promise<void>> = [() => temporal.close()];
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch((err) => log.error('error while stopping', { error: String(err) }));
   };
   try {
-    const client = new Client({ connection: temporal.connection, namespace: temporal.namespace });
+    const client = new Client({ connection: temporal.connection, namespace: temporal.namespace, dataConverter });
     let worker: Worker | undefined;
     if (runsWorker) {
       await ensureSearchAttributes(temporal.connection, temporal.namespace, log);
@@ -71,6 +76,7 @@ export async function startService(config: Config, log: Logger, options: { chann
         taskQueue: config.temporal.taskQueue,
         channel: options.channel ?? careTeamChannel({ webhooks: webhooks!, publicUrl: config.publicUrl, logger: log }),
         client,
+        dataConverter,
       });
       const running = worker.run();
       const w = worker;

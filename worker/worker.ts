@@ -1,6 +1,7 @@
 /**
  * The Temporal worker that runs pathway workflows and their activities.
  */
+import type { DataConverter } from '@temporalio/common';
 import { Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 
@@ -10,14 +11,17 @@ export interface PathwayWorkerOptions extends ActivityDeps {
   taskQueue: string;
   /** A prebuilt bundle (tests build one per run); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkflowBundleOption;
+  /** Encrypts payloads (worker/payload-codec.ts). */
+  dataConverter?: DataConverter;
 }
 
 export async function createPathwayWorker(options: PathwayWorkerOptions): Promise<Worker> {
-  const { connection, namespace, taskQueue, workflowBundle, ...deps } = options;
+  const { connection, namespace, taskQueue, workflowBundle, dataConverter, ...deps } = options;
   return Worker.create({
     connection,
     namespace,
     taskQueue,
+    ...(dataConverter ? { dataConverter } : {}),
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities(deps),
   });

@@ -82,10 +82,16 @@ describe('embedded default service', () => {
 
     // Two starts, one daily-digest schedule.
     const connection = await Connection.connect({ address: `127.0.0.1:${env.TEMPORAL_DEV_SERVER_PORT}` });
+    const raw = new Client({ connection });
     const schedules: string[] = [];
-    for await (const s of new Client({ connection }).schedule.list()) schedules.push(s.scheduleId);
-    await connection.close();
+    for await (const s of raw.schedule.list()) schedules.push(s.scheduleId);
     expect(schedules).toEqual([DIGEST_SCHEDULE_ID]);
+    // What Temporal stores is encrypted: a client without the key sees no scores.
+    const history = await raw.workflow.getHandle(pathway.pathwayId).fetchHistory();
+    const input = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
+    expect(Buffer.from(input.metadata!.encoding!).toString()).toBe('binary/encrypted');
+    expect(JSON.stringify(history)).not.toContain('painNrs');
+    await connection.close();
     expect(await service.interrupt()).toBe(0);
   });
 });

@@ -192,7 +192,7 @@ describe('docker-compose.yml', () => {
   it('runs the API in production, refusing to start without its secrets', () => {
     const env = environment(service('api'));
     expect(env.PATHWAY_ENV).toBe('production');
-    for (const name of ['PATHWAY_PATIENT_KEY', 'PATHWAY_API_KEYS']) {
+    for (const name of ['PATHWAY_PATIENT_KEY', 'PATHWAY_API_KEYS', 'PATHWAY_PAYLOAD_KEY']) {
       expect(env[name], name).toMatch(new RegExp(`^\\$\\{${name}:\\?[^}]+\\}$`));
       expect(() => interpolate(env[name]!, {}), `${name} unset`).toThrow(/compose refuses to start/);
       expect(() => interpolate(env[name]!, { [name]: '' }), `${name} empty`).toThrow(/compose refuses to start/);
@@ -200,12 +200,14 @@ describe('docker-compose.yml', () => {
   });
 
   it('gives each role settings the service accepts once the user supplies the secrets', () => {
-    const shell = { PATHWAY_PATIENT_KEY: 'k'.repeat(40), PATHWAY_API_KEYS: '[]' };
+    const shell = { PATHWAY_PATIENT_KEY: 'k'.repeat(40), PATHWAY_API_KEYS: '[]', PATHWAY_PAYLOAD_KEY: 'ab'.repeat(32) };
     for (const name of PATHWAY_SERVICES) {
       const env = Object.fromEntries(Object.entries(environment(service(name))).map(([k, v]) => [k, interpolate(v, shell)]));
       const config = loadConfig(env);
       expect(config.role).toBe(name);
       expect(config.temporal.address).toBe(`temporal:${TEMPORAL_PORT}`);
+      // Both roles read and write payloads, so both encrypt with the same key.
+      expect(config.payloadKey).toBe(shell.PATHWAY_PAYLOAD_KEY);
       if (name === 'api') {
         expect(config.production).toBe(true);
         expect(config.patientKey).toBe(shell.PATHWAY_PATIENT_KEY);
