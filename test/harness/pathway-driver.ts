@@ -39,6 +39,21 @@ export async function eventually<T>(read: () => Promise<T>, check: (value: T) =>
   return last;
 }
 
+const startedOn = new Map<string, PathwayDriver[]>();
+
+/**
+ * Terminates the pathways a test file started on a task queue that are still running. Time
+ * skipping is global to the server: a pathway left behind, or its side effect waiting for a
+ * worker that has gone, would hold or disturb the clock of the files after it.
+ */
+export async function terminateStarted(taskQueue: string): Promise<void> {
+  for (const driver of startedOn.get(taskQueue) ?? []) {
+    const { status } = await driver.handle.describe();
+    if (status.name === 'RUNNING') await driver.handle.terminate('end of test file');
+  }
+  startedOn.delete(taskQueue);
+}
+
 export class PathwayDriver {
   private constructor(
     readonly env: TestWorkflowEnvironment,
@@ -63,7 +78,11 @@ export class PathwayDriver {
       ...(opts.continueAsNewAfterEvents ? { continueAsNewAfterEvents: opts.continueAsNewAfterEvents } : {}),
     };
     const handle = await env.client.workflow.start<typeof pathwayWorkflow>(WORKFLOW_TYPE, { workflowId: pathwayId, taskQueue, args: [input] });
-    return new PathwayDriver(env, handle);
+    const driver = new PathwayDriver(env, handle);
+    const started = startedOn.get(taskQueue) ?? [];
+    started.push(driver);
+    startedOn.set(taskQueue, started);
+    return driver;
   }
 
   get id(): string {
