@@ -138,9 +138,11 @@ export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<Path
   // Side effects run beside the main loop, in order, so a notification retrying for hours
   // never holds back a timer or an update.
   let carryingOut = false;
+  let continuingAsNew = false;
   const carryOutSideEffects = async (): Promise<void> => {
     for (;;) {
-      await condition(() => outbox.length > 0);
+      // Before continue-as-new, no new effect starts: the rest are carried to the next run.
+      await condition(() => outbox.length > 0 && !continuingAsNew);
       carryingOut = true;
       const effect = outbox[0]!;
       try {
@@ -195,6 +197,7 @@ export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<Path
     keepSearchAttributesCurrent();
     if (historyIsLong() && !isClosed(state.status)) {
       // Let running handlers and the side effect in flight finish, so nothing is done twice or lost.
+      continuingAsNew = true;
       await condition(() => allHandlersFinished() && !carryingOut);
       return await continueAsNew<typeof pathwayWorkflow>({ ...input, carried: { state, effects: [...outbox] } });
     }
