@@ -2,7 +2,7 @@
  * Drives one pathway workflow in tests through the same messages the API uses.
  */
 import { randomUUID } from 'node:crypto';
-import type { WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { PathwayDefinition } from '../../clinical/definition';
 import type { ActionInput, Actor, ProcedureInput, ReassessmentInput, RedFlagReport, Scores, WorkupResultInput } from '../../clinical/events';
@@ -49,7 +49,11 @@ const startedOn = new Map<string, PathwayDriver[]>();
 export async function terminateStarted(taskQueue: string): Promise<void> {
   for (const driver of startedOn.get(taskQueue) ?? []) {
     const { status } = await driver.handle.describe();
-    if (status.name === 'RUNNING') await driver.handle.terminate('end of test file');
+    if (status.name !== 'RUNNING') continue;
+    await driver.handle.terminate('end of test file').catch((err: unknown) => {
+      // It may close on its own between the two calls.
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    });
   }
   startedOn.delete(taskQueue);
 }
