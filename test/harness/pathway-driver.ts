@@ -2,10 +2,11 @@
  * Drives one pathway workflow in tests through the same messages the API uses.
  */
 import { randomUUID } from 'node:crypto';
-import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { PathwayDefinition } from '../../clinical/definition';
 import type { ActionInput, Actor, ProcedureInput, ReassessmentInput, RedFlagReport, Scores, WorkupResultInput } from '../../clinical/events';
+import { isClosed } from '../../clinical/pathway';
 import { loadDefinitions } from '../../clinical/registry';
 import { DAY_MS } from '../../clinical/rules';
 import type { pathwayWorkflow } from '../../workflows/pathway';
@@ -42,19 +43,25 @@ export async function eventually<T>(read: () => Promise<T>, check: (value: T) =>
 const startedOn = new Map<string, PathwayDriver[]>();
 
 /**
- * Terminates the pathways a test file started on a task queue that are still running. Time
+ * Withdraws a pathway that is still running and waits for it to close, side effects and all.
+ * (Terminating one instead can leave the time-skipping server waiting on an activity that was in
+ * flight: the server then stops skipping time until that activity's timeout passes in real time.)
+ */
+export async function closeIfRunning(p: PathwayDriver): Promise<void> {
+  const { status } = await p.handle.describe();
+  if (status.name !== 'RUNNING') return;
+  const view = await p.state();
+  if (!isClosed(view.status)) await p.action({ action: 'withdraw', reason: 'end of test' }, COORDINATOR);
+  await p.result();
+}
+
+/**
+ * Closes the pathways a test file started on a task queue, while its worker still runs. Time
  * skipping is global to the server: a pathway left behind, or its side effect waiting for a
  * worker that has gone, would hold or disturb the clock of the files after it.
  */
-export async function terminateStarted(taskQueue: string): Promise<void> {
-  for (const driver of startedOn.get(taskQueue) ?? []) {
-    const { status } = await driver.handle.describe();
-    if (status.name !== 'RUNNING') continue;
-    await driver.handle.terminate('end of test file').catch((err: unknown) => {
-      // It may close on its own between the two calls.
-      if (!(err instanceof WorkflowNotFoundError)) throw err;
-    });
-  }
+export async function closeStarted(taskQueue: string): Promise<void> {
+  for (const driver of startedOn.get(taskQueue) ?? []) await closeIfRunning(driver);
   startedOn.delete(taskQueue);
 }
 

@@ -6,7 +6,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createActivities, type CareTeamChannel } from '../../activities';
-import { terminateStarted } from './pathway-driver';
+import { closeStarted } from './pathway-driver';
 import type { CareTeamMessage, DeliveryResult } from '../../activities/messages';
 
 /**
@@ -86,7 +86,7 @@ export async function startPathwayWorker(
     worker,
     taskQueue,
     async stop() {
-      await terminateStarted(taskQueue);
+      await closeStarted(taskQueue);
       worker.shutdown();
       await running;
     },

@@ -6,10 +6,10 @@ import { WorkflowUpdateFailedError, type HistoryAndWorkflowId, type WorkflowHand
 import { ApplicationFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { expect } from 'vitest';
-import { isClosed, type TimelineEntry, type TimelineEvent } from '../../clinical/pathway';
+import type { TimelineEntry, TimelineEvent } from '../../clinical/pathway';
 import { DAY_MS } from '../../clinical/rules';
 import { REFUSAL_ERROR_TYPE, type RefusalDetails } from '../../workflows/messages';
-import { COORDINATOR, eventually, type PathwayDriver } from './pathway-driver';
+import { eventually, type PathwayDriver } from './pathway-driver';
 import type { RecordingChannel } from './temporal';
 
 export type History = temporal.api.history.v1.IHistory;
@@ -103,19 +103,6 @@ export async function collectHistories(into: HistoryAndWorkflowId[], p: PathwayD
   for (const run of await runHistories(p)) into.push({ workflowId: `${p.id}/${run.runId}`, history: run.history });
 }
 
-/**
- * Closes a pathway still running once a test is done, so its timers never fire in a later test:
- * withdraws it and waits for the workflow to finish its last side effect. (Terminating it instead
- * can leave the time-skipping server waiting on an activity that was in flight: the server then
- * stops skipping time until that activity's timeout passes in real time.)
- */
-export async function closeIfRunning(p: PathwayDriver): Promise<void> {
-  const { status } = await p.handle.describe();
-  if (status.name !== 'RUNNING') return;
-  const view = await p.state();
-  if (!isClosed(view.status)) await p.action({ action: 'withdraw', reason: 'end of test' }, COORDINATOR);
-  await p.result();
-}
 
 /** What a recording channel sent for a pathway, reminders left out. */
 export const careTopics = (channel: RecordingChannel, pathwayId: string): string[] => channel.topics(pathwayId).filter((t) => !t.startsWith('reminder.'));

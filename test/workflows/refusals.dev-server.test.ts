@@ -6,9 +6,9 @@
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { COORDINATOR, PathwayDriver, eventually } from '../harness/pathway-driver';
+import { COORDINATOR, PathwayDriver, closeIfRunning, eventually } from '../harness/pathway-driver';
 import { connectDevServer, RecordingChannel, startPathwayWorker } from '../harness/temporal';
-import { EventType, closeIfRunning, eventTypesOf, expectRefused, historyEventTypes, lastSeq, stepsOf } from '../harness/trajectory';
+import { EventType, eventTypesOf, expectRefused, historyEventTypes, lastSeq, stepsOf } from '../harness/trajectory';
 
 let env: TestWorkflowEnvironment;
 let worker: Awaited<ReturnType<typeof startPathwayWorker>>;

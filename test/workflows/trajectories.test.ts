@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } fro
 import type { Scores } from '../../clinical/events';
 import { DAY_MS } from '../../clinical/rules';
 import type { PathwayView } from '../../workflows/messages';
-import { CLINICIAN, COORDINATOR, PathwayDriver, eventually } from '../harness/pathway-driver';
+import { CLINICIAN, COORDINATOR, PathwayDriver, closeIfRunning, eventually } from '../harness/pathway-driver';
 import { connectTimeSkipping, RecordingChannel, startPathwayWorker } from '../harness/temporal';
 import {
   EventType,
@@ -42,7 +42,6 @@ import {
   runHistories,
   settled,
   stepsOf,
-  closeIfRunning,
 } from '../harness/trajectory';
 
 let env: TestWorkflowEnvironment;

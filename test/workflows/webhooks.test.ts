@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { careTeamChannel } from '../../activities/care-team-channel';
 import { sign, verifySignature } from '../../activities/webhooks';
 import { silentLogger } from '../../worker/log';
-import { PathwayDriver } from '../harness/pathway-driver';
+import { PathwayDriver, closeIfRunning } from '../harness/pathway-driver';
 import { connectTimeSkipping, startPathwayWorker } from '../harness/temporal';
 import { WebhookReceiver } from '../harness/webhook-receiver';
 
@@ -45,10 +45,8 @@ beforeEach(() => {
   receiver.failNext(0);
 });
 afterEach(async () => {
-  for (const p of started.splice(0)) {
-    const s = await p.state();
-    if (!['completed', 'withdrawn', 'closed'].includes(s.status)) await p.action({ action: 'withdraw', reason: 'end of test' });
-  }
+  receiver.answerAlways(null);
+  for (const p of started.splice(0)) await closeIfRunning(p);
 });
 
 describe('webhook signatures', () => {
