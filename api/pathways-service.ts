@@ -133,28 +133,29 @@ export class PathwayService {
   }
 
   /** The care team of a pathway, from its search attributes; 404 when there is no such pathway. */
-  private async careTeamOf(pathwayId: string): Promise<{ careTeam: string; running: boolean }> {
+  /** The care team and execution status of a pathway, from one describe; 404 when there is no such pathway. */
+  private async describe(pathwayId: string): Promise<{ careTeam: string; status: string }> {
     try {
       const d = await this.handle(pathwayId).describe();
-      return { careTeam: d.typedSearchAttributes.get(CareTeamKey) ?? '', running: d.status.name === 'RUNNING' };
+      return { careTeam: d.typedSearchAttributes.get(CareTeamKey) ?? '', status: d.status.name };
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new HttpProblem(404, 'no such pathway');
       throw err;
     }
   }
 
-  private async read(pathwayId: string): Promise<PathwayView> {
+  /** A completed pathway's last state is its result; any other answers the query. */
+  private async read(pathwayId: string, status?: string): Promise<PathwayView> {
     const handle = this.handle(pathwayId);
-    const d = await handle.describe();
-    // A completed pathway's last state is its result; a running one answers the query.
-    if (d.status.name === 'COMPLETED') return (await handle.result()) as PathwayView;
+    const executionStatus = status ?? (await this.describe(pathwayId)).status;
+    if (executionStatus === 'COMPLETED') return (await handle.result()) as PathwayView;
     return handle.query(pathwayQuery);
   }
 
   async get(pathwayId: string, scope: Scope): Promise<PathwayView> {
-    const { careTeam } = await this.careTeamOf(pathwayId);
+    const { careTeam, status } = await this.describe(pathwayId);
     assertInScope(scope, careTeam, 404);
-    return this.read(pathwayId);
+    return this.read(pathwayId, status);
   }
 
   async lookup(patientRef: string, scope: Scope): Promise<PathwayView> {
@@ -162,8 +163,9 @@ export class PathwayService {
   }
 
   async change(pathwayId: string, kind: ChangeKind, actor: Actor, input: unknown, scope: Scope, idempotencyKey?: string): Promise<ChangeResult> {
-    const { careTeam, running } = await this.careTeamOf(pathwayId);
+    const { careTeam, status } = await this.describe(pathwayId);
     assertInScope(scope, careTeam, 404);
+    const running = status === 'RUNNING';
     const updateId = idempotencyKey ? `${kind}-${opaqueKey(kind, actor.id, idempotencyKey)}` : undefined;
     try {
       if (!running) throw new HttpProblem(409, 'the pathway is closed; it accepts no more changes');
@@ -220,7 +222,9 @@ export class PathwayService {
     const rows = await this.scan({ careTeam }, scope, { open: true });
     const items: WorklistItem[] = [];
     for (const row of rows) {
-      const category = row.status === 'on-hold' && !row.undelivered ? (await this.lostToFollowUp(row.pathwayId) ? 'lost-to-follow-up' : null) : worklistCategory(row, now, dueSoonDays);
+      // A held pathway is on the worklist only when it was lost to follow-up (always with its item overdue).
+      const lost = row.status === 'on-hold' && !row.undelivered && row.overdue && (await this.read(row.pathwayId, 'RUNNING')).pause?.kind === 'lost-to-follow-up';
+      const category = lost ? 'lost-to-follow-up' : worklistCategory(row, now, dueSoonDays);
       if (!category) continue;
       items.push({ category, ...row });
     }
@@ -228,18 +232,13 @@ export class PathwayService {
     await Promise.all(
       items.map(async (item) => {
         if (item.nextDueKind !== 'workup' && !item.undelivered) return;
-        const view = await this.read(item.pathwayId);
+        const view = await this.read(item.pathwayId, 'RUNNING');
         if (item.nextDueKind === 'workup') item.pendingWorkup = view.pendingWorkup;
         if (item.undelivered) item.undeliveredMessages = view.undelivered.filter((u) => !u.resolvedAt);
       }),
     );
     const rank = (c: WorklistCategory) => WORKLIST_ORDER.indexOf(c);
     return items.sort((a, b) => rank(a.category) - rank(b.category) || byDueDate(a, b));
-  }
-
-  private async lostToFollowUp(pathwayId: string): Promise<boolean> {
-    const view = await this.read(pathwayId);
-    return view.pause?.kind === 'lost-to-follow-up';
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { StageSchema } from '../clinical/definition';
+import { PATHWAY_STATUSES } from '../clinical/pathway';
 import {
   ActionInputSchema,
   EnrollmentInputSchema,
@@ -33,8 +34,7 @@ export const LookupRequestSchema = z.object({ patientRef: PatientRefSchema }).st
 
 export const PathwayIdSchema = z.string().regex(/^pw-[0-9a-f]{32}$/, 'a pathway id');
 
-export const STATUSES = ['active', 'on-hold', 'urgent-referral', 'completed', 'withdrawn', 'closed'] as const;
-export const StatusSchema = z.enum(STATUSES);
+export const StatusSchema = z.enum(PATHWAY_STATUSES);
 
 const booleanQuery = z.enum(['true', 'false']).transform((v) => v === 'true');
 

@@ -23,7 +23,8 @@ import {
   sustainedResponse,
 } from './rules';
 
-export type PathwayStatus = 'active' | 'on-hold' | 'urgent-referral' | 'completed' | 'withdrawn' | 'closed';
+export const PATHWAY_STATUSES = ['active', 'on-hold', 'urgent-referral', 'completed', 'withdrawn', 'closed'] as const;
+export type PathwayStatus = (typeof PATHWAY_STATUSES)[number];
 export const CLOSED_STATUSES: readonly PathwayStatus[] = ['completed', 'withdrawn', 'closed'];
 export const isClosed = (status: PathwayStatus): boolean => CLOSED_STATUSES.includes(status);
 
