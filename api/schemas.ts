@@ -123,7 +123,9 @@ export const PathwayViewSchema = z
 
 export const ChangeResultSchema = z.object({
   decisions: z.array(TimelineEntrySchema).describe('The timeline entries this change added'),
-  pathway: PathwayViewSchema,
+  pathway: PathwayViewSchema.omit({ timeline: true })
+    .extend({ definition: z.object({ id: z.string(), version: z.number().int(), title: z.string() }) })
+    .describe('The pathway after the change, without its timeline and past reassessments (GET the pathway for those)'),
 });
 
 export const PathwayRowSchema = z.object({

@@ -28,10 +28,19 @@ export interface Command<T> {
   input: T;
 }
 
+/**
+ * The pathway after a change, without what grows with its history (the timeline, past
+ * reassessments, the full definition): update results are stored in the workflow's history, so
+ * they stay small. GET /v1/pathways/{id} (the query) has everything.
+ */
+export type PathwaySnapshot = Omit<PathwayView, 'timeline' | 'reassessments' | 'definition'> & {
+  definition: { id: string; version: number; title: string };
+};
+
 /** What every accepted change answers: the decisions it caused and the pathway afterwards. */
 export interface ChangeResult {
   decisions: TimelineEntry[];
-  pathway: PathwayView;
+  pathway: PathwaySnapshot;
 }
 
 /** The `details[0]` of the ApplicationFailure a validator throws. */

@@ -48,6 +48,7 @@ import {
   reportRedFlags,
   type ChangeResult,
   type Command,
+  type PathwaySnapshot,
   type PathwayView,
   type PathwayWorkflowInput,
   type RefusalDetails,
@@ -77,6 +78,11 @@ const delivery = proxyActivities<Activities>({
 
 export function viewOf(state: PathwayState): PathwayView {
   return { ...state, pendingWorkup: pendingWorkup(state) };
+}
+
+function snapshotOf(state: PathwayState): PathwaySnapshot {
+  const { timeline: _timeline, reassessments: _reassessments, definition, ...rest } = viewOf(state);
+  return { ...rest, definition: { id: definition.id, version: definition.version, title: definition.title } };
 }
 
 function refuse(details: RefusalDetails): never {
@@ -126,7 +132,7 @@ export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<Path
     state = outcome.state;
     outbox.push(...outcome.effects);
     changes++;
-    return { decisions: outcome.entries, pathway: viewOf(state) };
+    return { decisions: outcome.entries, pathway: snapshotOf(state) };
   };
   setHandler(recordReassessment, handle('reassessment'), { validator: validate('reassessment') });
   setHandler(recordProcedure, handle('procedure'), { validator: validate('procedure') });

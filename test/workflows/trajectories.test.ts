@@ -15,7 +15,7 @@ import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import type { Scores } from '../../clinical/events';
 import { DAY_MS } from '../../clinical/rules';
-import type { PathwayView } from '../../workflows/messages';
+import type { PathwaySnapshot, PathwayView } from '../../workflows/messages';
 import { CLINICIAN, COORDINATOR, PathwayDriver, closeIfRunning, eventually } from '../harness/pathway-driver';
 import { connectTimeSkipping, RecordingChannel, startPathwayWorker } from '../harness/temporal';
 import {
@@ -152,7 +152,7 @@ describe('a non-responder', () => {
 
     // Interventional: two procedures, each followed 28 days later by a reassessment without 50% relief.
     const procedures = ['nerve-block', 'epidural-steroid-injection'] as const;
-    let view: PathwayView = conservative.pathway;
+    let view: PathwaySnapshot = conservative.pathway;
     for (const [i, type] of procedures.entries()) {
       const done = await p.procedure({ type, spinalRegion: 'L4-L5' });
       expect(stepsOf(done.decisions)).toEqual(['procedure']);
@@ -615,8 +615,10 @@ describe('holds, withdrawal and follow-up', () => {
     // The care team's channel is down, so the workflow stays open (retrying the notification) after the withdrawal.
     channel.failing = true;
     let withdrawn;
+    let afterWithdrawal;
     try {
       withdrawn = await p.action({ action: 'withdraw', reason: 'moved to another region' }, COORDINATOR);
+      afterWithdrawal = await p.state();
       expect(stepsOf(withdrawn.decisions)).toEqual(['override:override.withdraw']);
       expect(withdrawn.decisions[0]).toMatchObject({ actor: COORDINATOR, reason: 'moved to another region', statusAfter: 'withdrawn', due: null });
       expect(withdrawn.pathway).toMatchObject({ status: 'withdrawn', due: null, closedAt: withdrawn.decisions[0]!.at });
@@ -630,7 +632,7 @@ describe('holds, withdrawal and follow-up', () => {
     }
     const result = await p.result();
     expect(result.status).toBe('withdrawn');
-    expect(decisionsOf(result.timeline)).toEqual(withdrawn!.pathway.timeline);
+    expect(decisionsOf(result.timeline)).toEqual(decisionsOf(afterWithdrawal!.timeline));
     expect(channel.topics(p.id)).toEqual(['closed']);
     expect((await p.handle.describe()).status.name).toBe('COMPLETED');
 
@@ -795,6 +797,7 @@ describe('continue-as-new', () => {
     const procedure = await p.procedure({ type: 'radiofrequency-ablation' });
     await p.passDays(29);
     const responding = await p.reassess({ painNrs: 3 }); // 7 -> 3: 57% relief
+    const afterResponding = await p.state();
     expect(stepsOf(responding.decisions)).toEqual(['reassessment:response.interventional']);
     expect(responding.decisions[0]!.numbers).toMatchObject({ referencePainNrs: 7, painReliefPercent: 57.143 });
 
@@ -809,7 +812,7 @@ describe('continue-as-new', () => {
     const view = await p.state();
     expectContiguousTimeline(view.timeline);
     // The view holds what the last accepted change answered, plus the notes of side effects done since.
-    expect(decisionsOf(view.timeline)).toEqual(decisionsOf(responding.pathway.timeline));
+    expect(decisionsOf(view.timeline)).toEqual(decisionsOf(afterResponding.timeline));
     expect(stepsOf(decisionsOf(view.timeline))).toEqual([
       'enrolled',
       'reassessment:response.conservative',
