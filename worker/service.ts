@@ -8,8 +8,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Client } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
-import { careTeamChannel, type CareTeamChannel } from '../activities/care-team-channel';
+import { careTeamChannel } from '../activities/care-team-channel';
 import { loadWebhooks } from '../activities/webhooks';
 import { createApp } from '../api/app';
 import { loadApiKeys } from '../api/auth';
@@ -42,7 +41,7 @@ function patientKey(config: Config, log: Logger): string {
   return readFileSync(file, 'utf8').trim();
 }
 
-export async function startService(config: Config, log: Logger, options: { channel?: CareTeamChannel } = {}): Promise<RunningService> {
+export async function startService(config: Config, log: Logger): Promise<RunningService> {
   const runsApi = config.role !== 'worker';
   const runsWorker = config.role !== 'api';
   // Settings are checked before anything starts, so a bad one costs no server start.
@@ -66,22 +65,20 @@ export async function startService(config: Config, log: Logger, options: { chann
   };
   try {
     const client = new Client({ connection: temporal.connection, namespace: temporal.namespace, dataConverter });
-    let worker: Worker | undefined;
     if (runsWorker) {
       await ensureSearchAttributes(temporal.connection, temporal.namespace, log);
       await ensureDigestSchedule(client, config.temporal.taskQueue, config.digest, log);
-      worker = await createPathwayWorker({
+      const worker = await createPathwayWorker({
         connection: temporal.nativeConnection,
         namespace: temporal.namespace,
         taskQueue: config.temporal.taskQueue,
-        channel: options.channel ?? careTeamChannel({ webhooks: webhooks!, publicUrl: config.publicUrl, logger: log }),
+        channel: careTeamChannel({ webhooks: webhooks!, publicUrl: config.publicUrl, logger: log }),
         client,
         dataConverter,
       });
       const running = worker.run();
-      const w = worker;
       stops.push(async () => {
-        w.shutdown();
+        worker.shutdown();
         await running;
       });
     }
