@@ -56,6 +56,14 @@ export interface WorklistItem extends PathwayRow {
   undeliveredMessages?: PathwayView['undelivered'];
 }
 
+export interface CareTeamSummary {
+  careTeam: string;
+  total: number;
+  overdue: number;
+  byStage: Record<string, number>;
+  byStatus: Record<string, number>;
+}
+
 /** What a caller may see: all care teams, or only some. */
 export interface Scope {
   careTeams?: readonly string[];
@@ -197,9 +205,9 @@ export class PathwayService {
     return { items, nextPageToken: next };
   }
 
-  async summary(scope: Scope, careTeam?: string): Promise<Array<{ careTeam: string; total: number; overdue: number; byStage: Record<string, number>; byStatus: Record<string, number> }>> {
-    const rows = await this.scan({ careTeam, pageSize: 1 }, scope);
-    const teams = new Map<string, { careTeam: string; total: number; overdue: number; byStage: Record<string, number>; byStatus: Record<string, number> }>();
+  async summary(scope: Scope, careTeam?: string): Promise<CareTeamSummary[]> {
+    const rows = await this.scan({ careTeam }, scope);
+    const teams = new Map<string, CareTeamSummary>();
     for (const r of rows) {
       const t = teams.get(r.careTeam) ?? { careTeam: r.careTeam, total: 0, overdue: 0, byStage: {}, byStatus: {} };
       t.total++;
