@@ -1,0 +1,154 @@
+/**
+ * Versioned schema migrations, run at start-up by whichever process opens the store first
+ * (Kysely's migrator takes a lock, so a worker and an API starting together do not collide).
+ * Never edit a migration that has shipped: add the next one.
+ */
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+
+const initial: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('pathways')
+      .addColumn('enrolment_id', 'text', (c) => c.primaryKey())
+      .addColumn('pathway_id', 'text', (c) => c.notNull())
+      .addColumn('care_team', 'text', (c) => c.notNull())
+      .addColumn('definition_id', 'text', (c) => c.notNull())
+      .addColumn('definition_version', 'integer', (c) => c.notNull())
+      .addColumn('stage', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('next_due_at', 'timestamptz')
+      .addColumn('next_due_kind', 'text')
+      .addColumn('overdue', 'boolean', (c) => c.notNull())
+      .addColumn('undelivered', 'boolean', (c) => c.notNull())
+      .addColumn('pause_kind', 'text')
+      .addColumn('pending_workup', 'jsonb', (c) => c.notNull())
+      .addColumn('enrolled_at', 'timestamptz', (c) => c.notNull())
+      .addColumn('stage_entered_at', 'timestamptz', (c) => c.notNull())
+      .addColumn('closed_at', 'timestamptz')
+      .addColumn('baseline_pain_nrs', 'real', (c) => c.notNull())
+      .addColumn('baseline_odi', 'integer')
+      .addColumn('latest_pain_nrs', 'real')
+      .addColumn('latest_odi', 'integer')
+      .addColumn('latest_at', 'timestamptz')
+      .addColumn('version', 'integer', (c) => c.notNull())
+      .addColumn('snapshot', 'jsonb', (c) => c.notNull())
+      .addColumn('last_entry_at', 'timestamptz', (c) => c.notNull())
+      .addColumn('recorded_at', 'timestamptz', (c) => c.notNull())
+      .execute();
+    // Dashboards sort by due date (soonest first, undated last) and page by keyset.
+    await sql`CREATE INDEX pathways_due ON pathways (next_due_at ASC NULLS LAST, enrolment_id)`.execute(db);
+    await sql`CREATE INDEX pathways_team_due ON pathways (care_team, next_due_at ASC NULLS LAST, enrolment_id)`.execute(db);
+    await sql`CREATE INDEX pathways_open_team ON pathways (care_team, status) WHERE closed_at IS NULL`.execute(db);
+    await sql`CREATE INDEX pathways_patient ON pathways (pathway_id, enrolled_at DESC)`.execute(db);
+    await sql`CREATE INDEX pathways_closed ON pathways (closed_at) WHERE closed_at IS NOT NULL`.execute(db);
+
+    await db.schema
+      .createTable('timeline_entries')
+      .addColumn('enrolment_id', 'text', (c) => c.notNull())
+      .addColumn('seq', 'integer', (c) => c.notNull())
+      .addColumn('at', 'timestamptz', (c) => c.notNull())
+      .addColumn('event', 'text', (c) => c.notNull())
+      .addColumn('rule_id', 'text')
+      .addColumn('entry', 'jsonb', (c) => c.notNull())
+      .addColumn('reason_enc', 'text')
+      .addPrimaryKeyConstraint('timeline_entries_pk', ['enrolment_id', 'seq'])
+      .execute();
+
+    await db.schema
+      .createTable('reassessments')
+      .addColumn('enrolment_id', 'text', (c) => c.notNull())
+      .addColumn('ordinal', 'integer', (c) => c.notNull())
+      .addColumn('at', 'timestamptz', (c) => c.notNull())
+      .addColumn('stage', 'text', (c) => c.notNull())
+      .addColumn('pain_nrs', 'real', (c) => c.notNull())
+      .addColumn('odi', 'integer')
+      .addColumn('pgic', 'integer')
+      .addColumn('daily_mme', 'real')
+      .addColumn('responding', 'boolean')
+      .addColumn('rule_id', 'text')
+      .addColumn('record', 'jsonb', (c) => c.notNull())
+      .addColumn('note_enc', 'text')
+      .addPrimaryKeyConstraint('reassessments_pk', ['enrolment_id', 'ordinal'])
+      .execute();
+
+    await db.schema
+      .createTable('procedures')
+      .addColumn('enrolment_id', 'text', (c) => c.notNull())
+      .addColumn('ordinal', 'integer', (c) => c.notNull())
+      .addColumn('type', 'text', (c) => c.notNull())
+      .addColumn('stage', 'text', (c) => c.notNull())
+      .addColumn('performed_at', 'timestamptz', (c) => c.notNull())
+      .addColumn('recorded_at', 'timestamptz', (c) => c.notNull())
+      .addColumn('outcome', 'text')
+      .addColumn('record', 'jsonb', (c) => c.notNull())
+      .addColumn('note_enc', 'text')
+      .addPrimaryKeyConstraint('procedures_pk', ['enrolment_id', 'ordinal'])
+      .execute();
+
+    await db.schema
+      .createTable('red_flags')
+      .addColumn('enrolment_id', 'text', (c) => c.notNull())
+      .addColumn('ordinal', 'integer', (c) => c.notNull())
+      .addColumn('at', 'timestamptz', (c) => c.notNull())
+      .addColumn('flags', 'jsonb', (c) => c.notNull())
+      .addPrimaryKeyConstraint('red_flags_pk', ['enrolment_id', 'ordinal'])
+      .execute();
+
+    await db.schema
+      .createTable('messages')
+      .addColumn('enrolment_id', 'text', (c) => c.notNull())
+      .addColumn('message_id', 'text', (c) => c.notNull())
+      .addColumn('side_effect', 'text', (c) => c.notNull())
+      .addColumn('outcome', 'text', (c) => c.notNull())
+      .addColumn('at', 'timestamptz', (c) => c.notNull())
+      .addColumn('resolved_at', 'timestamptz')
+      .addPrimaryKeyConstraint('messages_pk', ['enrolment_id', 'message_id'])
+      .execute();
+
+    await db.schema
+      .createTable('stage_episodes')
+      .addColumn('enrolment_id', 'text', (c) => c.notNull())
+      .addColumn('entered_seq', 'integer', (c) => c.notNull())
+      .addColumn('stage', 'text', (c) => c.notNull())
+      .addColumn('entered_at', 'timestamptz', (c) => c.notNull())
+      .addColumn('exited_at', 'timestamptz')
+      .addColumn('exit', 'text')
+      .addColumn('to_stage', 'text')
+      .addColumn('responded', 'boolean', (c) => c.notNull().defaultTo(false))
+      .addColumn('urgent_referral', 'boolean', (c) => c.notNull().defaultTo(false))
+      .addColumn('reference_pain_nrs', 'real')
+      .addColumn('reference_odi', 'integer')
+      .addColumn('exit_pain_nrs', 'real')
+      .addColumn('exit_odi', 'integer')
+      .addPrimaryKeyConstraint('stage_episodes_pk', ['enrolment_id', 'entered_seq'])
+      .execute();
+    await sql`CREATE INDEX stage_episodes_stage ON stage_episodes (stage, entered_at)`.execute(db);
+
+    await db.schema
+      .createTable('idempotency_keys')
+      .addColumn('key_hash', 'text', (c) => c.primaryKey())
+      .addColumn('request_digest', 'text', (c) => c.notNull())
+      .addColumn('status', 'integer')
+      .addColumn('response_enc', 'text')
+      .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+      .addColumn('completed_at', 'timestamptz')
+      .execute();
+    await sql`CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at)`.execute(db);
+  },
+};
+
+const MIGRATIONS: Record<string, Migration> = {
+  '0001-initial': initial,
+};
+
+const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
+
+/** Brings the schema to the latest version; throws with the failing migration's name. */
+export async function migrateToLatest(db: Kysely<unknown>): Promise<string[]> {
+  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(`record store migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,305 @@
+/**
+ * Reads from the record store: one pathway whole (running or closed, for as long as records are
+ * kept), and the dashboards' lists, summary, worklist and digest counts, each one SQL query with
+ * bound parameters, scoped to the caller's care teams, sorted and counted by the database.
+ */
+import { sql, type ExpressionBuilder, type SelectQueryBuilder } from 'kysely';
+import type { Stage, WorkupItem } from '../clinical/definition';
+import type { DueKind, PathwayState, PathwayStatus, ProcedureRecord, ReassessmentRecord, TimelineEntry } from '../clinical/pathway';
+import { DAY_MS } from '../clinical/rules';
+import type { PathwaySnapshotRecord } from './batch';
+import type { NoteCipher } from './note-cipher';
+import type { RecordDatabase } from './schema';
+import type { RecordDb } from './store';
+
+/** A pathway as dashboards list it. */
+export interface PathwayRow {
+  pathwayId: string;
+  careTeam: string;
+  stage: Stage;
+  status: PathwayStatus;
+  nextDueAt: string | null;
+  nextDueKind: DueKind | null;
+  overdue: boolean;
+  undelivered: boolean;
+  definition: { id: string; version: number };
+  enrolledAt: string;
+  closedAt: string | null;
+}
+
+/** A whole pathway, as its workflow holds it, plus the work-up still pending. */
+export type RecordedPathway = PathwayState & { pendingWorkup: WorkupItem[] };
+
+/** Filters; every value has been validated before it gets here, and every one is bound. */
+export interface RowFilter {
+  stage?: Stage;
+  status?: PathwayStatus;
+  careTeam?: string;
+  /** Limits to these care teams (a scoped caller). */
+  careTeams?: readonly string[];
+  overdue?: boolean;
+  undelivered?: boolean;
+  dueBefore?: string;
+}
+
+export type WorklistCategory = 'urgent-referral' | 'undelivered' | 'lost-to-follow-up' | 'overdue' | 'due-today' | 'due-soon';
+
+/** Most urgent first. */
+export const WORKLIST_ORDER: readonly WorklistCategory[] = ['urgent-referral', 'undelivered', 'lost-to-follow-up', 'overdue', 'due-today', 'due-soon'];
+
+export interface WorklistRow extends PathwayRow {
+  category: WorklistCategory;
+  pendingWorkup?: WorkupItem[];
+  undeliveredMessages?: PathwayState['undelivered'];
+}
+
+export interface CareTeamSummary {
+  careTeam: string;
+  total: number;
+  overdue: number;
+  undelivered: number;
+  byStage: Record<string, number>;
+  byStatus: Record<string, number>;
+}
+
+export interface DigestCounts {
+  careTeam: string;
+  counts: { urgentReferral: number; overdue: number; dueToday: number; dueThisWeek: number; undelivered: number; onHold: number; active: number };
+}
+
+type PathwaysQuery<O> = SelectQueryBuilder<RecordDatabase, 'pathways', O>;
+
+const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
+
+function toRow(r: {
+  pathway_id: string;
+  care_team: string;
+  stage: string;
+  status: string;
+  next_due_at: Date | null;
+  next_due_kind: string | null;
+  overdue: boolean;
+  undelivered: boolean;
+  definition_id: string;
+  definition_version: number;
+  enrolled_at: Date;
+  closed_at: Date | null;
+}): PathwayRow {
+  return {
+    pathwayId: r.pathway_id,
+    careTeam: r.care_team,
+    stage: r.stage as Stage,
+    status: r.status as PathwayStatus,
+    nextDueAt: iso(r.next_due_at),
+    nextDueKind: r.next_due_kind as DueKind | null,
+    overdue: r.overdue,
+    undelivered: r.undelivered,
+    definition: { id: r.definition_id, version: r.definition_version },
+    enrolledAt: iso(r.enrolled_at)!,
+    closedAt: iso(r.closed_at),
+  };
+}
+
+const ROW_COLUMNS = [
+  'enrolment_id',
+  'pathway_id',
+  'care_team',
+  'stage',
+  'status',
+  'next_due_at',
+  'next_due_kind',
+  'overdue',
+  'undelivered',
+  'definition_id',
+  'definition_version',
+  'enrolled_at',
+  'closed_at',
+] as const;
+
+function filtered<O>(q: PathwaysQuery<O>, f: RowFilter): PathwaysQuery<O> {
+  if (f.careTeams) q = f.careTeams.length ? q.where('care_team', 'in', [...f.careTeams]) : q.where(sql<boolean>`false`);
+  if (f.careTeam) q = q.where('care_team', '=', f.careTeam);
+  if (f.stage) q = q.where('stage', '=', f.stage);
+  if (f.status) q = q.where('status', '=', f.status);
+  if (f.overdue !== undefined) q = q.where('overdue', '=', f.overdue);
+  if (f.undelivered !== undefined) q = q.where('undelivered', '=', f.undelivered);
+  if (f.dueBefore) q = q.where('next_due_at', '<', new Date(f.dueBefore));
+  return q;
+}
+
+/** Where a page ends: the last row's due date and enrolment. */
+export interface ListCursor {
+  dueAt: string | null;
+  enrolmentId: string;
+}
+
+/** One page of pathways, soonest due first (undated last), and the cursor of the next page. */
+export async function listPathways(db: RecordDb, f: RowFilter, pageSize: number, after?: ListCursor): Promise<{ items: PathwayRow[]; next: ListCursor | null }> {
+  let q = filtered(db.selectFrom('pathways').select(ROW_COLUMNS), f);
+  if (after) {
+    q = q.where((eb: ExpressionBuilder<RecordDatabase, 'pathways'>) =>
+      after.dueAt === null
+        ? eb.and([eb('next_due_at', 'is', null), eb('enrolment_id', '>', after.enrolmentId)])
+        : eb.or([
+            eb('next_due_at', '>', new Date(after.dueAt)),
+            eb.and([eb('next_due_at', '=', new Date(after.dueAt)), eb('enrolment_id', '>', after.enrolmentId)]),
+            eb('next_due_at', 'is', null),
+          ]),
+    );
+  }
+  const rows = await q
+    .orderBy(sql`next_due_at asc nulls last`)
+    .orderBy('enrolment_id')
+    .limit(pageSize + 1)
+    .execute();
+  const page = rows.slice(0, pageSize);
+  const last = page[page.length - 1];
+  return {
+    items: page.map(toRow),
+    next: rows.length > pageSize && last ? { dueAt: iso(last.next_due_at), enrolmentId: last.enrolment_id } : null,
+  };
+}
+
+/** Counts by stage and status per care team (GROUP BY in the database). */
+export async function summarise(db: RecordDb, f: Pick<RowFilter, 'careTeam' | 'careTeams'>): Promise<CareTeamSummary[]> {
+  const rows = await filtered(db.selectFrom('pathways'), f)
+    .select((eb) => [
+      'care_team',
+      'stage',
+      'status',
+      eb.fn.countAll<number>().as('total'),
+      eb.fn.count<number>('enrolment_id').filterWhere('overdue', '=', true).as('overdue'),
+      eb.fn.count<number>('enrolment_id').filterWhere('undelivered', '=', true).as('undelivered'),
+    ])
+    .groupBy(['care_team', 'stage', 'status'])
+    .execute();
+  const teams = new Map<string, CareTeamSummary>();
+  for (const r of rows) {
+    const t = teams.get(r.care_team) ?? { careTeam: r.care_team, total: 0, overdue: 0, undelivered: 0, byStage: {}, byStatus: {} };
+    const n = Number(r.total);
+    t.total += n;
+    t.overdue += Number(r.overdue);
+    t.undelivered += Number(r.undelivered);
+    t.byStage[r.stage] = (t.byStage[r.stage] ?? 0) + n;
+    t.byStatus[r.status] = (t.byStatus[r.status] ?? 0) + n;
+    teams.set(r.care_team, t);
+  }
+  return [...teams.values()].sort((a, b) => a.careTeam.localeCompare(b.careTeam));
+}
+
+function endOfDay(now: number): Date {
+  const d = new Date(now);
+  d.setUTCHours(23, 59, 59, 999);
+  return d;
+}
+
+/** What a care team must act on, most urgent first; running pathways only. */
+export async function worklist(db: RecordDb, f: Pick<RowFilter, 'careTeam' | 'careTeams'>, dueSoonDays: number, now: number): Promise<WorklistRow[]> {
+  const today = endOfDay(now);
+  const soon = new Date(now + dueSoonDays * DAY_MS);
+  const category = sql<number | null>`case
+      when status = 'urgent-referral' then 0
+      when undelivered then 1
+      when status = 'on-hold' and pause_kind = 'lost-to-follow-up' then 2
+      when status <> 'active' then null
+      when overdue then 3
+      when next_due_at <= ${today} then 4
+      when next_due_at <= ${soon} then 5
+    end`;
+  const rows = await filtered(db.selectFrom('pathways'), f)
+    .select([...ROW_COLUMNS, 'pending_workup', 'snapshot'])
+    .select(category.as('category'))
+    .where('closed_at', 'is', null)
+    .where(category, 'is not', null)
+    .orderBy('category')
+    .orderBy(sql`next_due_at asc nulls last`)
+    .orderBy('enrolment_id')
+    .execute();
+  return rows.map((r) => {
+    const item: WorklistRow = { category: WORKLIST_ORDER[Number(r.category)]!, ...toRow(r) };
+    const pending = r.pending_workup as unknown as WorkupItem[];
+    if (r.next_due_kind === 'workup' && pending.length) item.pendingWorkup = pending;
+    if (r.undelivered) item.undeliveredMessages = (r.snapshot as unknown as PathwaySnapshotRecord).undelivered.filter((u) => !u.resolvedAt);
+    return item;
+  });
+}
+
+/** One digest a care team with running pathways. */
+export async function digestCounts(db: RecordDb, now: number): Promise<DigestCounts[]> {
+  const today = endOfDay(now);
+  const week = new Date(now + 7 * DAY_MS);
+  const rows = await db
+    .selectFrom('pathways')
+    .where('closed_at', 'is', null)
+    .select((eb) => {
+      const count = () => eb.fn.count<number>('enrolment_id');
+      const dueBy = (limit: Date) => eb.and([eb('status', '=', 'active'), eb('overdue', '=', false), eb('next_due_at', '<=', limit)]);
+      return [
+        'care_team',
+        count().filterWhere('status', '=', 'urgent-referral').as('urgentReferral'),
+        count().filterWhere((w) => w.and([w('status', '=', 'active'), w('overdue', '=', true)])).as('overdue'),
+        count().filterWhere(dueBy(today)).as('dueToday'),
+        count().filterWhere(dueBy(week)).as('dueThisWeek'),
+        count().filterWhere('undelivered', '=', true).as('undelivered'),
+        count().filterWhere('status', '=', 'on-hold').as('onHold'),
+        count().filterWhere('status', '=', 'active').as('active'),
+      ];
+    })
+    .groupBy('care_team')
+    .orderBy('care_team')
+    .execute();
+  return rows.map(({ care_team, ...c }) => ({
+    careTeam: care_team,
+    counts: {
+      urgentReferral: Number(c.urgentReferral),
+      overdue: Number(c.overdue),
+      dueToday: Number(c.dueToday),
+      dueThisWeek: Number(c.dueThisWeek),
+      undelivered: Number(c.undelivered),
+      onHold: Number(c.onHold),
+      active: Number(c.active),
+    },
+  }));
+}
+
+/** The newest enrolment of a pathway id, whole: its state, timeline, scores and procedures, notes decrypted. */
+export async function readPathway(db: RecordDb, cipher: NoteCipher, pathwayId: string, scope: Pick<RowFilter, 'careTeams'> = {}): Promise<RecordedPathway | null> {
+  const row = await filtered(db.selectFrom('pathways').select(['enrolment_id', 'snapshot']), scope)
+    .where('pathway_id', '=', pathwayId)
+    .orderBy('enrolled_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  if (!row) return null;
+  const id = row.enrolment_id;
+  const [timeline, reassessments, procedures] = await Promise.all([
+    db.selectFrom('timeline_entries').select(['entry', 'reason_enc']).where('enrolment_id', '=', id).orderBy('seq').execute(),
+    db.selectFrom('reassessments').select(['record', 'note_enc']).where('enrolment_id', '=', id).orderBy('ordinal').execute(),
+    db.selectFrom('procedures').select(['record', 'note_enc']).where('enrolment_id', '=', id).orderBy('ordinal').execute(),
+  ]);
+  const withText = <T>(record: unknown, field: string, sealed: string | null): T => {
+    const text = cipher.open(sealed);
+    return (text === undefined ? record : { ...(record as object), [field]: text }) as T;
+  };
+  const snapshot = row.snapshot as unknown as PathwaySnapshotRecord;
+  const recordedReassessments = reassessments.map((r) => withText<ReassessmentRecord>(r.record, 'note', r.note_enc));
+  const latest = recordedReassessments[recordedReassessments.length - 1];
+  return {
+    ...snapshot,
+    ...(snapshot.latest && latest ? { latest } : {}),
+    timeline: timeline.map((t) => withText<TimelineEntry>(t.entry, 'reason', t.reason_enc)),
+    reassessments: recordedReassessments,
+    procedures: procedures.map((p) => withText<ProcedureRecord>(p.record, 'note', p.note_enc)),
+  };
+}
+
+/** The care team and status of a pathway id's newest enrolment, or null. */
+export async function pathwayHeader(db: RecordDb, pathwayId: string): Promise<{ careTeam: string; status: PathwayStatus; enrolmentId: string } | null> {
+  const row = await db
+    .selectFrom('pathways')
+    .select(['care_team', 'status', 'enrolment_id'])
+    .where('pathway_id', '=', pathwayId)
+    .orderBy('enrolled_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row ? { careTeam: row.care_team, status: row.status as PathwayStatus, enrolmentId: row.enrolment_id } : null;
+}

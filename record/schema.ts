@@ -1,0 +1,139 @@
+/**
+ * The record store's tables, as Kysely types. One row a pathway enrolment for dashboards; the
+ * append-only timeline, scores, procedures, red flags and care-team messages beside it; stage
+ * episodes for cohort outcomes; the API's idempotency keys. No patient identifier anywhere:
+ * a pathway is its keyed hash, and free text is encrypted (`*_enc` columns).
+ */
+import type { ColumnType } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type Json<T = unknown> = ColumnType<T, string, string>;
+
+export interface PathwaysTable {
+  /** One enrolment of one patient: the workflow's first run id, stable across continue-as-new. */
+  enrolment_id: string;
+  /** The keyed hash of the patient reference (`pw-…`): every enrolment of a patient shares it. */
+  pathway_id: string;
+  care_team: string;
+  definition_id: string;
+  definition_version: number;
+  stage: string;
+  status: string;
+  next_due_at: Timestamp | null;
+  next_due_kind: string | null;
+  overdue: boolean;
+  undelivered: boolean;
+  pause_kind: string | null;
+  pending_workup: Json<string[]>;
+  enrolled_at: Timestamp;
+  stage_entered_at: Timestamp;
+  closed_at: Timestamp | null;
+  baseline_pain_nrs: number;
+  baseline_odi: number | null;
+  latest_pain_nrs: number | null;
+  latest_odi: number | null;
+  latest_at: Timestamp | null;
+  /** The seq of the last timeline entry written: a row never moves back to an older version. */
+  version: number;
+  /** The pathway without its timeline, reassessments and procedures (they have tables of their own). */
+  snapshot: Json;
+  /** Workflow time of the newest entry, and when the record caught up with it: their gap is the write lag. */
+  last_entry_at: Timestamp;
+  recorded_at: Timestamp;
+}
+
+export interface TimelineEntriesTable {
+  enrolment_id: string;
+  seq: number;
+  at: Timestamp;
+  event: string;
+  rule_id: string | null;
+  /** The entry without its reason; the reason (free text) is in `reason_enc`. */
+  entry: Json;
+  reason_enc: string | null;
+}
+
+export interface ReassessmentsTable {
+  enrolment_id: string;
+  ordinal: number;
+  at: Timestamp;
+  stage: string;
+  pain_nrs: number;
+  odi: number | null;
+  pgic: number | null;
+  daily_mme: number | null;
+  responding: boolean | null;
+  rule_id: string | null;
+  record: Json;
+  note_enc: string | null;
+}
+
+export interface ProceduresTable {
+  enrolment_id: string;
+  ordinal: number;
+  type: string;
+  stage: string;
+  performed_at: Timestamp;
+  recorded_at: Timestamp;
+  outcome: string | null;
+  record: Json;
+  note_enc: string | null;
+}
+
+export interface RedFlagsTable {
+  enrolment_id: string;
+  ordinal: number;
+  at: Timestamp;
+  flags: Json<string[]>;
+}
+
+export interface MessagesTable {
+  enrolment_id: string;
+  message_id: string;
+  side_effect: string;
+  outcome: string;
+  at: Timestamp;
+  resolved_at: Timestamp | null;
+}
+
+/** A pathway's time in one stage: what cohort outcomes are counted from. */
+export interface StageEpisodesTable {
+  enrolment_id: string;
+  /** The timeline seq that entered the stage. */
+  entered_seq: number;
+  stage: string;
+  entered_at: Timestamp;
+  exited_at: Timestamp | null;
+  /** escalated | completed | withdrawn | closed; null while in the stage. */
+  exit: string | null;
+  to_stage: string | null;
+  responded: boolean;
+  urgent_referral: boolean;
+  reference_pain_nrs: number | null;
+  reference_odi: number | null;
+  exit_pain_nrs: number | null;
+  exit_odi: number | null;
+}
+
+export interface IdempotencyKeysTable {
+  /** Hash of the caller and the key they sent. */
+  key_hash: string;
+  /** Hash of the method, path and body: the same key with another request is refused. */
+  request_digest: string;
+  status: number | null;
+  /** The first answer, encrypted (it can carry scores and notes). */
+  response_enc: string | null;
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  completed_at: Timestamp | null;
+}
+
+export interface RecordDatabase {
+  pathways: PathwaysTable;
+  timeline_entries: TimelineEntriesTable;
+  reassessments: ReassessmentsTable;
+  procedures: ProceduresTable;
+  red_flags: RedFlagsTable;
+  messages: MessagesTable;
+  stage_episodes: StageEpisodesTable;
+  idempotency_keys: IdempotencyKeysTable;
+}

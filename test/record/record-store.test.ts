@@ -1,0 +1,216 @@
+/**
+ * The record store on a real PostgreSQL server and on the embedded default: batches written
+ * from the pure pathway model read back whole; writes are idempotent and never move a pathway
+ * back; notes rest encrypted; lists page by keyset without losing a row; summary, worklist,
+ * digest and outcomes are counted by the database.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { PathwayDefinitionSchema } from '../../clinical/definition';
+import pspsLumbarV1 from '../../clinical/definitions/psps-lumbar.v1.json';
+import type { Actor } from '../../clinical/events';
+import { applyEvent, enroll, pendingWorkup, type PathwayEvent, type PathwayState } from '../../clinical/pathway';
+import { DAY_MS } from '../../clinical/rules';
+import { NOTHING_RECORDED, recordBatch, type RecordProgress } from '../../record/batch';
+import { claimKey, completeKey, releaseKey } from '../../record/idempotency';
+import { digestCounts, listPathways, readPathway, summarise, worklist, type ListCursor } from '../../record/read';
+import { outcomesReport } from '../../record/reports';
+import { purgeExpired } from '../../record/retention';
+import type { RecordStore } from '../../record/store';
+import { writeBatch } from '../../record/write';
+import { BACKENDS, freshRecordStore, testCipher } from '../harness/record-store';
+
+const DEF = PathwayDefinitionSchema.parse(structuredClone(pspsLumbarV1));
+const T0 = Date.UTC(2026, 0, 5, 9);
+const day = (n: number) => T0 + n * DAY_MS;
+const CLINICIAN: Actor = { id: 'dr-lee', role: 'clinician' };
+const COORDINATOR: Actor = { id: 'coord-kim', role: 'coordinator' };
+
+/** A pathway driven through the pure model, with the batches its workflow would write. */
+class Driven {
+  state: PathwayState;
+  progress: RecordProgress = NOTHING_RECORDED;
+  constructor(
+    readonly enrolmentId: string,
+    pathwayId: string,
+    careTeam: string,
+    painNrs = 7,
+    odi = 40,
+    at = T0,
+  ) {
+    this.state = enroll({ pathwayId, careTeam, definition: DEF, baseline: { painNrs, odi }, redFlags: [], enrolledBy: COORDINATOR }, at).state;
+  }
+  apply(event: PathwayEvent, at: number): this {
+    this.state = applyEvent(this.state, event, at).state;
+    return this;
+  }
+  batch() {
+    const next = recordBatch(this.enrolmentId, this.state, pendingWorkup(this.state), this.progress);
+    this.progress = next.progress;
+    return next.batch;
+  }
+}
+
+const reassess = (painNrs: number, odi?: number, note?: string): PathwayEvent => ({ type: 'reassessment', actor: CLINICIAN, input: { painNrs, odi, redFlags: [], ...(note ? { note } : {}) } });
+
+describe.each(BACKENDS)('record store on %s', (backend) => {
+  let store: RecordStore;
+  const cipher = testCipher();
+  beforeAll(async () => {
+    store = await freshRecordStore(backend);
+  });
+  afterAll(async () => {
+    await store?.close();
+  });
+
+  it('reads back a pathway whole, with its notes decrypted, and keeps notes encrypted at rest', async () => {
+    const p = new Driven('run-whole', 'pw-' + '1'.repeat(32), 'spine-a');
+    await writeBatch(store.db, cipher, p.batch());
+    p.apply(reassess(6, 38, 'sleeping badly since the fall'), day(14));
+    p.apply({ type: 'action', actor: CLINICIAN, input: { action: 'hold', reason: 'admitted to hospital elsewhere' } }, day(15));
+    await writeBatch(store.db, cipher, p.batch());
+
+    const read = await readPathway(store.db, cipher, p.state.pathwayId);
+    expect(read).toEqual({ ...p.state, pendingWorkup: [] });
+
+    const raw = JSON.stringify(
+      await sql`select t.entry, t.reason_enc, r.record, r.note_enc, p.snapshot from timeline_entries t, reassessments r, pathways p where t.enrolment_id = ${'run-whole'}`.execute(store.db),
+    );
+    expect(raw).not.toContain('sleeping badly');
+    expect(raw).not.toContain('admitted to hospital');
+    expect(raw).toContain('v1.');
+  });
+
+  it('writes each batch once: a retry or a replayed batch changes nothing, and an older batch never moves the pathway back', async () => {
+    const p = new Driven('run-idem', 'pw-' + '2'.repeat(32), 'spine-a');
+    const first = p.batch();
+    await writeBatch(store.db, cipher, first);
+    p.apply(reassess(3, 20), day(14));
+    const second = p.batch();
+    expect(await writeBatch(store.db, cipher, second)).toEqual({ applied: true });
+    expect(await writeBatch(store.db, cipher, second)).toEqual({ applied: false });
+    expect(await writeBatch(store.db, cipher, first)).toEqual({ applied: false });
+    // A batch written again from the start (a rebuild) also changes nothing.
+    const whole = recordBatch('run-idem', p.state, [], NOTHING_RECORDED).batch;
+    await writeBatch(store.db, cipher, whole);
+
+    const count = async (table: 'timeline_entries' | 'reassessments' | 'stage_episodes') =>
+      Number((await store.db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).where('enrolment_id', '=', 'run-idem').executeTakeFirstOrThrow()).n);
+    expect(await count('timeline_entries')).toBe(p.state.timeline.length);
+    expect(await count('reassessments')).toBe(1);
+    expect(await count('stage_episodes')).toBe(1);
+    const row = await store.db.selectFrom('pathways').select(['version', 'latest_pain_nrs']).where('enrolment_id', '=', 'run-idem').executeTakeFirstOrThrow();
+    expect(row).toEqual({ version: p.state.timeline.length, latest_pain_nrs: 3 });
+  });
+
+  it('pages a list by keyset, soonest due first, without losing or repeating a row, across teams and filters', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 23; i++) {
+      const p = new Driven(`run-list-${i}`, `pw-${(1000 + i).toString(16).padStart(32, 'a')}`, i % 2 ? 'list-odd' : 'list-even', 7, 40, T0 + (i % 5) * DAY_MS);
+      await writeBatch(store.db, cipher, p.batch());
+      ids.push(p.state.pathwayId);
+    }
+    const seen: string[] = [];
+    let cursor: ListCursor | undefined;
+    let lastDue = '';
+    do {
+      const page = await listPathways(store.db, { careTeams: ['list-odd', 'list-even'] }, 4, cursor);
+      for (const item of page.items) {
+        expect(item.nextDueAt! >= lastDue).toBe(true);
+        lastDue = item.nextDueAt!;
+        seen.push(item.pathwayId);
+      }
+      cursor = page.next ?? undefined;
+    } while (cursor);
+    expect(seen.sort()).toEqual([...ids].sort());
+    const odd = await listPathways(store.db, { careTeam: 'list-odd' }, 100);
+    expect(odd.items).toHaveLength(11);
+    expect(odd.items.every((r) => r.careTeam === 'list-odd')).toBe(true);
+    // A value is bound, never pasted into SQL.
+    expect((await listPathways(store.db, { careTeam: "list-odd' or '1'='1" }, 100)).items).toHaveLength(0);
+    const summary = await summarise(store.db, { careTeams: ['list-odd', 'list-even'] });
+    expect(summary.map((t) => [t.careTeam, t.total, t.byStage.conservative, t.byStatus.active])).toEqual([
+      ['list-even', 12, 12, 12],
+      ['list-odd', 11, 11, 11],
+    ]);
+  });
+
+  it('builds the worklist and the digest in SQL: urgent referral first, then overdue, due today, due soon', async () => {
+    const team = 'work-a';
+    const urgent = new Driven('run-w-urgent', 'pw-' + 'b'.repeat(32), team).apply({ type: 'red-flags', actor: CLINICIAN, input: { redFlags: ['bladder-bowel-dysfunction'] } }, day(1));
+    const overdue = new Driven('run-w-overdue', 'pw-' + 'c'.repeat(32), team);
+    overdue.state = { ...overdue.state, overdue: true };
+    const dueSoon = new Driven('run-w-soon', 'pw-' + 'd'.repeat(32), team, 7, 40, T0 + 2 * DAY_MS);
+    const later = new Driven('run-w-later', 'pw-' + 'e'.repeat(32), team, 7, 40, T0 + 20 * DAY_MS);
+    for (const p of [urgent, overdue, dueSoon, later]) await writeBatch(store.db, cipher, p.batch());
+    const now = Date.parse(dueSoon.state.due!.dueAt) - 3 * DAY_MS;
+    const items = await worklist(store.db, { careTeam: team }, 7, now);
+    expect(items.map((i) => [i.pathwayId, i.category])).toEqual([
+      [urgent.state.pathwayId, 'urgent-referral'],
+      [overdue.state.pathwayId, 'overdue'],
+      [dueSoon.state.pathwayId, 'due-soon'],
+    ]);
+    const digest = (await digestCounts(store.db, now)).find((d) => d.careTeam === team)!;
+    expect(digest.counts).toMatchObject({ urgentReferral: 1, overdue: 1, dueThisWeek: 1, active: 3 });
+  });
+
+  it('reports cohort outcomes per stage and per procedure from stage episodes', async () => {
+    const def = { careTeam: 'outcomes-a' };
+    // Responder: 7 -> 3 in conservative care, twice: completed.
+    const responder = new Driven('run-o-1', 'pw-' + 'f1'.repeat(16), def.careTeam, 8, 50);
+    responder.apply(reassess(4, 30), day(28)).apply(reassess(3, 28), day(56));
+    // Non-responder escalated after the minimum, then an injection that works.
+    const escalated = new Driven('run-o-2', 'pw-' + 'f2'.repeat(16), def.careTeam, 8, 50);
+    escalated.apply(reassess(8, 50), day(28)).apply(reassess(8, 48), day(56));
+    escalated.apply({ type: 'procedure', actor: COORDINATOR, input: { type: 'epidural-steroid-injection', performedAt: new Date(day(60)).toISOString() } }, day(60));
+    escalated.apply(reassess(3, 30), day(80));
+    // Withdrawn.
+    const withdrawn = new Driven('run-o-3', 'pw-' + 'f3'.repeat(16), def.careTeam, 6, 30);
+    withdrawn.apply({ type: 'action', actor: COORDINATOR, input: { action: 'withdraw', reason: 'moved away' } }, day(10));
+    for (const p of [responder, escalated, withdrawn]) await writeBatch(store.db, cipher, p.batch());
+
+    expect(responder.state.status).toBe('completed');
+    expect(escalated.state.stage).toBe('interventional');
+    const report = await outcomesReport(store.db, def);
+    const conservative = report.stages.find((s) => s.stage === 'conservative')!;
+    expect(conservative).toMatchObject({ entered: 3, responded: 1, escalated: 1, completed: 1, withdrawn: 1, stillInStage: 0 });
+    expect(conservative.medianDaysInStage).toBe(56);
+    // Relief at exit: responder 8 -> 3 (62.5%), escalated 8 -> 8 (0%); the withdrawn one has no exit score.
+    expect(conservative.medianPainReliefPercent).toBeCloseTo(31.3, 1);
+    const interventional = report.stages.find((s) => s.stage === 'interventional')!;
+    expect(interventional).toMatchObject({ entered: 1, responded: 1, stillInStage: 1 });
+    expect(report.procedures).toEqual([{ type: 'epidural-steroid-injection', performed: 1, reassessed: 1, responded: 1, responseRate: 1 }]);
+    const none = await outcomesReport(store.db, { ...def, from: new Date(day(400)).toISOString() });
+    expect(none.stages.every((s) => s.entered === 0 && s.medianDaysInStage === null)).toBe(true);
+  });
+
+  it('keeps the first answer to an idempotency key, refuses another request under it, and reports one in flight', async () => {
+    expect(await claimKey(store.db, cipher, 'k1', 'digest-a', 60_000)).toEqual({ kind: 'new' });
+    expect(await claimKey(store.db, cipher, 'k1', 'digest-a', 60_000)).toEqual({ kind: 'in-flight' });
+    expect(await claimKey(store.db, cipher, 'k1', 'digest-b', 60_000)).toEqual({ kind: 'mismatch' });
+    await completeKey(store.db, cipher, 'k1', 201, { pathway: { note: 'a private note' } });
+    expect(await claimKey(store.db, cipher, 'k1', 'digest-a', 60_000)).toEqual({ kind: 'replay', status: 201, body: { pathway: { note: 'a private note' } } });
+    const raw = await store.db.selectFrom('idempotency_keys').select('response_enc').where('key_hash', '=', 'k1').executeTakeFirstOrThrow();
+    expect(raw.response_enc).not.toContain('private');
+    // A claim with no answer (a 5xx) is released so the retry runs again; a stale one is taken over.
+    expect(await claimKey(store.db, cipher, 'k2', 'd', 60_000)).toEqual({ kind: 'new' });
+    await releaseKey(store.db, 'k2');
+    expect(await claimKey(store.db, cipher, 'k2', 'd', 60_000)).toEqual({ kind: 'new' });
+    await sql`update idempotency_keys set created_at = now() - interval '10 minutes' where key_hash = 'k2'`.execute(store.db);
+    expect(await claimKey(store.db, cipher, 'k2', 'd', 60_000)).toEqual({ kind: 'new' });
+  });
+
+  it('deletes a closed pathway only after the configured retention; unset, keeps it', async () => {
+    const p = new Driven('run-retention', 'pw-' + 'ab'.repeat(16), 'retention-a');
+    p.apply({ type: 'action', actor: COORDINATOR, input: { action: 'withdraw', reason: 'moved away' } }, day(1));
+    await writeBatch(store.db, cipher, p.batch());
+    const closedAt = Date.parse(p.state.closedAt!);
+    expect((await purgeExpired(store.db, { idempotencyKeyDays: 30, now: closedAt + 3650 * DAY_MS })).pathways).toBe(0);
+    expect(await readPathway(store.db, cipher, p.state.pathwayId)).not.toBeNull();
+    expect((await purgeExpired(store.db, { recordRetentionDays: 365, idempotencyKeyDays: 30, now: closedAt + 300 * DAY_MS })).pathways).toBe(0);
+    expect((await purgeExpired(store.db, { recordRetentionDays: 365, idempotencyKeyDays: 30, now: closedAt + 366 * DAY_MS })).pathways).toBeGreaterThanOrEqual(1);
+    expect(await readPathway(store.db, cipher, p.state.pathwayId)).toBeNull();
+    const left = await store.db.selectFrom('timeline_entries').select('seq').where('enrolment_id', '=', 'run-retention').execute();
+    expect(left).toEqual([]);
+  });
+});
