@@ -26,6 +26,18 @@ declare module 'vitest' {
   }
 }
 
+/** The SDK gives a server 5 s to open its port; a loaded machine can need longer, so a start is tried thrice. */
+async function started<T>(what: string, start: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (attempt === 3) throw err;
+      console.warn(`[temporal] ${what} did not start (attempt ${attempt}): ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+}
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const tempDir = mkdtempSync(path.join(os.tmpdir(), 'pathway-test-'));
   const timeSkippingServer = resolveTimeSkippingServer();
@@ -33,8 +45,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   console.log(`[temporal] time-skipping server from ${timeSkippingServer.source}, dev server from ${devServer.source}`);
 
   const [timeSkipping, dev, bundle, postgres] = await Promise.all([
-    TestWorkflowEnvironment.createTimeSkipping({ server: { executable: timeSkippingServer.executable } }),
-    TestWorkflowEnvironment.createLocal({ server: { executable: devServer.executable, log: { format: 'json', level: 'error' } } }),
+    started('time-skipping server', () => TestWorkflowEnvironment.createTimeSkipping({ server: { executable: timeSkippingServer.executable } })),
+    started('dev server', () => TestWorkflowEnvironment.createLocal({ server: { executable: devServer.executable, log: { format: 'json', level: 'error' } } })),
     bundleWorkflowCode({ workflowsPath: path.join(__dirname, '..', '..', 'workflows', 'index.ts'), logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error } }),
     startPostgresServer(),
   ]);
