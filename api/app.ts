@@ -12,6 +12,10 @@ import { HttpProblem, problemHandler } from './problem';
 import type { DefinitionRegistry } from '../clinical/registry';
 import { definitionsRouter } from './routes/definitions';
 import { healthRouter } from './routes/health';
+import { idempotency } from './idempotency';
+import { reportsRouter } from './routes/reports';
+import type { NoteCipher } from '../record/note-cipher';
+import type { RecordStore } from '../record/store';
 import { pathwaysRouter } from './routes/pathways';
 import { worklistRouter } from './routes/worklist';
 
@@ -21,6 +25,8 @@ export interface AppDeps {
   apiKeys: ApiKeyStore;
   logger: Logger;
   isTemporalReachable: () => Promise<boolean>;
+  /** The record store: reads, readiness and the Idempotency-Key answers. */
+  record: { store: RecordStore; cipher: NoteCipher };
   /** Largest accepted JSON body. */
   bodyLimit?: string;
 }
@@ -60,14 +66,15 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(requestLog(deps.logger));
-  app.use(healthRouter(deps.isTemporalReachable));
+  app.use(healthRouter({ temporal: deps.isTemporalReachable, database: () => deps.record.store.ping(1000) }));
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument());
   });
-  app.use('/v1', requireJson, express.json({ limit: deps.bodyLimit ?? '64kb', strict: true }), authenticate(deps.apiKeys));
+  app.use('/v1', requireJson, express.json({ limit: deps.bodyLimit ?? '64kb', strict: true }), authenticate(deps.apiKeys), idempotency(deps.record));
   app.use('/v1/pathways', pathwaysRouter(deps.pathways));
   app.use('/v1/worklist', worklistRouter(deps.pathways));
   app.use('/v1/definitions', definitionsRouter(deps.definitions));
+  app.use('/v1/reports', reportsRouter(deps.pathways));
   app.use((_req, _res, next) => next(new HttpProblem(404, 'no such resource')));
   app.use(
     problemHandler((err) => {

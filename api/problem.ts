@@ -4,6 +4,7 @@
  */
 import type { ErrorRequestHandler, Response } from 'express';
 import type { ZodError } from 'zod';
+import { isStoreUnavailable } from '../record/store';
 
 export interface FieldError {
   field: string;
@@ -20,7 +21,7 @@ const TITLES: Record<number, string> = {
   415: 'Unsupported media type',
   422: 'Unprocessable request',
   500: 'Internal error',
-  503: 'Temporal unavailable',
+  503: 'Service unavailable',
 };
 
 export class HttpProblem extends Error {
@@ -65,6 +66,10 @@ export function problemHandler(onUnexpected: (err: unknown) => void): ErrorReque
     if (err?.type === 'entity.parse.failed') return sendProblem(res, new HttpProblem(400, 'the body is not valid JSON', { errors: [{ field: '(body)', message: 'not valid JSON' }] }));
     if (err?.type === 'charset.unsupported' || err?.type === 'encoding.unsupported') return sendProblem(res, new HttpProblem(415, 'unsupported charset or encoding'));
     if (status && status >= 400 && status < 500) return sendProblem(res, new HttpProblem(status, 'the request was refused'));
+    if (isStoreUnavailable(err)) {
+      res.set('Retry-After', '5');
+      return sendProblem(res, new HttpProblem(503, 'the record store is unavailable; retry shortly (with the same Idempotency-Key, a retry is safe)'));
+    }
     onUnexpected(err);
     sendProblem(res, new HttpProblem(500, 'an unexpected error; it has been logged'));
   };

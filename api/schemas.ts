@@ -59,6 +59,16 @@ export const WorklistQuerySchema = z
   })
   .strict();
 
+export const OutcomesQuerySchema = z
+  .object({
+    careTeam: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a care team').optional(),
+    definitionId: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a definition id').optional(),
+    definitionVersion: z.coerce.number().int().min(1).max(10_000).optional(),
+    from: z.iso.datetime({ offset: true }).optional().describe('Stage episodes entered (procedures performed) from this time'),
+    to: z.iso.datetime({ offset: true }).optional().describe('... up to this time, exclusive'),
+  })
+  .strict();
+
 export const CHANGE_KINDS = {
   reassessments: { schema: ReassessmentInputSchema, update: 'recordReassessment' },
   procedures: { schema: ProcedureInputSchema, update: 'recordProcedure' },

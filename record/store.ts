@@ -40,6 +40,17 @@ export interface RecordStoreOptions {
   poolSize?: number;
 }
 
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006', '53300']);
+
+/** Whether an error means the database cannot be reached just now (the API answers 503, a write retries). */
+export function isStoreUnavailable(err: unknown): boolean {
+  for (let e = err as { code?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === 'string' && UNAVAILABLE_CODES.has(e.code)) return true;
+    if (typeof e.message === 'string' && /timeout exceeded when trying to connect|Connection terminated|connection is closed|Client has encountered a connection error/i.test(e.message)) return true;
+  }
+  return false;
+}
+
 /** The URL with its password masked. */
 export function describeUrl(url: string): string {
   try {

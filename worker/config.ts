@@ -35,6 +35,12 @@ const EnvSchema = z.object({
       }
     }, 'an IANA time zone such as Europe/London')
     .default('UTC'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'a postgres:// or postgresql:// URL')
+    .optional(),
+  PATHWAY_RECORD_RETENTION_DAYS: z.coerce.number().int().min(1).optional(),
+  PATHWAY_IDEMPOTENCY_KEY_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   HTTP_HOST: z.string().default('127.0.0.1'),
   PORT: port.default(3000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
@@ -67,6 +73,13 @@ export interface Config {
   webhooks?: string;
   webhooksFile?: string;
   digest: { hour: number; minute: number; timezone: string };
+  record: {
+    /** PostgreSQL; unset, the embedded store in the data folder (development, PATHWAY_ROLE=all only). */
+    databaseUrl?: string;
+    /** Days a closed pathway's record is kept; unset, kept. */
+    retentionDays?: number;
+    idempotencyKeyDays: number;
+  };
   http: { host: string; port: number };
   logLevel: Env['LOG_LEVEL'];
   temporal: {
@@ -92,6 +105,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const e = parsed.data;
   const useTls = e.TEMPORAL_TLS || Boolean(e.TEMPORAL_TLS_CERT_PATH || e.TEMPORAL_TLS_CA_PATH);
+  if (!e.DATABASE_URL && e.PATHWAY_ROLE !== 'all') {
+    throw new ConfigError(`invalid settings: DATABASE_URL: PATHWAY_ROLE=${e.PATHWAY_ROLE} needs a PostgreSQL shared with the other role (the embedded store lives in one process)`);
+  }
   return {
     role: e.PATHWAY_ROLE,
     production: e.PATHWAY_ENV === 'production',
@@ -106,6 +122,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhooks: e.PATHWAY_WEBHOOKS,
     webhooksFile: e.PATHWAY_WEBHOOKS_FILE,
     digest: { hour: Number(e.PATHWAY_DIGEST_TIME.slice(0, 2)), minute: Number(e.PATHWAY_DIGEST_TIME.slice(3)), timezone: e.PATHWAY_DIGEST_TIMEZONE },
+    record: { databaseUrl: e.DATABASE_URL, retentionDays: e.PATHWAY_RECORD_RETENTION_DAYS, idempotencyKeyDays: e.PATHWAY_IDEMPOTENCY_KEY_DAYS },
     http: { host: e.HTTP_HOST, port: e.PORT },
     logLevel: e.LOG_LEVEL,
     temporal: {

@@ -67,15 +67,29 @@ export class EncryptionCodec implements PayloadCodec {
 }
 
 /** The codec from settings; outside production a key is generated once in the data folder. */
-export function payloadCodecFor(opts: { key?: string; previousKeys?: string; production: boolean; dataDir: string }): { codec: EncryptionCodec; generated?: string } {
+export interface PayloadKeys {
+  current: Buffer;
+  /** Earlier keys, still used to decrypt after a rotation. */
+  previous: Buffer[];
+}
+
+/** The payload keys from settings; outside production a key is generated once in the data folder. */
+export function payloadKeysFor(opts: { key?: string; previousKeys?: string; production: boolean; dataDir: string }): PayloadKeys & { generated?: string } {
   const previous = (opts.previousKeys ?? '').split(',').filter(Boolean).map(parsePayloadKey);
-  if (opts.key) return { codec: new EncryptionCodec(parsePayloadKey(opts.key), previous) };
+  if (opts.key) return { current: parsePayloadKey(opts.key), previous };
   if (opts.production) throw new Error('production mode needs PATHWAY_PAYLOAD_KEY');
   const file = path.join(opts.dataDir, 'payload-key');
+  let generated: string | undefined;
   if (!existsSync(file)) {
     mkdirSync(opts.dataDir, { recursive: true });
     writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 });
-    return { codec: new EncryptionCodec(parsePayloadKey(readFileSync(file, 'utf8')), previous), generated: file };
+    generated = file;
   }
-  return { codec: new EncryptionCodec(parsePayloadKey(readFileSync(file, 'utf8')), previous) };
+  return { current: parsePayloadKey(readFileSync(file, 'utf8')), previous, ...(generated ? { generated } : {}) };
+}
+
+/** The codec from settings (see payloadKeysFor). */
+export function payloadCodecFor(opts: { key?: string; previousKeys?: string; production: boolean; dataDir: string }): { codec: EncryptionCodec; generated?: string } {
+  const { current, previous, generated } = payloadKeysFor(opts);
+  return { codec: new EncryptionCodec(current, previous), ...(generated ? { generated } : {}) };
 }

@@ -18,7 +18,9 @@ import type { Config } from './config';
 import type { Logger } from './log';
 import { connectTemporal, ensureSearchAttributes } from './temporal';
 import { ensureDigestSchedule } from './digest-schedule';
-import { payloadCodecFor } from './payload-codec';
+import { EncryptionCodec, payloadKeysFor } from './payload-codec';
+import { NoteCipher } from '../record/note-cipher';
+import { openRecordStore } from '../record/store';
 import { createPathwayWorker } from './worker';
 
 export interface RunningService {
@@ -54,15 +56,27 @@ export async function startService(config: Config, log: Logger): Promise<Running
     log.info('no webhooks configured: reminders and notifications go to the worklist only');
   }
 
-  const { codec, generated } = payloadCodecFor({ key: config.payloadKey, previousKeys: config.payloadPreviousKeys, production: config.production, dataDir: config.dataDir });
-  if (generated) log.warn('generated a local payload encryption key; set PATHWAY_PAYLOAD_KEY in production', { file: generated });
-  const dataConverter = { payloadCodecs: [codec] };
+  const payloadKeys = payloadKeysFor({ key: config.payloadKey, previousKeys: config.payloadPreviousKeys, production: config.production, dataDir: config.dataDir });
+  if (payloadKeys.generated) log.warn('generated a local payload encryption key; set PATHWAY_PAYLOAD_KEY in production', { file: payloadKeys.generated });
+  const dataConverter = { payloadCodecs: [new EncryptionCodec(payloadKeys.current, payloadKeys.previous)] };
+  if (config.production && !config.record.databaseUrl) throw new Error('production mode needs DATABASE_URL: the record is kept in PostgreSQL');
 
-  const temporal = await connectTemporal(config, log);
-  const stops: Array<() => Promise<void>> = [() => temporal.close()];
+  // The record store first: both the worker (writes) and the API (reads) need it.
+  const store = await openRecordStore({ url: config.record.databaseUrl, dataDir: config.dataDir });
+  log.info('record store open', { kind: store.kind, location: store.location });
+  const record = { store, cipher: new NoteCipher(payloadKeys.current, payloadKeys.previous) };
+  const stops: Array<() => Promise<void>> = [() => store.close()];
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch((err) => log.error('error while stopping', { error: String(err) }));
   };
+  let temporal: Awaited<ReturnType<typeof connectTemporal>>;
+  try {
+    temporal = await connectTemporal(config, log);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  stops.push(() => temporal.close());
   try {
     const client = new Client({ connection: temporal.connection, namespace: temporal.namespace, dataConverter });
     if (runsWorker) {
@@ -73,7 +87,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
         namespace: temporal.namespace,
         taskQueue: config.temporal.taskQueue,
         channel: careTeamChannel({ webhooks: webhooks!, publicUrl: config.publicUrl, logger: log }),
-        client,
+        record: { ...record, recordRetentionDays: config.record.retentionDays, idempotencyKeyDays: config.record.idempotencyKeyDays },
         dataConverter,
       });
       const running = worker.run();
@@ -85,7 +99,8 @@ export async function startService(config: Config, log: Logger): Promise<Running
     let apiUrl: string | undefined;
     if (runsApi) {
       const app = createApp({
-        pathways: new PathwayService({ client, taskQueue: config.temporal.taskQueue, definitions, patientKey: key }),
+        pathways: new PathwayService({ client, taskQueue: config.temporal.taskQueue, definitions, patientKey: key, record }),
+        record,
         definitions,
         apiKeys: keys!.store,
         logger: log,

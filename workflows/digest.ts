@@ -1,11 +1,12 @@
 /**
  * The daily digest: once a day (a Temporal Schedule starts it), each care team with running
- * pathways gets one message with its counts of what is due and overdue.
+ * pathways gets one message with its counts of what is due and overdue; then records past the
+ * hospital's retention are deleted.
  */
-import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 
-const { collectDigestCounts } = proxyActivities<ReturnType<typeof createActivities>>({
+const { collectDigestCounts, purgeExpiredRecords } = proxyActivities<ReturnType<typeof createActivities>>({
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '10 seconds', maximumInterval: '5 minutes' },
 });
@@ -18,6 +19,8 @@ const { deliverToCareTeam } = proxyActivities<ReturnType<typeof createActivities
 export interface DigestRun {
   day: string;
   careTeams: Array<{ careTeam: string; delivered: 'webhook' | 'worklist' | 'undelivered' }>;
+  /** Pathways whose records passed their retention, and idempotency keys past theirs, deleted today. */
+  purged?: { pathways: number; idempotencyKeys: number };
 }
 
 export async function dailyDigestWorkflow(): Promise<DigestRun> {
@@ -36,5 +39,6 @@ export async function dailyDigestWorkflow(): Promise<DigestRun> {
       }
     }),
   );
-  return { day, careTeams };
+  if (!patched('purge-expired-records')) return { day, careTeams };
+  return { day, careTeams, purged: await purgeExpiredRecords(now) };
 }

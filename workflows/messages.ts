@@ -6,6 +6,7 @@ import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { Actor, ActionInput, ProcedureInput, ReassessmentInput, RedFlagReport, WorkupResultInput } from '../clinical/events';
 import type { Effect, Enrollment, PathwayState, Refusal, TimelineEntry } from '../clinical/pathway';
 import type { WorkupItem } from '../clinical/definition';
+import type { RecordProgress } from '../record/batch';
 
 export const TASK_QUEUE = 'pathway';
 export const WORKFLOW_TYPE = 'pathwayWorkflow';
@@ -15,10 +16,16 @@ export interface PathwayView extends PathwayState {
   pendingWorkup: WorkupItem[];
 }
 
+/** The pathway as its workflow answers a query: with the enrolment its records are kept under. */
+export interface LivePathwayView extends PathwayView {
+  /** The workflow's first run id: one enrolment of the patient, stable across continue-as-new. */
+  enrolmentId: string;
+}
+
 export interface PathwayWorkflowInput {
   enrollment: Enrollment;
   /** State carried across continue-as-new; absent on the first run. */
-  carried?: { state: PathwayState; effects: Effect[] };
+  carried?: { state: PathwayState; effects: Effect[]; recorded?: RecordProgress };
   /** Continue as new once history reaches this many events (tests lower it); otherwise when Temporal suggests. */
   continueAsNewAfterEvents?: number;
 }
@@ -26,6 +33,8 @@ export interface PathwayWorkflowInput {
 export interface Command<T> {
   actor: Actor;
   input: T;
+  /** The care teams the caller may act for; absent, every team. Outside it, the pathway answers as if it did not exist. */
+  scope?: { careTeams: string[] };
 }
 
 /**
@@ -44,8 +53,15 @@ export interface ChangeResult {
 }
 
 /** The `details[0]` of the ApplicationFailure a validator throws. */
-export interface RefusalDetails extends Refusal {
+export interface RefusalDetails extends Omit<Refusal, 'code'> {
+  /** `not-found` for a caller outside the pathway's care team. */
+  code: Refusal['code'] | 'not-found';
   errors?: Array<{ field: string; message: string }>;
+}
+
+/** The answer to an enrolment: the pathway as enrolled, once it is in the record. */
+export interface EnrolmentResult {
+  pathway: PathwayView;
 }
 export const REFUSAL_ERROR_TYPE = 'PathwayChangeRefused';
 
@@ -55,4 +71,10 @@ export const recordWorkupResult = defineUpdate<ChangeResult, [Command<WorkupResu
 export const reportRedFlags = defineUpdate<ChangeResult, [Command<RedFlagReport>]>('reportRedFlags');
 export const applyAction = defineUpdate<ChangeResult, [Command<ActionInput>]>('applyAction');
 
-export const pathwayQuery = defineQuery<PathwayView>('pathway');
+/** Sent with the start (update-with-start): answers once the enrolment is in the record. */
+export const confirmEnrolment = defineUpdate<EnrolmentResult>('confirmEnrolment');
+
+export const pathwayQuery = defineQuery<LivePathwayView>('pathway');
+
+/** The patch that made the workflow write the record store; histories from before it replay without writes. */
+export const RECORD_STORE_PATCH = 'record-store';

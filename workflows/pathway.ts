@@ -9,7 +9,9 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -38,9 +40,12 @@ import {
   type PathwayState,
 } from '../clinical/pathway';
 import type { createActivities } from '../activities';
+import { NOTHING_RECORDED, recordBatch, recordVersion, type RecordProgress } from '../record/batch';
 import {
+  RECORD_STORE_PATCH,
   REFUSAL_ERROR_TYPE,
   applyAction,
+  confirmEnrolment,
   pathwayQuery,
   recordProcedure,
   recordReassessment,
@@ -48,6 +53,7 @@ import {
   reportRedFlags,
   type ChangeResult,
   type Command,
+  type LivePathwayView,
   type PathwaySnapshot,
   type PathwayView,
   type PathwayWorkflowInput,
@@ -76,6 +82,13 @@ const delivery = proxyActivities<Activities>({
   retry: { initialInterval: '30 seconds', backoffCoefficient: 2, maximumInterval: '30 minutes' },
 });
 
+// The record is written as soon as the database answers: the write is short, so it runs as a
+// local activity (no round trip through the server), retried without end while the database is down.
+const record = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '15 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
 export function viewOf(state: PathwayState): PathwayView {
   return { ...state, pendingWorkup: pendingWorkup(state) };
 }
@@ -102,6 +115,7 @@ function parseCommand<S extends z.ZodType>(schema: S, command: Command<unknown>)
 }
 
 export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<PathwayView> {
+  const enrolmentId = workflowInfo().firstExecutionRunId;
   let state: PathwayState;
   const outbox: Effect[] = [];
   if (input.carried) {
@@ -113,6 +127,16 @@ export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<Path
     outbox.push(...enrolled.effects);
   }
   let changes = 0;
+  let recorded: RecordProgress = input.carried?.recorded ?? NOTHING_RECORDED;
+  /**
+   * Resolves once the record holds everything up to now. Histories from before the record store
+   * get `undefined` and carry on at once, with no extra await, so their commands keep their order.
+   */
+  const recordCaughtUp = (): Promise<void> | undefined => {
+    if (!patched(RECORD_STORE_PATCH)) return undefined;
+    const version = recordVersion(state);
+    return condition(() => recorded.through >= version);
+  };
 
   const toEvent = {
     reassessment: (c: Command<unknown>): PathwayEvent => ({ type: 'reassessment', ...parseCommand(ReassessmentInputSchema, c) }),
@@ -124,22 +148,48 @@ export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<Path
   type Kind = keyof typeof toEvent;
 
   const validate = (kind: Kind) => (command: Command<unknown>): void => {
+    // A caller outside the pathway's care team learns nothing, not even that it exists.
+    if (command?.scope && !command.scope.careTeams.includes(state.careTeam)) refuse({ code: 'not-found', message: 'no such pathway' });
     const refusal = checkEvent(state, toEvent[kind](command), Date.now());
     if (refusal) refuse(refusal);
   };
-  const handle = (kind: Kind) => (command: Command<unknown>): ChangeResult => {
+  // A change answers once it is in the record, so a read right after it sees it.
+  const handle = (kind: Kind) => (command: Command<unknown>): ChangeResult | Promise<ChangeResult> => {
     const outcome = applyEvent(state, toEvent[kind](command), Date.now());
     state = outcome.state;
     outbox.push(...outcome.effects);
     changes++;
-    return { decisions: outcome.entries, pathway: snapshotOf(state) };
+    const result = { decisions: outcome.entries, pathway: snapshotOf(state) };
+    return recordCaughtUp()?.then(() => result) ?? result;
   };
   setHandler(recordReassessment, handle('reassessment'), { validator: validate('reassessment') });
   setHandler(recordProcedure, handle('procedure'), { validator: validate('procedure') });
   setHandler(recordWorkupResult, handle('workup-result'), { validator: validate('workup-result') });
   setHandler(reportRedFlags, handle('red-flags'), { validator: validate('red-flags') });
   setHandler(applyAction, handle('action'), { validator: validate('action') });
-  setHandler(pathwayQuery, () => viewOf(state));
+  setHandler(pathwayQuery, (): LivePathwayView => ({ ...viewOf(state), enrolmentId }));
+  setHandler(confirmEnrolment, async () => {
+    await recordCaughtUp();
+    return { pathway: viewOf(state) };
+  });
+
+  // The record store is written in order by this one loop, each batch carrying everything since the last.
+  let writing = false;
+  const keepRecord = async (): Promise<void> => {
+    let considered = recorded.through;
+    for (;;) {
+      await condition(() => recordVersion(state) > considered);
+      considered = recordVersion(state);
+      // A history from before the record store replays as it ran, writing nothing; the next change writes it all.
+      if (!patched(RECORD_STORE_PATCH)) continue;
+      writing = true;
+      const next = recordBatch(enrolmentId, state, pendingWorkup(state), recorded);
+      await record.writePathwayRecord(next.batch);
+      recorded = next.progress;
+      writing = false;
+    }
+  };
+  void keepRecord();
 
   // Side effects run beside the main loop, in order, so a notification retrying for hours
   // never holds back a timer or an update.
@@ -204,11 +254,13 @@ export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<Path
     if (historyIsLong() && !isClosed(state.status)) {
       // Let running handlers and the side effect in flight finish, so nothing is done twice or lost.
       continuingAsNew = true;
-      await condition(() => allHandlersFinished() && !carryingOut);
-      return await continueAsNew<typeof pathwayWorkflow>({ ...input, carried: { state, effects: [...outbox] } });
+      await condition(() => allHandlersFinished() && !carryingOut && !writing);
+      return await continueAsNew<typeof pathwayWorkflow>({ ...input, carried: { state, effects: [...outbox], recorded } });
     }
   }
   await condition(() => allHandlersFinished() && outbox.length === 0 && !carryingOut);
   keepSearchAttributesCurrent();
+  const recording = recordCaughtUp();
+  if (recording) await recording;
   return viewOf(state);
 }

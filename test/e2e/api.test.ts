@@ -57,6 +57,7 @@ describe('health and documentation', () => {
       isTemporalReachable: async () => {
         throw new Error('connection refused');
       },
+      record: api.record,
     });
     const server = await new Promise<import('node:http').Server>((r) => {
       const s = app.listen(0, '127.0.0.1', () => r(s));
@@ -365,7 +366,7 @@ describe('dashboards', () => {
 
     const summary = await call('GET', `/v1/pathways/summary?careTeam=${team}`);
     expect(summary.body.careTeams).toEqual([
-      { careTeam: team, total: 5, overdue: 0, byStage: { conservative: 4, interventional: 1 }, byStatus: { active: 4, 'on-hold': 1 } },
+      { careTeam: team, total: 5, overdue: 0, undelivered: 0, byStage: { conservative: 4, interventional: 1 }, byStatus: { active: 4, 'on-hold': 1 } },
     ]);
   });
 });

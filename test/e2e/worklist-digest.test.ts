@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { careTeamChannel } from '../../activities/care-team-channel';
 import { silentLogger } from '../../worker/log';
 import { DIGEST_SCHEDULE_ID, ensureDigestSchedule } from '../../worker/digest-schedule';
-import { digestCounts, readRows } from '../../worker/visibility';
+import { digestCounts } from '../../record/read';
 import type { DigestRun } from '../../workflows/digest';
 import { http, startApi, type ApiUnderTest } from '../harness/api';
 import { eventually } from '../harness/pathway-driver';
@@ -102,8 +102,7 @@ describe('daily digest', () => {
     expect(described.spec.calendars?.[0]?.hour?.[0]?.start).toBe(8);
     expect(described.spec.timezone).toBe('Europe/London');
 
-    const id = await enroll();
-    await eventually(() => readRows(client, { careTeam: team, open: true }), (rows) => rows.some((r) => r.pathwayId === id));
+    await enroll();
     const before = receiver.attempts.filter((a) => a.body.type === 'digest.daily').length;
     await handle.trigger();
     const runId = await eventually(
@@ -112,7 +111,8 @@ describe('daily digest', () => {
     );
     const run = (await client.workflow.getHandle(runId!).result()) as DigestRun;
 
-    const expected = digestCounts(await readRows(client, { open: true }), Date.now());
+    const expected = await digestCounts(api.record.store.db, Date.now());
+    expect(run.purged).toEqual({ pathways: 0, idempotencyKeys: 0 });
     expect(run.careTeams.map((t) => t.careTeam).sort()).toEqual(expected.map((t) => t.careTeam).sort());
     expect(new Set(run.careTeams.map((t) => t.careTeam)).size).toBe(run.careTeams.length);
     expect(run.careTeams.find((t) => t.careTeam === team)!.delivered).toBe('webhook');

@@ -9,6 +9,7 @@ import { createApp } from '../../api/app';
 import { ApiKeyStore, hashKey, type ApiKeyEntry } from '../../api/auth';
 import { PathwayService } from '../../api/pathways-service';
 import type { CareTeamChannel } from '../../activities/care-team-channel';
+import type { RecordDeps } from '../../activities';
 import type { Role } from '../../clinical/permissions';
 import { loadDefinitions } from '../../clinical/registry';
 import type { Logger, LogFields } from '../../worker/log';
@@ -42,6 +43,8 @@ export interface ApiUnderTest {
   taskQueue: string;
   logger: CapturingLogger;
   service: PathwayService;
+  /** The record store the worker writes and the API reads. */
+  record: RecordDeps;
   /** Stops the HTTP server and starts a new app on a new port, as a restarted API process would. */
   restartApi(): Promise<void>;
   stop(): Promise<void>;
@@ -61,7 +64,7 @@ export async function startApi(opts: { channel?: CareTeamChannel } = {}): Promis
   const logger = new CapturingLogger();
   const entries: ApiKeyEntry[] = Object.entries(KEYS).map(([id, k]) => ({ id, role: k.role, ...(k.careTeams ? { careTeams: k.careTeams } : {}), sha256: hashKey(k.key) }));
   const patientKey = randomBytes(32).toString('hex');
-  const makeService = () => new PathwayService({ client: env.client, taskQueue: worker.taskQueue, definitions: loadDefinitions(), patientKey });
+  const makeService = () => new PathwayService({ client: env.client, taskQueue: worker.taskQueue, definitions: loadDefinitions(), patientKey, record: worker.record });
   const makeApp = (service: PathwayService) =>
     createApp({
       pathways: service,
@@ -72,6 +75,7 @@ export async function startApi(opts: { channel?: CareTeamChannel } = {}): Promis
         await env.connection.workflowService.getSystemInfo({});
         return true;
       },
+      record: worker.record,
     });
   let service = makeService();
   let server = await listen(makeApp(service));
@@ -82,6 +86,7 @@ export async function startApi(opts: { channel?: CareTeamChannel } = {}): Promis
     taskQueue: worker.taskQueue,
     logger,
     service,
+    record: worker.record,
     async restartApi() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

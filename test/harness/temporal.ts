@@ -5,7 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
-import { createActivities, type CareTeamChannel } from '../../activities';
+import { createActivities, type CareTeamChannel, type RecordDeps } from '../../activities';
+import { freshRecordStore, testCipher } from './record-store';
 import { closeStarted } from './pathway-driver';
 import type { CareTeamMessage, DeliveryResult } from '../../activities/messages';
 
@@ -67,28 +68,32 @@ function quietRuntime(): void {
   }
 }
 
+/** A worker on its own task queue, writing the record to `opts.record` or to a new database on the run's PostgreSQL. */
 export async function startPathwayWorker(
   env: TestWorkflowEnvironment,
   channel: CareTeamChannel,
-  opts: { taskQueue?: string } = {},
-): Promise<{ worker: Worker; taskQueue: string; stop(): Promise<void> }> {
+  opts: { taskQueue?: string; record?: RecordDeps } = {},
+): Promise<{ worker: Worker; taskQueue: string; record: RecordDeps; stop(): Promise<void> }> {
   quietRuntime();
   const taskQueue = opts.taskQueue ?? `test-${randomUUID()}`;
+  const record: RecordDeps = opts.record ?? { store: await freshRecordStore('postgresql'), cipher: testCipher(), idempotencyKeyDays: 30 };
   const worker = await Worker.create({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     taskQueue,
     workflowBundle: { codePath: inject('workflowBundlePath') },
-    activities: createActivities({ channel, client: env.client }),
+    activities: createActivities({ channel, record }),
   });
   const running = worker.run();
   return {
     worker,
     taskQueue,
+    record,
     async stop() {
       await closeStarted(taskQueue);
       worker.shutdown();
       await running;
+      if (!opts.record) await record.store.close();
     },
   };
 }

@@ -1,0 +1,69 @@
+/**
+ * Idempotency-Key on every POST (IETF draft "The Idempotency-Key HTTP Header Field"): the
+ * first answer to a key is kept in the record store with a digest of the request. A retry with
+ * the same key and request gets that answer (`Idempotent-Replayed: true`), whatever happened
+ * to the pathway since; the same key with another request is a 422; while the first request is
+ * still being answered, a 409. Answers that say nothing definite (5xx, 429) are not kept, so a
+ * retry runs again; the Temporal update id derived from the same key keeps a change from being
+ * applied twice.
+ */
+import { createHash } from 'node:crypto';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { claimKey, completeKey, releaseKey } from '../record/idempotency';
+import type { NoteCipher } from '../record/note-cipher';
+import type { RecordStore } from '../record/store';
+import { HttpProblem } from './problem';
+import { IdempotencyKeySchema } from './schemas';
+
+/** A claim older than this belongs to a request whose process died; a retry takes it over. */
+const STALE_AFTER_MS = 2 * 60 * 1000;
+
+/** Answers that are kept: the request reached a definite outcome. */
+const keeps = (status: number) => status < 500 && status !== 401 && status !== 403 && status !== 408 && status !== 429;
+
+const digestOf = (req: Request) =>
+  createHash('sha256')
+    .update(`${req.method} ${req.baseUrl}${req.path}\u0000${JSON.stringify(req.body ?? null)}`)
+    .digest('hex');
+
+export function idempotency(record: { store: RecordStore; cipher: NoteCipher }): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const given = req.get('idempotency-key');
+    if (req.method !== 'POST' || given === undefined) return next();
+    if (!IdempotencyKeySchema.safeParse(given).success) {
+      return next(new HttpProblem(400, 'invalid Idempotency-Key', { errors: [{ field: 'Idempotency-Key', message: '8-128 letters, digits or . _ : -' }] }));
+    }
+    const keyHash = createHash('sha256').update(`${req.principal!.id}\u0000${given}`).digest('hex');
+    void (async () => {
+      const claim = await claimKey(record.store.db, record.cipher, keyHash, digestOf(req), STALE_AFTER_MS);
+      if (claim.kind === 'mismatch') throw new HttpProblem(422, 'this Idempotency-Key was used for a different request', { errors: [{ field: 'Idempotency-Key', message: 'already used with another body or path' }] });
+      if (claim.kind === 'in-flight') throw new HttpProblem(409, 'a request with this Idempotency-Key is still being answered; retry shortly');
+      if (claim.kind === 'replay') {
+        const { status, body, location } = claim.body as { status: number; body: unknown; location?: string };
+        if (location) res.location(location);
+        res.set('Idempotent-Replayed', 'true').status(status).type(status >= 400 ? 'application/problem+json' : 'application/json').send(JSON.stringify(body));
+        return;
+      }
+      // Keep the answer as it is sent.
+      const send = res.json.bind(res);
+      res.json = (body: unknown) => {
+        const status = res.statusCode;
+        const settle = keeps(status)
+          ? completeKey(record.store.db, record.cipher, keyHash, status, { status, body, location: res.get('location') })
+          : releaseKey(record.store.db, keyHash);
+        settle.then(
+          () => send(body),
+          // The answer could not be kept: say nothing definite, and let the retry run again.
+          () => {
+            void releaseKey(record.store.db, keyHash).catch(() => undefined);
+            res.status(503).set('Retry-After', '2');
+            send({ type: 'about:blank', title: 'Record store unavailable', status: 503, detail: 'the answer could not be confirmed; retry with the same Idempotency-Key' });
+          },
+        );
+        return res;
+      };
+      if (!res.get('Idempotent-Replayed')) res.set('Idempotent-Replayed', 'false');
+      next();
+    })().catch(next);
+  };
+}
