@@ -4,6 +4,7 @@
  */
 import { createHash, createHmac } from 'node:crypto';
 import {
+  isGrpcDeadlineError,
   WithStartWorkflowOperation,
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
@@ -69,7 +70,21 @@ export interface PathwayServiceDeps {
   patientKey: string;
   /** Where every read comes from. */
   record: { store: RecordStore; cipher: NoteCipher };
+  /** How long a change or an enrolment may wait for Temporal and the record before the API answers 503. */
+  answerWithinMs?: number;
 }
+
+/** Whether Temporal (or the wait for the record) ran past the deadline the API gives a call. */
+function pastDeadline(err: unknown): boolean {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 6; e = e.cause as typeof e, depth++) {
+    if (isGrpcDeadlineError(e) || e.code === 4) return true;
+  }
+  return false;
+}
+
+/** The change may or may not be in: the answer says so, and that a retry with the same key is safe. */
+const notConfirmed = () =>
+  new HttpProblem(503, 'the change could not be confirmed in time; retry with the same Idempotency-Key to get its answer (it is never applied twice)', {}, 2);
 
 /** Pseudonymous, stable, and enforces one active pathway per patient through the workflow id. */
 export function pathwayIdFor(patientRef: string, patientKey: string): string {
@@ -90,6 +105,16 @@ export class PathwayService {
 
   private get db() {
     return this.deps.record.store.db;
+  }
+
+  /** Runs Temporal calls under the API's deadline; past it, a 503 with Retry-After. */
+  private async bounded<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await this.deps.client.withDeadline(Date.now() + (this.deps.answerWithinMs ?? 10_000), call);
+    } catch (err) {
+      if (pastDeadline(err)) throw notConfirmed();
+      throw err;
+    }
   }
 
   /** Starts the pathway and answers with it as enrolled, in one call (update-with-start). */
@@ -124,7 +149,7 @@ export class PathwayService {
       ],
     });
     try {
-      const { pathway } = await this.deps.client.workflow.executeUpdateWithStart(confirmEnrolment, { startWorkflowOperation: start });
+      const { pathway } = await this.bounded(() => this.deps.client.workflow.executeUpdateWithStart(confirmEnrolment, { startWorkflowOperation: start }));
       return { pathway, replayed: false };
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
@@ -159,10 +184,12 @@ export class PathwayService {
     const updateId = idempotencyKey ? `${kind}-${opaqueKey(kind, actor.id, idempotencyKey)}` : undefined;
     try {
       // The update carries the schema's input type; the workflow validates it again.
-      return await this.deps.client.workflow.getHandle(pathwayId).executeUpdate(UPDATES[kind] as typeof recordReassessment, {
-        args: [{ actor, input: input as never, ...(scope.careTeams ? { scope: { careTeams: [...scope.careTeams] } } : {}) }],
-        ...(updateId ? { updateId } : {}),
-      });
+      return await this.bounded(() =>
+        this.deps.client.workflow.getHandle(pathwayId).executeUpdate(UPDATES[kind] as typeof recordReassessment, {
+          args: [{ actor, input: input as never, ...(scope.careTeams ? { scope: { careTeams: [...scope.careTeams] } } : {}) }],
+          ...(updateId ? { updateId } : {}),
+        }),
+      );
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === REFUSAL_ERROR_TYPE) {
         const refusal = err.cause.details?.[0] as RefusalDetails;

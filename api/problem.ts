@@ -29,6 +29,8 @@ export class HttpProblem extends Error {
     readonly status: number,
     readonly detail: string,
     readonly extra: { errors?: FieldError[]; [key: string]: unknown } = {},
+    /** Seconds a client should wait before retrying (the Retry-After header). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(detail);
   }
@@ -44,6 +46,7 @@ export function invalid(error: ZodError, prefix: string[] = []): HttpProblem {
 }
 
 export function sendProblem(res: Response, problem: HttpProblem): void {
+  if (problem.retryAfterSeconds !== undefined) res.set('Retry-After', String(problem.retryAfterSeconds));
   res
     .status(problem.status)
     .type('application/problem+json')
@@ -67,8 +70,7 @@ export function problemHandler(onUnexpected: (err: unknown) => void): ErrorReque
     if (err?.type === 'charset.unsupported' || err?.type === 'encoding.unsupported') return sendProblem(res, new HttpProblem(415, 'unsupported charset or encoding'));
     if (status && status >= 400 && status < 500) return sendProblem(res, new HttpProblem(status, 'the request was refused'));
     if (isStoreUnavailable(err)) {
-      res.set('Retry-After', '5');
-      return sendProblem(res, new HttpProblem(503, 'the record store is unavailable; retry shortly (with the same Idempotency-Key, a retry is safe)'));
+      return sendProblem(res, new HttpProblem(503, 'the record store is unavailable; retry shortly (with the same Idempotency-Key, a retry is safe)', {}, 5));
     }
     onUnexpected(err);
     sendProblem(res, new HttpProblem(500, 'an unexpected error; it has been logged'));

@@ -57,14 +57,14 @@ async function listen(app: ReturnType<typeof createApp>): Promise<Server> {
 }
 
 /** The API, a worker and the dev server; messages go to `channel` (a recording one unless given). */
-export async function startApi(opts: { channel?: CareTeamChannel } = {}): Promise<ApiUnderTest> {
+export async function startApi(opts: { channel?: CareTeamChannel; record?: RecordDeps; answerWithinMs?: number } = {}): Promise<ApiUnderTest> {
   const env = await connectDevServer();
   const channel = new RecordingChannel();
-  const worker = await startPathwayWorker(env, opts.channel ?? channel);
+  const worker = await startPathwayWorker(env, opts.channel ?? channel, opts.record ? { record: opts.record } : {});
   const logger = new CapturingLogger();
   const entries: ApiKeyEntry[] = Object.entries(KEYS).map(([id, k]) => ({ id, role: k.role, ...(k.careTeams ? { careTeams: k.careTeams } : {}), sha256: hashKey(k.key) }));
   const patientKey = randomBytes(32).toString('hex');
-  const makeService = () => new PathwayService({ client: env.client, taskQueue: worker.taskQueue, definitions: loadDefinitions(), patientKey, record: worker.record });
+  const makeService = () => new PathwayService({ client: env.client, taskQueue: worker.taskQueue, definitions: loadDefinitions(), patientKey, record: worker.record, answerWithinMs: opts.answerWithinMs });
   const makeApp = (service: PathwayService) =>
     createApp({
       pathways: service,

@@ -7,6 +7,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
@@ -14,6 +16,7 @@ import { silentLogger } from '../../worker/log';
 import { ensureSearchAttributes } from '../../worker/temporal';
 import { resolveDevServer, resolveTimeSkippingServer } from '../../worker/temporal-servers';
 import { startPostgresServer } from '../harness/postgres-server';
+import { freePort } from '../harness/service-process';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -38,6 +41,41 @@ async function started<T>(what: string, start: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * The time-skipping server, launched here rather than by the SDK, whose 5 s start-up limit a
+ * busy machine's JVM can miss: this waits up to a minute for the port to answer.
+ */
+async function startTimeSkippingServer(executable: string): Promise<{ address: string; connection: Connection; stop(): Promise<void> }> {
+  const port = await freePort();
+  const child = spawn(executable, [String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  const address = `127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the time-skipping server exited (${child.exitCode}): ${stderr}`);
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      await connection.workflowService.getSystemInfo({});
+      return {
+        address,
+        connection,
+        async stop() {
+          const exited = new Promise((resolve) => child.once('exit', resolve));
+          child.kill('SIGTERM');
+          await exited;
+        },
+      };
+    } catch (err) {
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`the time-skipping server did not answer within 60 s: ${err instanceof Error ? err.message : String(err)}\n${stderr}`);
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const tempDir = mkdtempSync(path.join(os.tmpdir(), 'pathway-test-'));
   const timeSkippingServer = resolveTimeSkippingServer();
@@ -45,13 +83,19 @@ export default async function setup(project: TestProject): Promise<() => Promise
   console.log(`[temporal] time-skipping server from ${timeSkippingServer.source}, dev server from ${devServer.source}`);
 
   const [timeSkipping, dev, bundle, postgres] = await Promise.all([
-    started('time-skipping server', () => TestWorkflowEnvironment.createTimeSkipping({ server: { executable: timeSkippingServer.executable } })),
+    timeSkippingServer.executable.type === 'existing-path'
+      ? startTimeSkippingServer(timeSkippingServer.executable.path)
+      : started('time-skipping server', async () => {
+          const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: timeSkippingServer.executable } });
+          return { address: env.address, connection: env.connection, stop: () => env.teardown() };
+        }),
     started('dev server', () => TestWorkflowEnvironment.createLocal({ server: { executable: devServer.executable, log: { format: 'json', level: 'error' } } })),
     bundleWorkflowCode({ workflowsPath: path.join(__dirname, '..', '..', 'workflows', 'index.ts'), logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error } }),
     startPostgresServer(),
   ]);
   // Both servers refuse search attributes they do not know, as a production cluster does.
   await ensureSearchAttributes(timeSkipping.connection, 'default', silentLogger);
+  await timeSkipping.connection.close();
   await ensureSearchAttributes(dev.connection, 'default', silentLogger);
   const workflowBundlePath = path.join(tempDir, 'workflow-bundle.js');
   writeFileSync(workflowBundlePath, bundle.code);
@@ -63,7 +107,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('postgresUrl', postgres.url);
 
   return async () => {
-    await Promise.all([timeSkipping.teardown(), dev.teardown(), postgres.destroy()]);
+    await Promise.all([timeSkipping.stop(), dev.teardown(), postgres.destroy()]);
     rmSync(tempDir, { recursive: true, force: true });
   };
 }
