@@ -53,6 +53,7 @@ describe('the record outlives Temporal', () => {
     await eventually(
       () => handle.describe().then(() => 'there', (err) => (err instanceof WorkflowNotFoundError ? 'gone' : 'there')),
       (s) => s === 'gone',
+      90_000,
     );
 
     const after = await call('GET', `/v1/pathways/${pathwayId}`);
