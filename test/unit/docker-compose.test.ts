@@ -200,7 +200,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('gives each role settings the service accepts once the user supplies the secrets', () => {
-    const shell = { PATHWAY_PATIENT_KEY: 'k'.repeat(40), PATHWAY_API_KEYS: '[]', PATHWAY_PAYLOAD_KEY: 'ab'.repeat(32) };
+    const shell = { PATHWAY_PATIENT_KEY: 'k'.repeat(40), PATHWAY_API_KEYS: '[]', PATHWAY_PAYLOAD_KEY: 'ab'.repeat(32), PATHWAY_DB_PASSWORD: 'record-password' };
     for (const name of PATHWAY_SERVICES) {
       const env = Object.fromEntries(Object.entries(environment(service(name))).map(([k, v]) => [k, interpolate(v, shell)]));
       const config = loadConfig(env);
@@ -208,6 +208,8 @@ describe('docker-compose.yml', () => {
       expect(config.temporal.address).toBe(`temporal:${TEMPORAL_PORT}`);
       // Both roles read and write payloads, so both encrypt with the same key.
       expect(config.payloadKey).toBe(shell.PATHWAY_PAYLOAD_KEY);
+      // Both keep the record in the same PostgreSQL database, as the service's own user.
+      expect(config.record.databaseUrl).toBe('postgres://pathway:record-password@postgresql:5432/pathway');
       if (name === 'api') {
         expect(config.production).toBe(true);
         expect(config.patientKey).toBe(shell.PATHWAY_PATIENT_KEY);
