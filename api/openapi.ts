@@ -8,6 +8,7 @@ import {
   EnrollRequestSchema,
   ListQuerySchema,
   LookupRequestSchema,
+  OutcomesQuerySchema,
   PathwayRowSchema,
   PathwayViewSchema,
   ProblemSchema,
@@ -39,6 +40,13 @@ const ERRORS = {
   '401': problem('No or unknown API key'),
   '403': problem('The role or care team of the key may not do this'),
   '415': problem('The body is not application/json'),
+  '503': problem('Temporal or the record store cannot answer just now; Retry-After says when to retry (with the same Idempotency-Key, a retry is safe)'),
+};
+
+/** What a POST with an Idempotency-Key can also answer. */
+const KEYED = {
+  '409': problem('The change conflicts with the pathway state, or a request with the same Idempotency-Key is still being answered'),
+  '422': problem('The Idempotency-Key was already used with a different request'),
 };
 
 const CHANGE_TEXT: Record<keyof typeof CHANGE_KINDS, string> = {
@@ -66,8 +74,8 @@ export function openApiDocument(): JsonSchema {
           responses: {
             '200': json('The decision taken and the new state', { $ref: '#/components/schemas/ChangeResult' }),
             ...ERRORS,
-            '404': problem('No such pathway'),
-            '409': problem('The change conflicts with the pathway state'),
+            ...KEYED,
+            '404': problem('No such pathway, or none in the care teams of the key'),
           },
         },
       },
@@ -93,7 +101,13 @@ export function openApiDocument(): JsonSchema {
     security: [{ apiKey: [] }],
     paths: {
       '/healthz': { get: { summary: 'The process answers', security: [], responses: { '200': { description: 'ok' } } } },
-      '/readyz': { get: { summary: 'Temporal is reachable', security: [], responses: { '200': { description: 'ready' }, '503': { description: 'Temporal unreachable' } } } },
+      '/readyz': {
+        get: {
+          summary: 'Temporal and the record store answer',
+          security: [],
+          responses: { '200': { description: 'ready: {"temporal": true, "database": true}' }, '503': { description: 'Temporal or the record store (database) unreachable; the body says which' } },
+        },
+      },
       '/v1/pathways': {
         post: {
           summary: 'Enroll a patient (coordinator)',
@@ -106,7 +120,8 @@ export function openApiDocument(): JsonSchema {
               properties: { pathway: { $ref: '#/components/schemas/Pathway' }, firstDue: {} },
             }),
             ...ERRORS,
-            '409': problem('The patient already has an active pathway; pathwayId names it'),
+            ...KEYED,
+            '409': problem('The patient already has an active pathway (pathwayId names it when it is in the care teams of the key), or a request with the same Idempotency-Key is still being answered'),
           },
         },
         get: {
@@ -131,6 +146,14 @@ export function openApiDocument(): JsonSchema {
             '200': json('The worklist', { type: 'object', properties: { generatedAt: { type: 'string' }, items: { type: 'array', items: { $ref: '#/components/schemas/WorklistItem' } } } }),
             ...ERRORS,
           },
+        },
+      },
+      '/v1/reports/outcomes': {
+        get: {
+          summary: 'Cohort outcomes (clinical leads): per stage, patients who entered, responded, escalated, completed, were withdrawn or referred urgently, median days in stage, median pain relief and ODI change at exit; response rate per procedure type. Closed pathways included.',
+          operationId: 'outcomes',
+          parameters: queryParameters(OutcomesQuerySchema),
+          responses: { '200': json('The outcomes report', { type: 'object', properties: { filters: { type: 'object' }, stages: { type: 'array' }, procedures: { type: 'array' } } }), ...ERRORS },
         },
       },
       '/v1/definitions': {

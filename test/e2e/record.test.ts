@@ -9,6 +9,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { readPathway } from '../../record/read';
+import { pathwayQuery } from '../../workflows/messages';
 import { openRecordStore } from '../../record/store';
 import { silentLogger } from '../../worker/log';
 import { rebuildRecord } from '../../worker/rebuild-record';
@@ -83,6 +84,9 @@ describe('reads after a 2xx', () => {
     expect((await call('GET', `/v1/pathways?careTeam=${team}&status=on-hold`)).body.items.map((i: { pathwayId: string }) => i.pathwayId)).toContain(pathwayId);
     const summary = (await call('GET', `/v1/pathways/summary?careTeam=${team}`)).body.careTeams[0];
     expect(summary.byStatus['on-hold']).toBeGreaterThanOrEqual(1);
+    // The record is the workflow's own state, entry for entry.
+    const { enrolmentId: _enrolment, ...live } = await api.env.client.workflow.getHandle(pathwayId).query(pathwayQuery);
+    expect((await call('GET', `/v1/pathways/${pathwayId}`)).body.pathway).toEqual(JSON.parse(JSON.stringify(live)));
   });
 });
 
