@@ -110,7 +110,7 @@ export class PathwayService {
     const pathwayId = pathwayIdFor(req.patientRef, this.deps.patientKey);
     const enrollmentKey = idempotencyKey ? opaqueKey('enroll', actor.id, idempotencyKey) : undefined;
     const input: PathwayWorkflowInput = {
-      enrollment: { pathwayId, careTeam: req.careTeam, definition, baseline: req.baseline, redFlags: req.redFlags, enrolledBy: actor },
+      enrollment: { pathwayId, careTeam: req.careTeam, definition, baseline: req.baseline, redFlags: req.redFlags, conservativeCareSince: req.conservativeCareSince, enrolledBy: actor },
     };
     try {
       await this.deps.client.workflow.start(WORKFLOW_TYPE, {

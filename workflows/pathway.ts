@@ -9,8 +9,9 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  proxyActivities,
+  patched,
   setHandler,
+  startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -31,13 +32,13 @@ import {
   enroll,
   isClosed,
   nextWakeUpAt,
+  noteHandover,
   noteSideEffect,
   pendingWorkup,
   type Effect,
   type PathwayEvent,
   type PathwayState,
 } from '../clinical/pathway';
-import type { createActivities } from '../activities';
 import {
   REFUSAL_ERROR_TYPE,
   applyAction,
@@ -65,16 +66,14 @@ import {
   UndeliveredKey,
 } from './search-attributes';
 import { messageFor } from '../activities/messages';
+import { delivery } from './care-team-delivery';
+import { closingMessagesId, closingMessagesWorkflow } from './closing-messages';
 
-type Activities = ReturnType<typeof createActivities>;
-
-// Messages to care teams must get through: delivery retries with backoff for twelve hours, and
-// a message still undelivered then is written to the timeline and shown on the worklist.
-const delivery = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  scheduleToCloseTimeout: '12 hours',
-  retry: { initialInterval: '30 seconds', backoffCoefficient: 2, maximumInterval: '30 minutes' },
-});
+/**
+ * Patch: a closed pathway completes at once and hands the messages it still owes to a child
+ * workflow. Runs started before it keep waiting for their messages, as their histories say.
+ */
+export const CLOSING_HANDS_OVER_MESSAGES = 'closing-hands-over-messages';
 
 export function viewOf(state: PathwayState): PathwayView {
   return { ...state, pendingWorkup: pendingWorkup(state) };
@@ -102,6 +101,9 @@ function parseCommand<S extends z.ZodType>(schema: S, command: Command<unknown>)
 }
 
 export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<PathwayView> {
+  // Decided once, before any command: a run keeps one way of closing from start to end.
+  const handsOverOnClose = patched(CLOSING_HANDS_OVER_MESSAGES);
+  let handedOver = false;
   let state: PathwayState;
   const outbox: Effect[] = [];
   if (input.carried) {
@@ -127,12 +129,16 @@ export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<Path
     const refusal = checkEvent(state, toEvent[kind](command), Date.now());
     if (refusal) refuse(refusal);
   };
-  const handle = (kind: Kind) => (command: Command<unknown>): ChangeResult => {
+  const handle = (kind: Kind) => (command: Command<unknown>): ChangeResult | Promise<ChangeResult> => {
     const outcome = applyEvent(state, toEvent[kind](command), Date.now());
     state = outcome.state;
     outbox.push(...outcome.effects);
     changes++;
-    return { decisions: outcome.entries, pathway: snapshotOf(state) };
+    const result = { decisions: outcome.entries, pathway: snapshotOf(state) };
+    // The change that closes the pathway answers once the workflow completes with it, so the
+    // patient can be enrolled again the moment the caller hears back.
+    if (handsOverOnClose && isClosed(state.status)) return condition(() => handedOver).then(() => result);
+    return result;
   };
   setHandler(recordReassessment, handle('reassessment'), { validator: validate('reassessment') });
   setHandler(recordProcedure, handle('procedure'), { validator: validate('procedure') });
@@ -147,8 +153,9 @@ export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<Path
   let continuingAsNew = false;
   const carryOutSideEffects = async (): Promise<void> => {
     for (;;) {
-      // Before continue-as-new, no new effect starts: the rest are carried to the next run.
-      await condition(() => outbox.length > 0 && !continuingAsNew);
+      // Before continue-as-new, no new effect starts: the rest are carried to the next run. Once
+      // closed (patched runs), none starts either: the rest are handed over.
+      await condition(() => outbox.length > 0 && !continuingAsNew && !(handsOverOnClose && isClosed(state.status)));
       carryingOut = true;
       const effect = outbox[0]!;
       try {
@@ -207,6 +214,27 @@ export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<Path
       await condition(() => allHandlersFinished() && !carryingOut);
       return await continueAsNew<typeof pathwayWorkflow>({ ...input, carried: { state, effects: [...outbox] } });
     }
+  }
+  if (handsOverOnClose) {
+    // Closing frees the patient at once: what the pathway still owes (the message in flight
+    // too: receivers drop a repeated id) goes to a workflow of its own, which outlives this one.
+    if (outbox.length > 0) {
+      const deliveredBy = closingMessagesId(state.pathwayId, workflowInfo().runId);
+      await startChild(closingMessagesWorkflow, {
+        workflowId: deliveredBy,
+        args: [{ pathwayId: state.pathwayId, careTeam: state.careTeam, messages: outbox.map((e) => messageFor(e, state.pathwayId, state.careTeam)) }],
+        parentClosePolicy: 'ABANDON',
+        typedSearchAttributes: [
+          { key: CareTeamKey, value: state.careTeam },
+          { key: UndeliveredKey, value: false },
+        ],
+      });
+      state = noteHandover(state, Date.now(), outbox.splice(0), deliveredBy);
+    }
+    handedOver = true;
+    await condition(allHandlersFinished);
+    keepSearchAttributesCurrent();
+    return viewOf(state);
   }
   await condition(() => allHandlersFinished() && outbox.length === 0 && !carryingOut);
   keepSearchAttributesCurrent();

@@ -392,11 +392,15 @@ describe('conservative care', () => {
     expect(step(again.state, reassess(5), at(41)).state.status).toBe('completed');
   });
 
-  it('with a zero pain reference pain cannot respond, but ODI still can', () => {
+  it('with a zero pain reference pain cannot respond, but ODI still can; without a response nothing escalates (v1 too)', () => {
     const s0 = start({ baseline: { painNrs: 0, odi: 30 } }).state;
     const noOdiDrop = step(s0, reassess(0, { odi: 25 }), at(42));
     expect(noOdiDrop.entries[0]!.numbers).toMatchObject({ painReliefPercent: null, odiDropPoints: 5 });
-    expect(noOdiDrop.state.stage).toBe('interventional');
+    // A reference of 0 is never a reason to escalate: the assessment becomes the reference instead.
+    expect(noOdiDrop.state.stage).toBe('conservative');
+    expect(noOdiDrop.entries[1]).toMatchObject({ ruleId: 'escalation.acceptable-pain', numbers: { referencePainNrs: 0, newReferencePainNrs: 0 } });
+    expect(noOdiDrop.state.reference).toMatchObject({ painNrs: 0, odi: 25, from: 'reassessment', at: isoAt(42) });
+    expect(noOdiDrop.state.due).toEqual({ kind: 'reassessment', dueAt: isoAt(84) });
     const odiDrop = step(s0, reassess(0, { odi: 20 }), at(42));
     expect(odiDrop.entries[0]!.numbers).toMatchObject({ painReliefPercent: null, odiDropPoints: 10 });
     expect(odiDrop.state.stage).toBe('conservative');
@@ -932,7 +936,7 @@ describe('red flags', () => {
   });
 
   it('resume after red flags at enrolment moves the first reassessment and the cadence', () => {
-    const s = step(start({ redFlags: ['infection'] }).state, resume(), at(5)).state;
+    const s = step(start({ redFlags: ['infection'] }).state, resume(CLINICIAN), at(5)).state;
     expect(s.status).toBe('active');
     expect(s.due).toEqual({ kind: 'reassessment', dueAt: isoAt(47) });
     expect(s.cadence).toEqual({ anchorAt: isoAt(5), everyDays: 42 });
@@ -948,7 +952,7 @@ describe('red flags', () => {
     s = step(s, flags(['suspected-fracture']), at(15)).state;
     expect(s.status).toBe('urgent-referral');
     expect(s.pause).toEqual({ since: isoAt(10), kind: 'urgent-referral' });
-    s = step(s, resume(), at(30)).state;
+    s = step(s, resume(CLINICIAN), at(30)).state;
     expect(s.due).toEqual({ kind: 'reassessment', dueAt: isoAt(62) });
     expect(s.stageClockAt).toBe(isoAt(20));
   });
@@ -1519,7 +1523,7 @@ describe('the passing of time', () => {
     const urgent = step(reminded, flags(['infection']), at(43)).state;
     expect(nextWakeUpAt(urgent)).toBeNull();
     expect(applyClock(urgent, at(100)).entries).toEqual([]);
-    const back = step(urgent, resume(), at(53)).state;
+    const back = step(urgent, resume(CLINICIAN), at(53)).state;
     expect(back.due).toEqual({ kind: 'reassessment', dueAt: isoAt(52) });
     expect(nextWakeUpAt(back)).toBe(at(52));
   });
@@ -1813,7 +1817,7 @@ describe('the timeline', () => {
     const implantCompletion = step(step(toImplanted(), reassess(4), at(223)).state, reassess(4), at(307)).state;
     const followUpFailure = step(toImplanted(), reassess(8), at(223)).state;
     const lost = step(applyClock(applyClock(start().state, at(45)).state, at(73)).state, resume(), at(80)).state;
-    const redFlagged = step(step(start({ redFlags: ['infection'] }).state, resume(), at(3)).state, reassess(2, { redFlags: ['suspected-fracture'] }), at(10)).state;
+    const redFlagged = step(step(start({ redFlags: ['infection'] }).state, resume(CLINICIAN), at(3)).state, reassess(2, { redFlags: ['suspected-fracture'] }), at(10)).state;
     let reminded = start().state;
     for (const day of [42, 45, 52]) reminded = applyClock(reminded, at(day)).state;
     reminded = step(reminded, reassess(5), at(53)).state;
@@ -1866,6 +1870,9 @@ describe('the timeline', () => {
       [
         'completion.sustained-response',
         'completion.surgical-consult',
+        'procedure.reassess-after',
+        'procedure.scs-follow-up',
+        'procedure.scs-trial-days',
         'escalation.conservative',
         'escalation.interventional',
         'escalation.minimum-duration',
