@@ -362,3 +362,56 @@ describe('rule sentences', () => {
     expect(differing((d) => void (d.followUp.lostToFollowUpAfterOverdueDays = 21))).toEqual(['follow-up.lost']);
   });
 });
+
+describe('issue 9 rules at their boundaries', () => {
+  const day = (iso: string): number => Date.parse(iso);
+
+  it('procedureTooClose: 13 calendar days is too close, 14 is not; either way round; none in v1', () => {
+    const last = day('2026-03-01T16:00:00Z');
+    expect(procedureTooClose(v2(), [last], day('2026-03-14T08:00:00Z'))).toBe(last);
+    expect(procedureTooClose(v2(), [last], day('2026-03-15T08:00:00Z'))).toBeNull();
+    expect(procedureTooClose(v2(), [last], day('2026-02-16T08:00:00Z'))).toBe(last);
+    expect(procedureTooClose(v2(), [last], day('2026-02-15T08:00:00Z'))).toBeNull();
+    expect(procedureTooClose(base(), [last], day('2026-03-02T08:00:00Z'))).toBeNull();
+    expect(calendarDaysBetween(last, day('2026-03-15T00:00:00Z'))).toBe(14);
+  });
+
+  it('scsTrialEligibleFrom: six calendar months (v2), the day clamped to the month; none in v1', () => {
+    expect(new Date(scsTrialEligibleFrom(v2(), day('2025-01-15T10:00:00Z'))!).toISOString()).toBe('2025-07-15T10:00:00.000Z');
+    expect(new Date(addMonths(day('2025-08-31T00:00:00Z'), 6)).toISOString()).toBe('2026-02-28T00:00:00.000Z');
+    expect(new Date(addMonths(day('2023-08-31T00:00:00Z'), 6)).toISOString()).toBe('2024-02-29T00:00:00.000Z');
+    expect(new Date(addMonths(day('2025-01-15T10:00:00Z'), 5)).getTime()).toBeLessThan(scsTrialEligibleFrom(v2(), day('2025-01-15T10:00:00Z'))!);
+    expect(scsTrialEligibleFrom(base(), 0)).toBeNull();
+  });
+
+  it('SCS trial: 49% pain with 50% fewer MME succeeds; 49% and 49% fails; no MME reference, no MME criterion; v1 reads pain only', () => {
+    const ref = { painNrs: 10, dailyMme: 90 };
+    expect(evaluateScsTrial(v2(), ref, { painNrs: 5.1, dailyMme: 45 })).toMatchObject({
+      responding: true,
+      numbers: { painReliefPercent: 49, mmeReductionPercent: 50, mmeThresholdPercent: 50, referenceDailyMme: 90, dailyMme: 45 },
+    });
+    expect(evaluateScsTrial(v2(), ref, { painNrs: 5.1, dailyMme: 45.9 }).responding).toBe(false);
+    expect(evaluateScsTrial(v2(), { painNrs: 10 }, { painNrs: 5.1, dailyMme: 0 })).toMatchObject({ responding: false, numbers: { mmeReductionPercent: null } });
+    expect(evaluateScsTrial(v2(), { painNrs: 10, dailyMme: 0 }, { painNrs: 5.1, dailyMme: 0 }).numbers.mmeReductionPercent).toBeNull();
+    expect(evaluateScsTrial(base(), ref, { painNrs: 5.1, dailyMme: 0 }).responding).toBe(false);
+    expect(evaluateScsTrial(base(), ref, { painNrs: 5.1, dailyMme: 0 }).numbers).not.toHaveProperty('mmeReductionPercent');
+  });
+
+  it('acceptable pain (v2 NRS 3): at the level responds in every stage; above it does not; v1 has no level', () => {
+    expect(evaluateConservative(v2(), { painNrs: 4 }, { painNrs: 3 })).toMatchObject({ responding: true, numbers: { painAcceptable: true, acceptablePainNrs: 3 } });
+    expect(evaluateConservative(v2(), { painNrs: 4 }, { painNrs: 3.1 })).toMatchObject({ responding: false, numbers: { painAcceptable: false } });
+    expect(evaluateConservative(v2(), { painNrs: 0 }, { painNrs: 0 }).responding).toBe(true);
+    expect(evaluateInterventional(v2(), 4, 3).responding).toBe(true);
+    expect(evaluateScsFollowUp(v2(), 4, 3).responding).toBe(true);
+    expect(evaluateScsTrial(v2(), { painNrs: 4 }, { painNrs: 3 }).responding).toBe(true);
+    expect(evaluateConservative(base(), { painNrs: 4 }, { painNrs: 3 }).responding).toBe(false);
+    expect(evaluateConservative(base(), { painNrs: 0 }, { painNrs: 0 }).numbers).not.toHaveProperty('painAcceptable');
+  });
+
+  it('requiredBaseline: pain and ODI before interventional and SCS procedures in v2, nothing in v1', () => {
+    expect(requiredBaseline(v2(), 'interventional')).toEqual(['painNrs', 'odi']);
+    expect(requiredBaseline(v2(), 'scs')).toEqual(['painNrs', 'odi']);
+    expect(requiredBaseline(v2(), 'conservative')).toEqual([]);
+    expect(requiredBaseline(base(), 'interventional')).toEqual([]);
+  });
+});
