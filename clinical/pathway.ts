@@ -282,9 +282,13 @@ class Transition {
     return entry;
   }
 
-  /** The key of an effect caused by the latest timeline entry. */
+  /**
+   * The key of an effect caused by the latest timeline entry. It names the enrolment too: the
+   * same patient enrolled again (same pathway id, a new timeline) must not repeat an earlier
+   * message's id, which receivers would drop as a repeat.
+   */
   effectKey(what: string): string {
-    return `${this.s.pathwayId}.${what}.${this.s.timeline.length}`;
+    return `${this.s.pathwayId}.${this.s.enrolledAt.replace(/[^0-9]/g, '')}.${what}.${this.s.timeline.length}`;
   }
 
   notify(topic: Extract<Effect, { type: 'notify-care-team' }>['topic']): void {

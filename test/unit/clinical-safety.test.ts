@@ -373,3 +373,13 @@ describe('decisions a clinician can follow', () => {
     expect(o.entries[0]!.summary).toBe('Procedure recorded: facet-joint-injection (2 of 4 in 365 days); reassessment due in 28 days.');
   });
 });
+
+describe('7. a patient enrolled again', () => {
+  it('gets message ids of its own: receivers drop a repeated id, so the same pathway id and timeline position must not repeat one', () => {
+    const first = step(start(), action({ action: 'withdraw', reason: 'moved away' }, COORDINATOR), at(1));
+    const again = enroll({ pathwayId: 'pw-unit', careTeam: 'spine-a', definition: V2, baseline: { painNrs: 8, odi: 40 }, redFlags: [], enrolledBy: COORDINATOR }, at(1)).state;
+    const second = step(again, action({ action: 'withdraw', reason: 'moved away again' }, COORDINATOR), at(2));
+    expect(first.effects[0]!.key).toBe('pw-unit.20250106090000000.closed.2');
+    expect(second.effects[0]!.key).toBe('pw-unit.20250107090000000.closed.2');
+  });
+});
