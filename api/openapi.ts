@@ -50,11 +50,14 @@ const KEYED = {
 };
 
 const CHANGE_TEXT: Record<keyof typeof CHANGE_KINDS, string> = {
-  reassessments: 'Record a reassessment (clinician): evaluated at once against the stage rules',
-  procedures: 'Record a procedure (coordinator): interventional procedures, psychological evaluation, SCS trial, implant',
-  workup: 'Record a work-up result or the surgical consult (coordinator)',
-  'red-flags': 'Report red flags (clinician): urgent referral at once',
-  actions: 'Override (with a reason): escalate or discharge (clinician); hold, resume, withdraw (coordinator); close after urgent referral (clinician)',
+  reassessments:
+    'Record a reassessment (clinician): evaluated at once against the stage rules, at assessedAt when given (back-dated within the definition\'s backdateWindowDays, never before the last recorded event); while a stage lacks its baseline, it becomes the baseline',
+  procedures:
+    'Record a procedure (coordinator): interventional procedures, psychological evaluation, SCS trial, implant. 409 names the rule and the dates when the stage baseline is missing, the last injection is too recent (minimum interval) or an SCS trial comes before the months of conservative care; only a clinician may override the latter, with overrideReason',
+  workup: 'Record a work-up result or the surgical consult (coordinator), at completedAt when given',
+  'red-flags': 'Report red flags (clinician), found at reportedAt when given: urgent referral at once',
+  actions:
+    'Override (with a reason): escalate or discharge (clinician); hold, withdraw, and resume from a hold or from lost to follow-up (coordinator); resume or close after an urgent referral (clinician only: a coordinator gets 403)',
 };
 
 const queryParameters = (s: z.ZodType) =>

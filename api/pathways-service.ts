@@ -130,7 +130,7 @@ export class PathwayService {
     const pathwayId = pathwayIdFor(req.patientRef, this.deps.patientKey);
     const enrollmentKey = idempotencyKey ? opaqueKey('enroll', actor.id, idempotencyKey) : undefined;
     const input: PathwayWorkflowInput = {
-      enrollment: { pathwayId, careTeam: req.careTeam, definition, baseline: req.baseline, redFlags: req.redFlags, enrolledBy: actor },
+      enrollment: { pathwayId, careTeam: req.careTeam, definition, baseline: req.baseline, redFlags: req.redFlags, conservativeCareSince: req.conservativeCareSince, enrolledBy: actor },
     };
     const start = new WithStartWorkflowOperation(WORKFLOW_TYPE, {
       workflowId: pathwayId,

@@ -97,19 +97,24 @@ export const ProblemSchema = z
 const DueSchema = z.object({ kind: z.string(), dueAt: z.string() }).nullable();
 const TimelineEntrySchema = z.object({
   seq: z.number().int(),
-  at: z.string(),
+  at: z.string().describe('When the entry was recorded'),
+  occurredAt: z.string().optional().describe('When it happened, for clinical events (assessedAt, reportedAt, completedAt, performedAt)'),
   actor: z.object({ id: z.string(), role: z.string() }),
   event: z.string(),
   summary: z.string(),
   ruleId: z.string().optional(),
   rule: z.string().optional().describe('The rule, as a sentence a clinician can read'),
+  cites: z
+    .array(z.object({ ruleId: z.string(), rule: z.string() }))
+    .optional()
+    .describe('Further rules the event starts, e.g. the limits a procedure counts toward'),
   numbers: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()])).optional(),
   reason: z.string().optional(),
   stageBefore: StageSchema,
   stageAfter: StageSchema,
   statusBefore: StatusSchema,
   statusAfter: StatusSchema,
-  due: DueSchema.optional(),
+  due: DueSchema.optional().describe('The due item the entry leaves behind'),
 });
 
 export const PathwayViewSchema = z

@@ -16,6 +16,8 @@ export const RED_FLAGS = [
   'infection',
   'suspected-fracture',
   'suspected-malignancy',
+  'sexual-dysfunction',
+  'bilateral-leg-weakness',
 ] as const;
 export const RedFlagSchema = z.enum(RED_FLAGS);
 export type RedFlag = z.infer<typeof RedFlagSchema>;
@@ -39,11 +41,36 @@ export type WorkupItem = z.infer<typeof WorkupItemSchema>;
 const days = z.number().int().min(0).max(3650);
 const percent = z.number().min(0).max(100);
 
+/** The scores a stage may need as its baseline before its first procedure (Medicare LCD L33906: pain and function). */
+export const BASELINE_MEASURES = ['painNrs', 'odi', 'dailyMme'] as const;
+export const BaselineMeasureSchema = z.enum(BASELINE_MEASURES);
+export type BaselineMeasure = z.infer<typeof BaselineMeasureSchema>;
+const requiredBaseline = z
+  .array(BaselineMeasureSchema)
+  .refine((a) => new Set(a).size === a.length, 'each measure once')
+  .optional()
+  .describe('Scores the stage reference must hold before the stage\'s first procedure');
+
+/*
+ * Fields added in psps-lumbar v2 are optional: a definition without them (v1, and every
+ * pathway enrolled on it, which carries its own copy) keeps the behaviour it had.
+ */
+
 export const PathwayDefinitionSchema = z
   .object({
     id: z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'lower-case letters, digits and dashes'),
     version: z.number().int().min(1),
     title: z.string().min(1).max(200),
+    /** Pain at or below this NRS is acceptable (patient acceptable symptom state): never a reason to escalate. */
+    acceptablePainNrs: z.number().min(0).max(10).optional(),
+    /** How many days back a reassessment, red-flag report or work-up result may be dated. Absent: not at all. */
+    backdateWindowDays: days.optional(),
+    /** The red flags the pathway names, each with a sentence; every one of them triggers an urgent referral. */
+    redFlags: z
+      .array(z.object({ id: RedFlagSchema, sentence: z.string().min(1).max(400) }).strict())
+      .min(1)
+      .refine((a) => new Set(a.map((f) => f.id)).size === a.length, 'each red flag once')
+      .optional(),
     sustainedResponse: z
       .object({ consecutiveResponses: z.number().int().min(1).max(10) })
       .strict(),
@@ -76,14 +103,27 @@ export const PathwayDefinitionSchema = z
             response: z.object({ reliefPercent: percent }).strict(),
             escalateAfterProceduresWithoutResponse: z.number().int().min(1).max(20),
             procedureLimit: z.object({ count: z.number().int().min(1), windowDays: days.min(1) }).strict(),
+            /** Least number of days between two interventional procedures (calendar days, UTC). */
+            minimumIntervalDays: days.min(1).optional(),
+            requiredBaseline,
           })
           .strict(),
         scs: z
           .object({
             scheduleWithinDays: days.min(1),
             trialDays: days.min(1),
-            response: z.object({ trialReliefPercent: percent, followUpReliefPercent: percent }).strict(),
+            response: z
+              .object({
+                trialReliefPercent: percent,
+                /** A trial also succeeds with at least this cut in daily morphine milligram equivalents. */
+                trialMmeReductionPercent: percent.optional(),
+                followUpReliefPercent: percent,
+              })
+              .strict(),
             followUpEveryDays: days.min(1),
+            /** Months of failed conservative care (from when it began) before a trial, unless a clinician overrides. */
+            minimumConservativeCareMonths: z.number().int().min(1).max(120).optional(),
+            requiredBaseline,
           })
           .strict(),
         'revision-referral': z

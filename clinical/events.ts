@@ -15,9 +15,15 @@ export const PgicSchema = z.number().int().min(1).max(7).describe('PGIC, 1-7');
 
 const note = z.string().max(2000).describe('Free text; kept in the pathway record, never in logs');
 const isoDateTime = z.iso.datetime({ offset: true });
+/** When something happened, for data entered after the visit; checked against the pathway (clinical/pathway.ts). */
+const happenedAt = (what: string) =>
+  isoDateTime.optional().describe(`When ${what} (ISO date-time with offset); defaults to now. Not in the future, not before the pathway's last recorded event, and within the definition's backdateWindowDays`);
+
+/** Daily opioid use in morphine milligram equivalents (CDC 2022); a cut in it is an outcome of its own. */
+export const DailyMmeSchema = z.number().min(0).max(10000).describe('Daily morphine milligram equivalents (MME), >= 0');
 
 export const ScoresSchema = z
-  .object({ painNrs: PainNrsSchema, odi: OdiSchema.optional(), pgic: PgicSchema.optional() })
+  .object({ painNrs: PainNrsSchema, odi: OdiSchema.optional(), pgic: PgicSchema.optional(), dailyMme: DailyMmeSchema.optional() })
   .strict();
 export type Scores = z.infer<typeof ScoresSchema>;
 
@@ -33,6 +39,7 @@ export type Actor = z.infer<typeof ActorSchema>;
 
 export const ReassessmentInputSchema = ScoresSchema.extend({
   redFlags: RedFlagsSchema.default([]),
+  assessedAt: happenedAt('the assessment happened'),
   note: note.optional(),
 }).strict();
 export type ReassessmentInput = z.input<typeof ReassessmentInputSchema>;
@@ -45,6 +52,14 @@ export const ProcedureInputSchema = z
     /** Only for a psychological evaluation. */
     outcome: z.enum(['cleared', 'not-cleared']).optional(),
     spinalRegion: z.string().max(40).optional(),
+    /** A clinician's reason to record a spinal cord stimulation trial before the definition's months of conservative care. */
+    overrideReason: z
+      .string()
+      .trim()
+      .min(3)
+      .max(2000)
+      .optional()
+      .describe("Only a clinician, only for an SCS trial before the definition's minimum months of conservative care: why"),
     note: note.optional(),
   })
   .strict();
@@ -53,13 +68,14 @@ export type ProcedureInput = z.infer<typeof ProcedureInputSchema>;
 export const WorkupResultInputSchema = z
   .object({
     item: z.union([WorkupItemSchema, z.literal('surgical-consult')]),
+    completedAt: happenedAt('the item was completed'),
     note: note.optional(),
   })
   .strict();
 export type WorkupResultInput = z.infer<typeof WorkupResultInputSchema>;
 
 export const RedFlagReportSchema = z
-  .object({ redFlags: RedFlagsSchema.min(1), note: note.optional() })
+  .object({ redFlags: RedFlagsSchema.min(1), reportedAt: happenedAt('the red flags were found'), note: note.optional() })
   .strict();
 export type RedFlagReport = z.infer<typeof RedFlagReportSchema>;
 
@@ -81,5 +97,9 @@ export const EnrollmentInputSchema = z
     careTeam: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes'),
     baseline: ScoresSchema,
     redFlags: RedFlagsSchema.default([]),
+    conservativeCareSince: isoDateTime
+      .refine((v) => Date.parse(v) <= Date.now(), 'conservativeCareSince is in the future')
+      .optional()
+      .describe('When conservative care began, if before enrolment (documented); counts toward the months before an SCS trial'),
   })
   .strict();

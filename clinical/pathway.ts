@@ -4,12 +4,17 @@
  * the side effects that come back. Every decision adds a timeline entry that names the rule,
  * the numbers it used, and the stage and status before and after.
  */
-import type { PathwayDefinition, RedFlag, Stage, WorkupItem } from './definition';
+import type { BaselineMeasure, PathwayDefinition, RedFlag, Stage, WorkupItem } from './definition';
 import { STAGES } from './definition';
 import type { ActionInput, Actor, ProcedureInput, ReassessmentInput, RedFlagReport, Scores, WorkupResultInput } from './events';
 import { may, type Permission, type Role } from './permissions';
 import {
   DAY_MS,
+  calendarDaysBetween,
+  measureNames,
+  procedureTooClose,
+  requiredBaseline,
+  scsTrialEligibleFrom,
   type Evaluation,
   type Numbers,
   type RuleId,
@@ -30,6 +35,7 @@ export const isClosed = (status: PathwayStatus): boolean => CLOSED_STATUSES.incl
 
 /** What the pathway waits for next. */
 export type DueKind =
+  | 'baseline'
   | 'reassessment'
   | 'procedure'
   | 'psychological-evaluation'
@@ -61,12 +67,17 @@ export type TimelineEvent =
 
 export interface TimelineEntry {
   seq: number;
+  /** When it was recorded. */
   at: string;
+  /** When it happened, for clinical events (an assessment, a procedure, red flags, a work-up result, and what they decided). */
+  occurredAt?: string;
   actor: Actor;
   event: TimelineEvent;
   summary: string;
   ruleId?: RuleId;
   rule?: string;
+  /** Further rules the event starts (a procedure's limits), each with its sentence. */
+  cites?: Array<{ ruleId: RuleId; rule: string }>;
   numbers?: Numbers;
   reason?: string;
   stageBefore: Stage;
@@ -87,7 +98,10 @@ export interface ProcedureRecord {
 }
 
 export interface ReassessmentRecord extends Scores {
+  /** When the assessment happened (clinical time). */
   at: string;
+  /** When it was recorded. */
+  recordedAt: string;
   stage: Stage;
   redFlags: RedFlag[];
   note?: string;
@@ -139,11 +153,13 @@ export interface PathwayState {
   stage: Stage;
   enrolledAt: string;
   baseline: Scores;
+  /** When conservative care began, when the enrolment records it began earlier. */
+  conservativeCareSince?: string;
   stageEnteredAt: string;
   /** The stage's clock: its entry moved later by every pause, so active time and due dates skip held time. */
   stageClockAt: string;
   /** The pain (and ODI) every response in this stage is measured against. */
-  reference: { painNrs: number; odi?: number; from: 'enrollment' | 'reassessment'; at: string };
+  reference: { painNrs: number; odi?: number; dailyMme?: number; from: 'enrollment' | 'reassessment'; at: string };
   latest?: ReassessmentRecord;
   reassessments: ReassessmentRecord[];
   consecutiveResponses: number;
@@ -177,6 +193,7 @@ export interface Enrollment {
   definition: PathwayDefinition;
   baseline: Scores;
   redFlags: RedFlag[];
+  conservativeCareSince?: string;
   enrolledBy: Actor;
 }
 
@@ -210,32 +227,50 @@ export function nextStage(stage: Stage): Stage | null {
   return STAGES[STAGES.indexOf(stage) + 1] ?? null;
 }
 
-/** Builds entries and effects for one event, on a private copy of the state. */
+type EntryFields = Omit<TimelineEntry, 'seq' | 'at' | 'stageBefore' | 'stageAfter' | 'statusBefore' | 'statusAfter' | 'rule' | 'due' | 'cites'> & {
+  cite?: RuleId[];
+};
+
+/**
+ * Builds entries and effects for one event, on a private copy of the state. `now` is the
+ * clinical time the rules use: when the event happened (a back-dated assessment), otherwise
+ * when it is recorded (`recordedNow`).
+ */
 class Transition {
   readonly entries: TimelineEntry[] = [];
   readonly effects: Effect[] = [];
+  readonly now: number;
   constructor(
     readonly s: PathwayState,
-    readonly now: number,
-  ) {}
+    readonly recordedNow: number,
+    /** For clinical events: when it happened; every entry then carries it as `occurredAt`. */
+    readonly occurredAt?: number,
+  ) {
+    this.now = occurredAt ?? recordedNow;
+  }
 
   get nowIso(): string {
     return iso(this.now);
   }
 
-  /** Runs a change and records it, with the stage and status before and after. */
-  record(
-    fields: Omit<TimelineEntry, 'seq' | 'at' | 'stageBefore' | 'stageAfter' | 'statusBefore' | 'statusAfter' | 'rule' | 'due'>,
-    change: () => void = () => undefined,
-  ): void {
+  get recordedIso(): string {
+    return iso(this.recordedNow);
+  }
+
+  /** Runs a change and records it, with the stage and status before and after and the due item it leaves. */
+  record(fields: EntryFields, change: () => void = () => undefined): TimelineEntry {
     const stageBefore = this.s.stage;
     const statusBefore = this.s.status;
     change();
+    const { cite, ...rest } = fields;
+    const occurredAt = fields.occurredAt ?? (this.occurredAt !== undefined ? this.nowIso : undefined);
     const entry: TimelineEntry = {
       seq: this.s.timeline.length + 1,
-      at: this.nowIso,
-      ...fields,
+      at: this.recordedIso,
+      ...rest,
+      ...(occurredAt !== undefined ? { occurredAt } : {}),
       ...(fields.ruleId ? { rule: ruleSentence(fields.ruleId, this.s.definition) } : {}),
+      ...(cite?.length ? { cites: cite.map((ruleId) => ({ ruleId, rule: ruleSentence(ruleId, this.s.definition) })) } : {}),
       stageBefore,
       stageAfter: this.s.stage,
       statusBefore,
@@ -244,11 +279,16 @@ class Transition {
     };
     this.s.timeline.push(entry);
     this.entries.push(entry);
+    return entry;
   }
 
-  /** The key of an effect caused by the latest timeline entry. */
+  /**
+   * The key of an effect caused by the latest timeline entry. It names the enrolment too: the
+   * same patient enrolled again (same pathway id, a new timeline) must not repeat an earlier
+   * message's id, which receivers would drop as a repeat.
+   */
   effectKey(what: string): string {
-    return `${this.s.pathwayId}.${what}.${this.s.timeline.length}`;
+    return `${this.s.pathwayId}.${this.s.enrolledAt.replace(/[^0-9]/g, '')}.${what}.${this.s.timeline.length}`;
   }
 
   notify(topic: Extract<Effect, { type: 'notify-care-team' }>['topic']): void {
@@ -287,7 +327,7 @@ class Transition {
     s.proceduresWithoutResponse = 0;
     s.proceduresAwaitingReassessment = 0;
     s.cadence = null;
-    if (s.latest) s.reference = { painNrs: s.latest.painNrs, odi: s.latest.odi, from: 'reassessment', at: s.latest.at };
+    if (s.latest) s.reference = referenceFrom(s.latest);
     switch (stage) {
       case 'conservative':
         s.cadence = { anchorAt: this.nowIso, everyDays: d.conservative.reassessEveryDays };
@@ -303,6 +343,16 @@ class Transition {
         this.setDue('workup', this.now + d['revision-referral'].workupDueDays * DAY_MS);
         break;
     }
+    // Without the baseline the stage needs, nothing can be done until one is recorded: due at once.
+    if (missingBaseline(s).length > 0) this.setDue('baseline', this.now);
+  }
+
+  /** What a stage first waits for once its baseline is complete, by its clock (never before now). */
+  dueAfterBaseline(): void {
+    const d = this.s.definition.stages;
+    const clock = ms(this.s.stageClockAt);
+    if (this.s.stage === 'interventional') this.setDue('procedure', Math.max(this.now, clock + d.interventional.scheduleProcedureWithinDays * DAY_MS));
+    if (this.s.stage === 'scs') this.setDue('psychological-evaluation', Math.max(this.now, clock + d.scs.scheduleWithinDays * DAY_MS));
   }
 
   escalate(to: Stage, ruleId: RuleId, numbers: Numbers, actor: Actor = SYSTEM, reason?: string): void {
@@ -317,7 +367,7 @@ class Transition {
   complete(ruleId: RuleId, summary: string, numbers?: Numbers, actor: Actor = SYSTEM, reason?: string): void {
     this.record({ actor, event: 'completed', ruleId, numbers, reason, summary }, () => {
       this.s.status = 'completed';
-      this.s.closedAt = this.nowIso;
+      this.s.closedAt = this.recordedIso;
       this.s.pause = null;
       this.clearDue();
     });
@@ -354,6 +404,19 @@ class Transition {
   }
 }
 
+/** A reassessment as the reference later ones are measured against. */
+function referenceFrom(r: ReassessmentRecord): PathwayState['reference'] {
+  return { painNrs: r.painNrs, odi: r.odi, ...(r.dailyMme !== undefined ? { dailyMme: r.dailyMme } : {}), from: 'reassessment', at: r.at };
+}
+
+/** The baseline measures the current stage needs that its reference lacks. */
+export function missingBaseline(s: PathwayState): BaselineMeasure[] {
+  return requiredBaseline(s.definition, s.stage).filter((m) => s.reference[m] === undefined);
+}
+
+/** When the pathway's conservative care began: recorded at enrolment, or the enrolment itself. */
+export const conservativeCareSince = (s: PathwayState): string => s.conservativeCareSince ?? s.enrolledAt;
+
 function copy<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
 }
@@ -368,9 +431,17 @@ export function enroll(e: Enrollment, now: number): Outcome {
     stage: 'conservative',
     enrolledAt: at,
     baseline: e.baseline,
+    // Never later than the enrolment: care before it is what the field records.
+    ...(e.conservativeCareSince ? { conservativeCareSince: iso(Math.min(ms(e.conservativeCareSince), now)) } : {}),
     stageEnteredAt: at,
     stageClockAt: at,
-    reference: { painNrs: e.baseline.painNrs, odi: e.baseline.odi, from: 'enrollment', at },
+    reference: {
+      painNrs: e.baseline.painNrs,
+      odi: e.baseline.odi,
+      ...(e.baseline.dailyMme !== undefined ? { dailyMme: e.baseline.dailyMme } : {}),
+      from: 'enrollment',
+      at,
+    },
     reassessments: [],
     consecutiveResponses: 0,
     cadence: null,
@@ -398,6 +469,8 @@ export function enroll(e: Enrollment, now: number): Outcome {
         baselinePainNrs: e.baseline.painNrs,
         baselineOdi: e.baseline.odi ?? null,
         baselinePgic: e.baseline.pgic ?? null,
+        ...(e.baseline.dailyMme !== undefined ? { baselineDailyMme: e.baseline.dailyMme } : {}),
+        ...(e.conservativeCareSince ? { conservativeCareSince: state.conservativeCareSince! } : {}),
       },
       summary: `Enrolled in ${e.definition.id} v${e.definition.version}; conservative care begins.`,
     },
@@ -423,6 +496,42 @@ function permissionFor(event: PathwayEvent): Permission {
 }
 
 const conflict = (message: string, field?: string): Refusal => ({ code: 'conflict', message, ...(field ? { field } : {}) });
+const day = (atMs: number): string => iso(atMs).slice(0, 10);
+
+/** Clocks differ: a time up to an hour ahead of the workflow's is not "in the future". */
+const CLOCK_SKEW_MS = 60 * 60 * 1000;
+
+/** Follow-up bookkeeping the pathway does by itself; every other entry is a recorded event. */
+const BOOKKEEPING: readonly TimelineEvent[] = ['reminder', 'notification', 'overdue', 'lost-to-follow-up'];
+
+/** When the pathway's last recorded event happened. */
+export function lastEventAt(s: PathwayState): number {
+  return Math.max(...s.timeline.filter((e) => !BOOKKEEPING.includes(e.event)).map((e) => ms(e.occurredAt ?? e.at)));
+}
+
+/**
+ * A time a clinic gives for when something happened: not in the future, within the
+ * definition's back-dating window, and not before the pathway's last recorded event.
+ */
+function checkClinicalTime(s: PathwayState, field: string, value: string | undefined, now: number): Refusal | null {
+  if (value === undefined) return null;
+  const at = ms(value);
+  if (at > now + CLOCK_SKEW_MS) return { code: 'invalid', field, message: `${field} is in the future` };
+  const window = s.definition.backdateWindowDays;
+  if (at < now - (window ?? 0) * DAY_MS - CLOCK_SKEW_MS) {
+    return {
+      code: 'invalid',
+      field,
+      message:
+        window === undefined
+          ? `${field}: ${s.definition.id} v${s.definition.version} sets no back-dating window; record it without ${field}`
+          : `${field} is more than ${window} days ago (the definition's backdateWindowDays)`,
+    };
+  }
+  const last = lastEventAt(s);
+  if (at < last) return conflict(`${field} is before the pathway's last recorded event (${iso(last)})`, field);
+  return null;
+}
 
 /**
  * Can this event be applied now? Returns the refusal, or null. Checks only what the state
@@ -436,8 +545,11 @@ export function checkEvent(s: PathwayState, event: PathwayEvent, now: number): R
   const d = s.definition.stages;
   switch (event.type) {
     case 'reassessment': {
+      const time = checkClinicalTime(s, 'assessedAt', event.input.assessedAt, now);
+      if (time) return time;
       if (event.input.redFlags?.length) return null; // red flags are always accepted
       if (s.status !== 'active') return conflict(`the pathway is ${s.status}; resume it before recording a reassessment`);
+      if (missingBaseline(s).length > 0) return null; // it becomes the stage's baseline
       if (s.stage === 'scs' && !s.scs.implantedAt && !(s.scs.trialStartedAt && s.scs.trialSucceeded === undefined)) {
         return conflict('in spinal cord stimulation a reassessment evaluates a trial or an implant, and neither is under way');
       }
@@ -452,13 +564,34 @@ export function checkEvent(s: PathwayState, event: PathwayEvent, now: number): R
       if (p.outcome !== undefined && p.type !== 'psychological-evaluation') {
         return { code: 'invalid', field: 'outcome', message: 'outcome is only for a psychological evaluation' };
       }
+      if (p.overrideReason !== undefined) {
+        if (p.type !== 'scs-trial') return { code: 'invalid', field: 'overrideReason', message: 'overrideReason is only for a spinal cord stimulation trial' };
+        if (event.actor.role !== 'clinician') return { code: 'forbidden', field: 'overrideReason', message: 'only a clinician may override the months of conservative care before a trial' };
+      }
+      const belongs =
+        s.stage === 'interventional'
+          ? (d.interventional.procedures as string[]).includes(p.type)
+          : s.stage === 'scs' && (['psychological-evaluation', 'scs-trial', 'scs-implant'] as string[]).includes(p.type);
+      const missing = missingBaseline(s);
+      if (belongs && missing.length > 0) {
+        return conflict(
+          `${ruleSentence('baseline.required', s.definition)} Missing: ${measureNames(missing)}; record a reassessment with them first.`,
+          `baseline.${missing[0]}`,
+        );
+      }
       if (s.stage === 'interventional') {
-        if (!(d.interventional.procedures as string[]).includes(p.type)) {
-          return conflict(`a ${p.type} does not belong to the interventional stage`, 'type');
-        }
+        if (!belongs) return conflict(`a ${p.type} does not belong to the interventional stage`, 'type');
         const interventional = s.procedures.filter((r) => r.stage === 'interventional').map((r) => ms(r.performedAt));
         if (procedureLimitReached(s.definition, interventional, performedAt)) {
           return conflict(ruleSentence('limit.interventional-procedures', s.definition), 'type');
+        }
+        const tooClose = procedureTooClose(s.definition, interventional, performedAt);
+        if (tooClose !== null) {
+          const apart = Math.abs(calendarDaysBetween(tooClose, performedAt));
+          return conflict(
+            `${ruleSentence('limit.procedure-interval', s.definition)} A procedure was performed ${day(tooClose)}, ${apart} days from this one (${day(performedAt)}); the next may be performed from ${day(tooClose + d.interventional.minimumIntervalDays! * DAY_MS)}.`,
+            'performedAt',
+          );
         }
         return null;
       }
@@ -468,10 +601,18 @@ export function checkEvent(s: PathwayState, event: PathwayEvent, now: number): R
             if (p.outcome === undefined) return { code: 'invalid', field: 'outcome', message: 'outcome is required for a psychological evaluation' };
             if (s.scs.psychology === 'cleared') return conflict('the psychological evaluation has already cleared the patient', 'type');
             return null;
-          case 'scs-trial':
+          case 'scs-trial': {
             if (s.scs.psychology !== 'cleared') return conflict('a trial needs psychological clearance first', 'type');
             if (s.scs.trialStartedAt) return conflict('a trial is already recorded', 'type');
+            const eligibleFrom = scsTrialEligibleFrom(s.definition, ms(conservativeCareSince(s)));
+            if (eligibleFrom !== null && performedAt < eligibleFrom && p.overrideReason === undefined) {
+              return conflict(
+                `${ruleSentence('eligibility.scs-conservative-care', s.definition)} Conservative care began ${day(ms(conservativeCareSince(s)))}; a trial may be performed from ${day(eligibleFrom)} (this one: ${day(performedAt)}).`,
+                'performedAt',
+              );
+            }
             return null;
+          }
           case 'scs-implant':
             if (!s.scs.trialSucceeded) return conflict('an implant needs a successful trial first', 'type');
             if (s.scs.implantedAt) return conflict('an implant is already recorded', 'type');
@@ -484,6 +625,8 @@ export function checkEvent(s: PathwayState, event: PathwayEvent, now: number): R
     }
     case 'workup-result': {
       if (s.status !== 'active') return conflict(`the pathway is ${s.status}; resume it before recording work-up`);
+      const time = checkClinicalTime(s, 'completedAt', event.input.completedAt, now);
+      if (time) return time;
       if (s.stage !== 'revision-referral') return conflict('work-up results belong to the revision-referral stage', 'item');
       const item = event.input.item;
       if (item === 'surgical-consult') {
@@ -494,7 +637,7 @@ export function checkEvent(s: PathwayState, event: PathwayEvent, now: number): R
       return null;
     }
     case 'red-flags':
-      return null;
+      return checkClinicalTime(s, 'reportedAt', event.input.reportedAt, now);
     case 'action': {
       const a = event.input;
       switch (a.action) {
@@ -510,6 +653,10 @@ export function checkEvent(s: PathwayState, event: PathwayEvent, now: number): R
         case 'hold':
           return s.status === 'active' ? null : conflict(`the pathway is ${s.status}; only an active pathway can be held`);
         case 'resume':
+          // Stepped care after a red flag is a clinical decision; a hold or lost to follow-up is not.
+          if (s.status === 'urgent-referral' && event.actor.role !== 'clinician' && event.actor.role !== 'system') {
+            return { code: 'forbidden', message: 'only a clinician may resume a pathway after an urgent referral' };
+          }
           return s.status === 'on-hold' || s.status === 'urgent-referral'
             ? null
             : conflict(`the pathway is ${s.status}; only a held or urgently referred pathway resumes`);
@@ -528,10 +675,10 @@ export function checkEvent(s: PathwayState, event: PathwayEvent, now: number): R
 
 /** Applies an event that `checkEvent` accepted. Pure: the input state is not changed. */
 export function applyEvent(state: PathwayState, event: PathwayEvent, now: number): Outcome {
-  const t = new Transition(copy(state), now);
+  const t = new Transition(copy(state), now, occurredAtOf(event, now));
   // Someone has acted on the pathway: messages that did not reach them are no longer outstanding.
   if (event.actor.role !== 'system') {
-    for (const u of t.s.undelivered) u.resolvedAt ??= t.nowIso;
+    for (const u of t.s.undelivered) u.resolvedAt ??= t.recordedIso;
   }
   switch (event.type) {
     case 'reassessment':
@@ -553,6 +700,17 @@ export function applyEvent(state: PathwayState, event: PathwayEvent, now: number
   return t.outcome();
 }
 
+/** When a clinical event happened (its time if given, else now); procedures keep their own performedAt. */
+function occurredAtOf(event: PathwayEvent, now: number): number | undefined {
+  const given =
+    event.type === 'reassessment' ? event.input.assessedAt
+    : event.type === 'red-flags' ? event.input.reportedAt
+    : event.type === 'workup-result' ? event.input.completedAt
+    : undefined;
+  if (event.type === 'procedure' || event.type === 'action') return undefined;
+  return given !== undefined ? ms(given) : now;
+}
+
 function evaluate(t: Transition, r: Scores): Evaluation | undefined {
   const s = t.s;
   switch (s.stage) {
@@ -563,7 +721,7 @@ function evaluate(t: Transition, r: Scores): Evaluation | undefined {
     case 'scs':
       return s.scs.implantedAt
         ? evaluateScsFollowUp(s.definition, s.reference.painNrs, r.painNrs)
-        : evaluateScsTrial(s.definition, s.reference.painNrs, r.painNrs);
+        : evaluateScsTrial(s.definition, s.reference, r);
     case 'revision-referral':
       return undefined; // scores are kept for the record; the work-up decides this stage
   }
@@ -571,34 +729,54 @@ function evaluate(t: Transition, r: Scores): Evaluation | undefined {
 
 function applyReassessment(t: Transition, actor: Actor, input: ReassessmentInput): void {
   const s = t.s;
-  const d = s.definition.stages;
   const redFlags = input.redFlags ?? [];
-  const scores: Scores = { painNrs: input.painNrs, odi: input.odi, pgic: input.pgic };
+  const scores: Scores = { painNrs: input.painNrs, odi: input.odi, pgic: input.pgic, ...(input.dailyMme !== undefined ? { dailyMme: input.dailyMme } : {}) };
   const steppedCareRuns = s.status === 'active' && redFlags.length === 0;
-  const evaluation = steppedCareRuns ? evaluate(t, scores) : undefined;
-  const record: ReassessmentRecord = { ...scores, at: t.nowIso, stage: s.stage, redFlags, note: input.note, evaluation };
+  const needsBaseline = steppedCareRuns && missingBaseline(s).length > 0;
+  const evaluation = steppedCareRuns && !needsBaseline ? evaluate(t, scores) : undefined;
+  const record: ReassessmentRecord = { ...scores, at: t.nowIso, recordedAt: t.recordedIso, stage: s.stage, redFlags, note: input.note, evaluation };
   s.reassessments.push(record);
   s.latest = record;
+  const measured = { painNrs: scores.painNrs, odi: scores.odi ?? null, pgic: scores.pgic ?? null, ...(scores.dailyMme !== undefined ? { dailyMme: scores.dailyMme } : {}) };
 
-  if (!evaluation) {
+  if (needsBaseline) {
+    // The stage's baseline is incomplete: this assessment becomes its reference, before any procedure.
+    const required = requiredBaseline(s.definition, s.stage);
+    s.reference = referenceFrom(record);
+    const missing = missingBaseline(s);
+    if (missing.length === 0) t.dueAfterBaseline();
     t.record({
       actor,
       event: 'reassessment',
-      numbers: { painNrs: scores.painNrs, odi: scores.odi ?? null, pgic: scores.pgic ?? null },
-      summary: 'Reassessment recorded.',
+      ruleId: 'baseline.required',
+      numbers: { ...measured, required: required.join(', '), missing: missing.length ? missing.join(', ') : null },
+      summary: missing.length ? `Baseline recorded; still missing ${measureNames(missing)}.` : 'Baseline recorded: it is the stage reference.',
     });
+    return;
+  }
+
+  if (!evaluation) {
+    t.record({ actor, event: 'reassessment', numbers: measured, summary: 'Reassessment recorded.' });
     if (redFlags.length > 0) t.raiseRedFlags(actor, redFlags, input.note);
     return;
   }
 
-  const active = t.activeDays();
-  t.record({
+  const entry = t.record({
     actor,
     event: 'reassessment',
     ruleId: evaluation.ruleId,
     numbers: evaluation.numbers,
     summary: evaluation.responding ? 'Reassessment: responding.' : 'Reassessment: not responding.',
   });
+  decideAfterReassessment(t, evaluation, record);
+  // The entry shows what the decision left due, so a reader sees the next step beside the numbers.
+  entry.due = s.due;
+}
+
+function decideAfterReassessment(t: Transition, evaluation: Evaluation, record: ReassessmentRecord): void {
+  const s = t.s;
+  const d = s.definition.stages;
+  const active = t.activeDays();
 
   if (evaluation.responding) {
     if (evaluation.ruleId === 'response.scs-trial') {
@@ -621,11 +799,33 @@ function applyReassessment(t: Transition, actor: Actor, input: ReassessmentInput
   }
 
   s.consecutiveResponses = 0;
+  if (s.reference.painNrs === 0 && s.stage !== 'revision-referral') {
+    // No percentage can be taken from 0: nothing escalates, and this assessment is measured against from now on.
+    const referenceBefore = s.reference;
+    t.record(
+      {
+        actor: SYSTEM,
+        event: 'reassessment',
+        ruleId: 'escalation.acceptable-pain',
+        numbers: { ...evaluation.numbers, referencePainNrs: 0, newReferencePainNrs: record.painNrs, referenceFrom: referenceBefore.at },
+        summary: 'Not responding against a pain reference of 0, which cannot justify an escalation: this assessment becomes the stage reference.',
+      },
+      () => {
+        s.reference = referenceFrom(record);
+        if (s.cadence) t.setDue('reassessment', t.nextCadencePoint());
+        else if (s.stage === 'interventional') {
+          s.proceduresAwaitingReassessment = 0;
+          t.setDue('procedure', t.now + d.interventional.scheduleProcedureWithinDays * DAY_MS);
+        }
+      },
+    );
+    return;
+  }
   switch (s.stage) {
     case 'conservative': {
       const minimum = d.conservative.minimumDays;
       if (minimumDurationReached(minimum, active)) {
-        t.escalate('interventional', 'escalation.conservative', { activeDays: round(active), minimumDays: minimum });
+        t.escalate('interventional', 'escalation.conservative', { ...evaluation.numbers, activeDays: round(active), minimumDays: minimum });
       } else {
         t.setDue('reassessment', t.nextCadencePoint());
         t.record({
@@ -645,7 +845,7 @@ function applyReassessment(t: Transition, actor: Actor, input: ReassessmentInput
       const numbers = { proceduresWithoutResponse: s.proceduresWithoutResponse, required: needed, activeDays: round(active), minimumDays: d.interventional.minimumDays };
       if (s.proceduresWithoutResponse >= needed) {
         if (minimumDurationReached(d.interventional.minimumDays, active)) {
-          t.escalate('scs', 'escalation.interventional', numbers);
+          t.escalate('scs', 'escalation.interventional', { ...evaluation.numbers, ...numbers });
           return;
         }
         t.record({ actor: SYSTEM, event: 'reassessment', ruleId: 'escalation.minimum-duration', numbers, summary: 'Not responding, but the stage has not lasted its minimum: no escalation yet.' });
@@ -677,44 +877,84 @@ function applyProcedure(t: Transition, actor: Actor, input: ProcedureInput): voi
     type: input.type,
     stage: s.stage,
     performedAt: iso(performedAt),
-    recordedAt: t.nowIso,
+    recordedAt: t.recordedIso,
     ...(input.outcome ? { outcome: input.outcome } : {}),
     ...(input.spinalRegion ? { spinalRegion: input.spinalRegion } : {}),
     ...(input.note ? { note: input.note } : {}),
   };
   s.procedures.push(record);
+  const occurredAt = record.performedAt;
+  const eligibleFrom = scsTrialEligibleFrom(s.definition, ms(conservativeCareSince(s)));
   switch (input.type) {
-    case 'psychological-evaluation':
+    case 'psychological-evaluation': {
       s.scs.psychology = input.outcome;
       if (input.outcome === 'not-cleared') {
-        t.record({ actor, event: 'procedure', numbers: { type: input.type, outcome: 'not-cleared' }, summary: 'Psychological evaluation: not cleared.' });
+        t.record({ actor, event: 'procedure', occurredAt, numbers: { type: input.type, outcome: 'not-cleared' }, summary: 'Psychological evaluation: not cleared.' });
         t.escalate('revision-referral', 'escalation.scs-psychology', { psychologicalEvaluation: 'not-cleared' });
         return;
       }
-      t.setDue('scs-trial', t.now + d.scs.scheduleWithinDays * DAY_MS);
-      t.record({ actor, event: 'procedure', numbers: { type: input.type, outcome: 'cleared' }, summary: 'Psychological evaluation: cleared for a trial.' });
+      // The trial falls due no earlier than the months of conservative care the definition asks for.
+      t.setDue('scs-trial', Math.max(t.now + d.scs.scheduleWithinDays * DAY_MS, eligibleFrom ?? 0));
+      t.record({
+        actor,
+        event: 'procedure',
+        occurredAt,
+        numbers: { type: input.type, outcome: 'cleared', scheduleWithinDays: d.scs.scheduleWithinDays, ...(eligibleFrom !== null ? { trialEligibleFrom: iso(eligibleFrom) } : {}) },
+        ...(eligibleFrom !== null ? { cite: ['eligibility.scs-conservative-care' as const] } : {}),
+        summary: 'Psychological evaluation: cleared for a trial.',
+      });
       return;
-    case 'scs-trial':
+    }
+    case 'scs-trial': {
       s.scs.trialStartedAt = record.performedAt;
       t.setDue('trial-reassessment', performedAt + d.scs.trialDays * DAY_MS);
-      t.record({ actor, event: 'procedure', numbers: { type: input.type, trialDays: d.scs.trialDays }, summary: 'Spinal cord stimulation trial started.' });
+      const early = eligibleFrom !== null && performedAt < eligibleFrom;
+      t.record({
+        actor,
+        event: 'procedure',
+        occurredAt,
+        ruleId: 'procedure.scs-trial-days',
+        numbers: {
+          type: input.type,
+          trialDays: d.scs.trialDays,
+          ...(eligibleFrom !== null
+            ? { conservativeCareSince: conservativeCareSince(s), trialEligibleFrom: iso(eligibleFrom), minimumConservativeCareMonths: d.scs.minimumConservativeCareMonths!, overridden: early }
+            : {}),
+        },
+        ...(eligibleFrom !== null ? { cite: ['eligibility.scs-conservative-care' as const] } : {}),
+        ...(early ? { reason: input.overrideReason } : {}),
+        summary: early ? 'Spinal cord stimulation trial started before the months of conservative care, on a clinician\'s override.' : 'Spinal cord stimulation trial started.',
+      });
       return;
+    }
     case 'scs-implant':
       s.scs.implantedAt = record.performedAt;
       s.consecutiveResponses = 0;
       s.cadence = { anchorAt: record.performedAt, everyDays: d.scs.followUpEveryDays };
       t.setDue('reassessment', performedAt + d.scs.followUpEveryDays * DAY_MS);
-      t.record({ actor, event: 'procedure', numbers: { type: input.type, followUpEveryDays: d.scs.followUpEveryDays }, summary: 'Permanent stimulator implanted.' });
+      t.record({ actor, event: 'procedure', occurredAt, ruleId: 'procedure.scs-follow-up', numbers: { type: input.type, followUpEveryDays: d.scs.followUpEveryDays }, summary: 'Permanent stimulator implanted.' });
       return;
     default: {
       s.proceduresAwaitingReassessment += 1;
       t.setDue('reassessment', performedAt + d.interventional.reassessAfterProcedureDays * DAY_MS);
-      const inWindow = s.procedures.filter((r) => r.stage === 'interventional' && ms(r.performedAt) > performedAt - d.interventional.procedureLimit.windowDays * DAY_MS).length;
+      const { count, windowDays } = d.interventional.procedureLimit;
+      const inWindow = s.procedures.filter((r) => r.stage === 'interventional' && ms(r.performedAt) > performedAt - windowDays * DAY_MS).length;
+      const interval = d.interventional.minimumIntervalDays;
       t.record({
         actor,
         event: 'procedure',
-        numbers: { type: input.type, proceduresInWindow: inWindow, limit: d.interventional.procedureLimit.count, reassessAfterDays: d.interventional.reassessAfterProcedureDays },
-        summary: `Procedure recorded: ${input.type}.`,
+        occurredAt,
+        ruleId: 'procedure.reassess-after',
+        cite: ['limit.interventional-procedures', ...(interval !== undefined ? (['limit.procedure-interval'] as const) : [])],
+        numbers: {
+          type: input.type,
+          reassessAfterDays: d.interventional.reassessAfterProcedureDays,
+          proceduresInWindow: inWindow,
+          limit: count,
+          windowDays,
+          ...(interval !== undefined ? { minimumIntervalDays: interval, nextProcedureFrom: iso(performedAt + interval * DAY_MS).slice(0, 10) } : {}),
+        },
+        summary: `Procedure recorded: ${input.type} (${inWindow} of ${count} in ${windowDays} days); reassessment due in ${d.interventional.reassessAfterProcedureDays} days.`,
       });
     }
   }
@@ -724,7 +964,7 @@ function applyWorkup(t: Transition, actor: Actor, input: WorkupResultInput): voi
   const s = t.s;
   const d = s.definition.stages['revision-referral'];
   if (input.item === 'surgical-consult') {
-    s.workup.consultRecordedAt = t.nowIso;
+    s.workup.consultRecordedAt = t.nowIso; // when the consult happened
     t.record({ actor, event: 'workup-result', numbers: { item: input.item }, summary: 'Surgical consult recorded.' });
     t.complete('completion.surgical-consult', 'Surgical consult recorded: pathway complete.', { item: 'surgical-consult', referralIssuedAt: s.workup.referralIssuedAt ?? null });
     return;
@@ -733,11 +973,19 @@ function applyWorkup(t: Transition, actor: Actor, input: WorkupResultInput): voi
   const pending = pendingWorkup(s);
   t.record({ actor, event: 'workup-result', numbers: { item: input.item, pending: pending.length }, summary: `Work-up complete: ${input.item}.` });
   if (pending.length === 0) {
+    // The referral goes out now, when the last result is recorded, whenever that item was done.
     t.record(
-      { actor: SYSTEM, event: 'referral-issued', ruleId: 'referral.workup-complete', numbers: { itemsComplete: d.workupItems.length }, summary: 'Work-up complete: revision-surgery referral issued.' },
+      {
+        actor: SYSTEM,
+        event: 'referral-issued',
+        occurredAt: t.recordedIso,
+        ruleId: 'referral.workup-complete',
+        numbers: { itemsComplete: d.workupItems.length },
+        summary: 'Work-up complete: revision-surgery referral issued.',
+      },
       () => {
-        s.workup.referralIssuedAt = t.nowIso;
-        t.setDue('surgical-consult', t.now + d.consultDueDays * DAY_MS);
+        s.workup.referralIssuedAt = t.recordedIso;
+        t.setDue('surgical-consult', t.recordedNow + d.consultDueDays * DAY_MS);
       },
     );
     t.effects.push({ type: 'issue-revision-referral', key: t.effectKey('referral') });
@@ -925,15 +1173,17 @@ export function applyClock(state: PathwayState, now: number): Outcome {
 
 export type DeliveryOutcome = 'webhook' | 'worklist' | 'undelivered';
 
+const describeEffect = (effect: Effect): string =>
+  effect.type === 'notify-care-team'
+    ? `care-team notification (${effect.topic})`
+    : effect.type === 'send-reminder'
+      ? `reminder ${effect.sequence} (${effect.due.kind} ${effect.level})`
+      : 'revision-surgery referral';
+
 /** Records in the timeline how a side effect went: by webhook, onto the worklist only, or not delivered after every retry. */
 export function noteSideEffect(state: PathwayState, now: number, effect: Effect, outcome: DeliveryOutcome): PathwayState {
   const t = new Transition(copy(state), now);
-  const what =
-    effect.type === 'notify-care-team'
-      ? `care-team notification (${effect.topic})`
-      : effect.type === 'send-reminder'
-        ? `reminder ${effect.sequence} (${effect.due.kind} ${effect.level})`
-        : 'revision-surgery referral';
+  const what = describeEffect(effect);
   const summary = {
     webhook: `Delivered by webhook: ${what}.`,
     worklist: `On the worklist (no webhook configured): ${what}.`,
@@ -941,5 +1191,22 @@ export function noteSideEffect(state: PathwayState, now: number, effect: Effect,
   }[outcome];
   t.record({ actor: SYSTEM, event: 'notification', numbers: { messageId: effect.key, sideEffect: effect.type, outcome }, summary });
   if (outcome === 'undelivered') t.s.undelivered.push({ messageId: effect.key, effect: effect.type, at: t.nowIso });
+  return t.s;
+}
+
+/**
+ * Records that a closed pathway handed the messages it still owed to a workflow of their own
+ * (`deliveredBy`), which delivers them and keeps their outcome, so that closing frees the patient at once.
+ */
+export function noteHandover(state: PathwayState, now: number, effects: Effect[], deliveredBy: string): PathwayState {
+  const t = new Transition(copy(state), now);
+  for (const effect of effects) {
+    t.record({
+      actor: SYSTEM,
+      event: 'notification',
+      numbers: { messageId: effect.key, sideEffect: effect.type, outcome: 'handed-over', deliveredBy },
+      summary: `Handed over for delivery after closing: ${describeEffect(effect)}; its outcome is kept by ${deliveredBy}.`,
+    });
+  }
   return t.s;
 }

@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PathwayDefinitionSchema, type PathwayDefinition } from './definition';
 import pspsLumbarV1 from './definitions/psps-lumbar.v1.json';
+import pspsLumbarV2 from './definitions/psps-lumbar.v2.json';
 
 export const DEFAULT_DEFINITION_ID = 'psps-lumbar';
 
@@ -34,7 +35,8 @@ export class DefinitionRegistry {
 }
 
 export function loadDefinitions(folder?: string): DefinitionRegistry {
-  const definitions: PathwayDefinition[] = [PathwayDefinitionSchema.parse(pspsLumbarV1)];
+  // v1 stays: pathways enrolled on it keep its rules; new enrolments take the latest (v2).
+  const definitions: PathwayDefinition[] = [PathwayDefinitionSchema.parse(pspsLumbarV1), PathwayDefinitionSchema.parse(pspsLumbarV2)];
   if (folder) {
     for (const file of readdirSync(folder).filter((f) => f.endsWith('.json')).sort()) {
       const parsed = PathwayDefinitionSchema.safeParse(JSON.parse(readFileSync(path.join(folder, file), 'utf8')));

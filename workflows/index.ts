@@ -1,3 +1,4 @@
 // The workflow bundle's entry point: every workflow the worker runs.
 export { pathwayWorkflow } from './pathway';
+export { closingMessagesWorkflow } from './closing-messages';
 export { dailyDigestWorkflow } from './digest';

@@ -10,9 +10,9 @@ import {
   condition,
   continueAsNew,
   patched,
-  proxyActivities,
   proxyLocalActivities,
   setHandler,
+  startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -33,6 +33,7 @@ import {
   enroll,
   isClosed,
   nextWakeUpAt,
+  noteHandover,
   noteSideEffect,
   pendingWorkup,
   type Effect,
@@ -71,19 +72,19 @@ import {
   UndeliveredKey,
 } from './search-attributes';
 import { messageFor } from '../activities/messages';
+import { delivery } from './care-team-delivery';
+import { closingMessagesId, closingMessagesWorkflow } from './closing-messages';
 
-type Activities = ReturnType<typeof createActivities>;
-
-// Messages to care teams must get through: delivery retries with backoff for twelve hours, and
-// a message still undelivered then is written to the timeline and shown on the worklist.
-const delivery = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  scheduleToCloseTimeout: '12 hours',
-  retry: { initialInterval: '30 seconds', backoffCoefficient: 2, maximumInterval: '30 minutes' },
-});
+/**
+ * Patch: a closed pathway completes at once and hands the messages it still owes to a child
+ * workflow. Runs started before it keep waiting for their messages, as their histories say.
+ */
+export const CLOSING_HANDS_OVER_MESSAGES = 'closing-hands-over-messages';
 
 // The record is written as soon as the database answers: the write is short, so it runs as a
 // local activity (no round trip through the server), retried without end while the database is down.
+type Activities = ReturnType<typeof createActivities>;
+
 const record = proxyLocalActivities<Activities>({
   startToCloseTimeout: '15 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
@@ -116,6 +117,9 @@ function parseCommand<S extends z.ZodType>(schema: S, command: Command<unknown>)
 
 export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<PathwayView> {
   const enrolmentId = workflowInfo().firstExecutionRunId;
+  // Decided once, before any command: a run keeps one way of closing from start to end.
+  const handsOverOnClose = patched(CLOSING_HANDS_OVER_MESSAGES);
+  let handedOver = false;
   let state: PathwayState;
   const outbox: Effect[] = [];
   if (input.carried) {
@@ -160,6 +164,9 @@ export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<Path
     outbox.push(...outcome.effects);
     changes++;
     const result = { decisions: outcome.entries, pathway: snapshotOf(state) };
+    // The change that closes the pathway answers once the workflow completes with it (and its
+    // record is written), so the patient can be enrolled again the moment the caller hears back.
+    if (handsOverOnClose && isClosed(state.status)) return condition(() => handedOver).then(() => recordCaughtUp()).then(() => result);
     return recordCaughtUp()?.then(() => result) ?? result;
   };
   setHandler(recordReassessment, handle('reassessment'), { validator: validate('reassessment') });
@@ -197,8 +204,9 @@ export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<Path
   let continuingAsNew = false;
   const carryOutSideEffects = async (): Promise<void> => {
     for (;;) {
-      // Before continue-as-new, no new effect starts: the rest are carried to the next run.
-      await condition(() => outbox.length > 0 && !continuingAsNew);
+      // Before continue-as-new, no new effect starts: the rest are carried to the next run. Once
+      // closed (patched runs), none starts either: the rest are handed over.
+      await condition(() => outbox.length > 0 && !continuingAsNew && !(handsOverOnClose && isClosed(state.status)));
       carryingOut = true;
       const effect = outbox[0]!;
       try {
@@ -257,6 +265,28 @@ export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<Path
       await condition(() => allHandlersFinished() && !carryingOut && !writing);
       return await continueAsNew<typeof pathwayWorkflow>({ ...input, carried: { state, effects: [...outbox], recorded } });
     }
+  }
+  if (handsOverOnClose) {
+    // Closing frees the patient at once: what the pathway still owes (the message in flight
+    // too: receivers drop a repeated id) goes to a workflow of its own, which outlives this one.
+    if (outbox.length > 0) {
+      const deliveredBy = closingMessagesId(state.pathwayId, workflowInfo().runId);
+      await startChild(closingMessagesWorkflow, {
+        workflowId: deliveredBy,
+        args: [{ pathwayId: state.pathwayId, careTeam: state.careTeam, messages: outbox.map((e) => messageFor(e, state.pathwayId, state.careTeam)) }],
+        parentClosePolicy: 'ABANDON',
+        typedSearchAttributes: [
+          { key: CareTeamKey, value: state.careTeam },
+          { key: UndeliveredKey, value: false },
+        ],
+      });
+      state = noteHandover(state, Date.now(), outbox.splice(0), deliveredBy);
+    }
+    handedOver = true;
+    await recordCaughtUp();
+    await condition(() => allHandlersFinished() && !writing);
+    keepSearchAttributesCurrent();
+    return viewOf(state);
   }
   await condition(() => allHandlersFinished() && outbox.length === 0 && !carryingOut);
   keepSearchAttributesCurrent();

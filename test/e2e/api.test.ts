@@ -227,7 +227,7 @@ describe('clinical events', () => {
 
     const flag = await call('POST', `/v1/pathways/${p.pathwayId}/red-flags`, { body: { redFlags: ['infection'] } });
     expect(flag.body.pathway.status).toBe('urgent-referral');
-    const resume = await call('POST', `/v1/pathways/${p.pathwayId}/actions`, { as: 'coordinator', body: { action: 'resume', reason: 'infection excluded' } });
+    const resume = await call('POST', `/v1/pathways/${p.pathwayId}/actions`, { as: 'clinician', body: { action: 'resume', reason: 'infection excluded' } });
     expect(resume.body.pathway).toMatchObject({ status: 'active', stage: 'interventional' });
 
     const toReferral = await call('POST', `/v1/pathways/${p.pathwayId}/actions`, { body: { action: 'escalate', toStage: 'revision-referral', reason: 'structural cause on imaging' } });
@@ -245,6 +245,105 @@ describe('clinical events', () => {
     expect(closed.body.pathway.timeline.length).toBeGreaterThan(10);
     const late = await call('POST', `/v1/pathways/${p.pathwayId}/reassessments`, { body: { painNrs: 3 } });
     expect(late.status).toBe(409);
+  });
+});
+
+describe('clinical safety (issue 9)', () => {
+  const act = (id: string, as: 'coordinator' | 'clinician', body: Record<string, unknown>) => call('POST', `/v1/pathways/${id}/actions`, { as, body });
+
+  it('new enrolments take psps-lumbar v2, whose new rules read as sentences; v1 still reads', async () => {
+    const p = await enroll();
+    expect((await call('GET', `/v1/pathways/${p.pathwayId}`)).body.pathway.definition).toMatchObject({ id: 'psps-lumbar', version: 2 });
+    const v2 = await call('GET', '/v1/definitions/psps-lumbar/2', { as: 'viewer' });
+    const sentence = (id: string) => v2.body.rules.find((r: { id: string }) => r.id === id)?.sentence as string;
+    expect(sentence('limit.procedure-interval')).toContain('at least 14 days apart');
+    expect(sentence('baseline.required')).toContain('pain NRS and ODI');
+    expect(sentence('escalation.acceptable-pain')).toContain('NRS 3');
+    expect(sentence('eligibility.scs-conservative-care')).toContain('6 months');
+    expect(sentence('response.scs-trial')).toContain('MME');
+    expect(sentence('red-flag.sexual-dysfunction')).toContain('sexual dysfunction');
+    expect(sentence('override.resume')).toContain('only a clinician may resume after an urgent referral');
+    const v1 = await call('GET', '/v1/definitions/psps-lumbar/1', { as: 'viewer' });
+    expect(v1.body.rules.map((r: { id: string }) => r.id)).not.toContain('limit.procedure-interval');
+  });
+
+  it('a coordinator resuming an urgent referral gets 403 and changes nothing; a clinician resumes; a coordinator resumes a hold', async () => {
+    const p = await enroll();
+    await call('POST', `/v1/pathways/${p.pathwayId}/red-flags`, { body: { redFlags: ['bilateral-leg-weakness'] } });
+    const before = await timelineLength(p.pathwayId);
+    const refused = await act(p.pathwayId, 'coordinator', { action: 'resume', reason: 'MRI clear' });
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get('content-type')).toContain('application/problem+json');
+    expect(refused.body.detail).toBe('only a clinician may resume a pathway after an urgent referral');
+    expect(await timelineLength(p.pathwayId)).toBe(before);
+    expect((await act(p.pathwayId, 'clinician', { action: 'resume', reason: 'MRI clear' })).body.pathway.status).toBe('active');
+    expect((await act(p.pathwayId, 'coordinator', { action: 'hold', reason: 'travelling' })).status).toBe(200);
+    expect((await act(p.pathwayId, 'coordinator', { action: 'resume', reason: 'back home' })).body.pathway.status).toBe('active');
+  });
+
+  it('an injection too soon after the last answers 409 naming the rule and the dates', async () => {
+    const p = await enroll();
+    await act(p.pathwayId, 'clinician', { action: 'escalate', reason: 'severe radicular pain' });
+    const first = await call('POST', `/v1/pathways/${p.pathwayId}/procedures`, { as: 'coordinator', body: { type: 'epidural-steroid-injection' } });
+    expect(first.status).toBe(200);
+    expect(first.body.decisions[0].cites.map((c: { ruleId: string }) => c.ruleId)).toEqual(['limit.interventional-procedures', 'limit.procedure-interval']);
+    const day = first.body.decisions[0].occurredAt.slice(0, 10);
+    const second = await call('POST', `/v1/pathways/${p.pathwayId}/procedures`, { as: 'coordinator', body: { type: 'nerve-block' } });
+    expect(second.status).toBe(409);
+    expect(second.body.detail).toContain('Interventional procedures are at least 14 days apart');
+    expect(second.body.detail).toContain(`A procedure was performed ${day}, 0 days from this one (${day})`);
+    expect(second.body.errors).toEqual([{ field: 'performedAt', message: second.body.detail }]);
+  });
+
+  it('a pathway entering interventional care without ODI needs a baseline: procedures answer 409 naming it, and the worklist shows it', async () => {
+    const p = await enroll({ careTeam: 'team-baseline', baseline: { painNrs: 8 } });
+    const escalated = await act(p.pathwayId, 'clinician', { action: 'escalate', reason: 'severe radicular pain' });
+    expect(escalated.body.pathway.due.kind).toBe('baseline');
+    const refused = await call('POST', `/v1/pathways/${p.pathwayId}/procedures`, { as: 'coordinator', body: { type: 'epidural-steroid-injection' } });
+    expect(refused.status).toBe(409);
+    expect(refused.body.errors).toEqual([{ field: 'baseline.odi', message: expect.stringContaining('Missing: ODI') }]);
+    const worklist = await eventually(
+      () => call('GET', '/v1/worklist?careTeam=team-baseline', { as: 'coordinator' }),
+      (r) => r.status === 200 && r.body.items.some((i: { pathwayId: string }) => i.pathwayId === p.pathwayId),
+    );
+    expect(worklist.body.items.find((i: { pathwayId: string }) => i.pathwayId === p.pathwayId)).toMatchObject({ nextDueKind: 'baseline', category: 'due-today' });
+    const baseline = await call('POST', `/v1/pathways/${p.pathwayId}/reassessments`, { body: { painNrs: 8, odi: 42, dailyMme: 60 } });
+    expect(baseline.body.decisions[0]).toMatchObject({ ruleId: 'baseline.required', numbers: { odi: 42, dailyMme: 60, missing: null } });
+    expect((await call('POST', `/v1/pathways/${p.pathwayId}/procedures`, { as: 'coordinator', body: { type: 'epidural-steroid-injection' } })).status).toBe(200);
+  });
+
+  it('checks the time things happened and the MME: 400 for the future or an MME out of range, 409 before the last recorded event', async () => {
+    const p = await enroll();
+    const future = await call('POST', `/v1/pathways/${p.pathwayId}/reassessments`, { body: { painNrs: 5, assessedAt: new Date(Date.now() + 3 * 3600_000).toISOString() } });
+    expect(future.status).toBe(400);
+    expect(future.body.errors).toEqual([{ field: 'assessedAt', message: 'assessedAt is in the future' }]);
+    const mme = await call('POST', `/v1/pathways/${p.pathwayId}/reassessments`, { body: { painNrs: 5, dailyMme: 10001 } });
+    expect(mme.status).toBe(400);
+    expect(mme.body.errors.map((e: { field: string }) => e.field)).toEqual(['dailyMme']);
+    const beforeEnrolment = await call('POST', `/v1/pathways/${p.pathwayId}/red-flags`, { body: { redFlags: ['infection'], reportedAt: new Date(Date.now() - 2 * 24 * 3600_000).toISOString() } });
+    expect(beforeEnrolment.status).toBe(409);
+    expect(beforeEnrolment.body.errors[0].field).toBe('reportedAt');
+    const recent = new Date(Date.now() - 1000).toISOString();
+    const ok = await call('POST', `/v1/pathways/${p.pathwayId}/reassessments`, { body: { painNrs: 5, odi: 30, assessedAt: recent } });
+    expect(ok.status).toBe(200);
+    expect(ok.body.decisions[0].occurredAt).toBe(recent);
+  });
+
+  it('enrols the same patient again right after a withdrawal or a discharge: 201, never 409', async () => {
+    const patientRef = ref();
+    for (const close of [
+      { as: 'coordinator' as const, body: { action: 'withdraw', reason: 'moved away' } },
+      { as: 'clinician' as const, body: { action: 'discharge', reason: 'pain resolved' } },
+    ]) {
+      const p = await enroll({ patientRef });
+      const closed = await act(p.pathwayId, close.as, close.body);
+      expect(closed.status).toBe(200);
+      const again = await call('POST', '/v1/pathways', { as: 'coordinator', body: enrollBody({ patientRef }) });
+      expect(again.status).toBe(201);
+      expect(again.body.pathway).toMatchObject({ pathwayId: p.pathwayId, status: 'active', stage: 'conservative' });
+      const withdrawn = await act(p.pathwayId, 'coordinator', { action: 'withdraw', reason: 'end of test' });
+      expect(withdrawn.status).toBe(200);
+    }
   });
 });
 

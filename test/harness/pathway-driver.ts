@@ -9,6 +9,7 @@ import type { ActionInput, Actor, ProcedureInput, ReassessmentInput, RedFlagRepo
 import { isClosed } from '../../clinical/pathway';
 import { loadDefinitions } from '../../clinical/registry';
 import { DAY_MS } from '../../clinical/rules';
+import type { ClosingMessagesResult } from '../../workflows/closing-messages';
 import type { pathwayWorkflow } from '../../workflows/pathway';
 import {
   WORKFLOW_TYPE,
@@ -55,6 +56,11 @@ export async function closeIfRunning(p: PathwayDriver): Promise<void> {
   await p.result();
 }
 
+/** The workflows a closed pathway handed its owed messages to (from the hand-over notes of its timeline). */
+export const closingMessagesIds = (view: PathwayView): string[] => [
+  ...new Set(view.timeline.flatMap((e) => (e.numbers?.outcome === 'handed-over' ? [String(e.numbers.deliveredBy)] : []))),
+];
+
 /**
  * Closes the pathways a test file started on a task queue, while its worker still runs. Time
  * skipping is global to the server: a pathway left behind, or its side effect waiting for a
@@ -74,9 +80,18 @@ export class PathwayDriver {
   static async enroll(
     env: TestWorkflowEnvironment,
     taskQueue: string,
-    opts: { baseline?: Scores; redFlags?: PathwayWorkflowInput['enrollment']['redFlags']; definition?: PathwayDefinition; careTeam?: string; continueAsNewAfterEvents?: number } = {},
+    opts: {
+      baseline?: Scores;
+      redFlags?: PathwayWorkflowInput['enrollment']['redFlags'];
+      definition?: PathwayDefinition;
+      careTeam?: string;
+      continueAsNewAfterEvents?: number;
+      /** Enrol the same patient again (the API's one-pathway-per-patient policies); a new id otherwise. */
+      pathwayId?: string;
+      conservativeCareSince?: string;
+    } = {},
   ): Promise<PathwayDriver> {
-    const pathwayId = `pw-${randomUUID().replace(/-/g, '')}`;
+    const pathwayId = opts.pathwayId ?? `pw-${randomUUID().replace(/-/g, '')}`;
     const input: PathwayWorkflowInput = {
       enrollment: {
         pathwayId,
@@ -84,11 +99,19 @@ export class PathwayDriver {
         definition: opts.definition ?? defaultDefinition(),
         baseline: opts.baseline ?? { painNrs: 8, odi: 40 },
         redFlags: opts.redFlags ?? [],
+        ...(opts.conservativeCareSince ? { conservativeCareSince: opts.conservativeCareSince } : {}),
         enrolledBy: COORDINATOR,
       },
       ...(opts.continueAsNewAfterEvents ? { continueAsNewAfterEvents: opts.continueAsNewAfterEvents } : {}),
     };
-    const handle = await env.client.workflow.start<typeof pathwayWorkflow>(WORKFLOW_TYPE, { workflowId: pathwayId, taskQueue, args: [input] });
+    const handle = await env.client.workflow.start<typeof pathwayWorkflow>(WORKFLOW_TYPE, {
+      workflowId: pathwayId,
+      taskQueue,
+      args: [input],
+      // As the API enrols: one running pathway per patient, a closed one frees the id.
+      workflowIdConflictPolicy: 'FAIL',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+    });
     const driver = new PathwayDriver(env, handle);
     const started = startedOn.get(taskQueue) ?? [];
     started.push(driver);
@@ -134,8 +157,19 @@ export class PathwayDriver {
     return this.handle.executeUpdate(applyAction, { args: [{ actor, input }] });
   }
 
-  /** The workflow's result once it has closed. */
-  result(): Promise<PathwayView> {
-    return this.handle.result();
+  /**
+   * The workflow's result once it has closed, and once the messages it handed over on closing
+   * have been delivered (or given up), so a test sees every message the pathway sent.
+   */
+  async result(): Promise<PathwayView> {
+    const view = await this.handle.result();
+    await this.closingMessages(view);
+    return view;
+  }
+
+  /** Waits for the workflows that deliver what the closed pathway still owed, and returns their results. */
+  async closingMessages(view?: PathwayView): Promise<ClosingMessagesResult[]> {
+    const closed = view ?? (await this.handle.result());
+    return Promise.all(closingMessagesIds(closed).map((id) => this.env.client.workflow.getHandle(id).result() as Promise<ClosingMessagesResult>));
   }
 }

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PathwayDefinitionSchema, type PathwayDefinition } from '../../clinical/definition';
 import pspsLumbarV1 from '../../clinical/definitions/psps-lumbar.v1.json';
+import pspsLumbarV2 from '../../clinical/definitions/psps-lumbar.v2.json';
 import { DEFAULT_DEFINITION_ID, DefinitionRegistry, loadDefinitions } from '../../clinical/registry';
 
 const raw = (): PathwayDefinition => structuredClone(pspsLumbarV1) as PathwayDefinition;
@@ -154,23 +155,24 @@ describe('loadDefinitions', () => {
     return folder;
   };
 
-  it('serves the built-in definition without a folder', () => {
+  it('serves the built-in definitions without a folder: v1 stays loadable, v2 is the default for new enrolments', () => {
     const r = loadDefinitions();
-    expect(r.list().map((d) => `${d.id}@${d.version}`)).toEqual(['psps-lumbar@1']);
-    expect(r.get(DEFAULT_DEFINITION_ID)).toEqual(pspsLumbarV1);
+    expect(r.list().map((d) => `${d.id}@${d.version}`)).toEqual(['psps-lumbar@1', 'psps-lumbar@2']);
+    expect(r.get(DEFAULT_DEFINITION_ID)).toEqual(pspsLumbarV2);
+    expect(r.get(DEFAULT_DEFINITION_ID, 1)).toEqual(pspsLumbarV1);
   });
 
   it('adds every valid JSON file in the folder and ignores other files', () => {
-    const v2 = withChange((d) => {
-      d.version = 2;
+    const v3 = withChange((d) => {
+      d.version = 3;
       d.stages.conservative.minimumDays = 28;
       d.followUp.reminderEveryDays = 14;
     });
     const cervical = withChange((d) => {
       d.id = 'psps-cervical';
     });
-    const r = loadDefinitions(tempFolder({ 'b.json': v2, 'a.json': cervical, 'notes.txt': 'not a definition', 'c.json.bak': '{' }));
-    expect(r.list().map((d) => `${d.id}@${d.version}`)).toEqual(['psps-cervical@1', 'psps-lumbar@1', 'psps-lumbar@2']);
+    const r = loadDefinitions(tempFolder({ 'b.json': v3, 'a.json': cervical, 'notes.txt': 'not a definition', 'c.json.bak': '{' }));
+    expect(r.list().map((d) => `${d.id}@${d.version}`)).toEqual(['psps-cervical@1', 'psps-lumbar@1', 'psps-lumbar@2', 'psps-lumbar@3']);
     expect(r.get('psps-lumbar')?.stages.conservative.minimumDays).toBe(28);
     expect(r.get('psps-lumbar', 1)?.stages.conservative.minimumDays).toBe(42);
     expect(r.get('psps-lumbar')?.followUp.reminderEveryDays).toBe(14);
@@ -204,6 +206,45 @@ describe('loadDefinitions', () => {
     expect(message).toMatch(/^pathway definition old\.json is invalid: /);
     expect(message).toContain('followUp.reminderEveryDays: ');
     expect(message).toContain('stages.scs: ');
+  });
+
+  it('psps-lumbar v2: the v1 numbers plus every number issue 9 added, from the clinical reference', () => {
+    const d = PathwayDefinitionSchema.parse(pspsLumbarV2);
+    expect(d).toEqual(pspsLumbarV2);
+    expect(d.version).toBe(2);
+    expect(d.acceptablePainNrs).toBe(3);
+    expect(d.backdateWindowDays).toBe(14);
+    expect(d.stages.interventional.minimumIntervalDays).toBe(14);
+    expect(d.stages.interventional.requiredBaseline).toEqual(['painNrs', 'odi']);
+    expect(d.stages.scs.requiredBaseline).toEqual(['painNrs', 'odi']);
+    expect(d.stages.scs.minimumConservativeCareMonths).toBe(6);
+    expect(d.stages.scs.response).toEqual({ trialReliefPercent: 50, trialMmeReductionPercent: 50, followUpReliefPercent: 50 });
+    expect(d.redFlags).toHaveLength(8);
+    // Everything else is v1's.
+    const { acceptablePainNrs: _a, backdateWindowDays: _b, redFlags: _r, version: _v, ...rest } = d;
+    const stripped = structuredClone(rest) as Record<string, any>;
+    delete stripped.stages.interventional.minimumIntervalDays;
+    delete stripped.stages.interventional.requiredBaseline;
+    delete stripped.stages.scs.requiredBaseline;
+    delete stripped.stages.scs.minimumConservativeCareMonths;
+    delete stripped.stages.scs.response.trialMmeReductionPercent;
+    const { version: _v1, ...v1 } = pspsLumbarV1;
+    expect(stripped).toEqual(v1);
+  });
+
+  it('v2 fields are validated: a repeated red flag or measure, an unknown measure, an out-of-range level', () => {
+    const v2With = (change: (d: Record<string, any>) => void): string[] => {
+      const d = structuredClone(pspsLumbarV2) as Record<string, any>;
+      change(d);
+      return issuesOf(d);
+    };
+    expect(v2With(() => undefined)).toEqual([]);
+    expect(v2With((d) => d.redFlags.push(d.redFlags[0]))).toEqual(['redFlags']);
+    expect(v2With((d) => void (d.redFlags[0].id = 'headache'))).toEqual(['redFlags.0.id']);
+    expect(v2With((d) => void (d.stages.interventional.requiredBaseline = ['odi', 'odi']))).toEqual(['stages.interventional.requiredBaseline']);
+    expect(v2With((d) => void (d.stages.scs.requiredBaseline = ['pgic']))).toEqual(['stages.scs.requiredBaseline.0']);
+    expect(v2With((d) => void (d.acceptablePainNrs = 11))).toEqual(['acceptablePainNrs']);
+    expect(v2With((d) => void (d.stages.interventional.minimumIntervalDays = 0))).toEqual(['stages.interventional.minimumIntervalDays']);
   });
 
   it('refuses a file that redefines the built-in version', () => {

@@ -216,7 +216,7 @@ describe('enrolment', () => {
     expect(o.effects).toEqual([
       {
         type: 'notify-care-team',
-        key: 'pw-unit.urgent-referral.2',
+        key: 'pw-unit.20250106090000000.urgent-referral.2',
         topic: 'urgent-referral',
         stage: 'conservative',
         status: 'urgent-referral',
@@ -314,7 +314,7 @@ describe('conservative care', () => {
     expect(o.effects).toEqual([
       {
         type: 'notify-care-team',
-        key: 'pw-unit.stage-changed.3',
+        key: 'pw-unit.20250106090000000.stage-changed.3',
         topic: 'stage-changed',
         stage: 'interventional',
         status: 'active',
@@ -358,7 +358,7 @@ describe('conservative care', () => {
       due: null,
     });
     expect(second.effects).toEqual([
-      { type: 'notify-care-team', key: 'pw-unit.completed.4', topic: 'completed', stage: 'conservative', status: 'completed', due: null },
+      { type: 'notify-care-team', key: 'pw-unit.20250106090000000.completed.4', topic: 'completed', stage: 'conservative', status: 'completed', due: null },
     ]);
     expect(nextWakeUpAt(s)).toBeNull();
   });
@@ -392,11 +392,15 @@ describe('conservative care', () => {
     expect(step(again.state, reassess(5), at(41)).state.status).toBe('completed');
   });
 
-  it('with a zero pain reference pain cannot respond, but ODI still can', () => {
+  it('with a zero pain reference pain cannot respond, but ODI still can; without a response nothing escalates (v1 too)', () => {
     const s0 = start({ baseline: { painNrs: 0, odi: 30 } }).state;
     const noOdiDrop = step(s0, reassess(0, { odi: 25 }), at(42));
     expect(noOdiDrop.entries[0]!.numbers).toMatchObject({ painReliefPercent: null, odiDropPoints: 5 });
-    expect(noOdiDrop.state.stage).toBe('interventional');
+    // A reference of 0 is never a reason to escalate: the assessment becomes the reference instead.
+    expect(noOdiDrop.state.stage).toBe('conservative');
+    expect(noOdiDrop.entries[1]).toMatchObject({ ruleId: 'escalation.acceptable-pain', numbers: { referencePainNrs: 0, newReferencePainNrs: 0 } });
+    expect(noOdiDrop.state.reference).toMatchObject({ painNrs: 0, odi: 25, from: 'reassessment', at: isoAt(42) });
+    expect(noOdiDrop.state.due).toEqual({ kind: 'reassessment', dueAt: isoAt(84) });
     const odiDrop = step(s0, reassess(0, { odi: 20 }), at(42));
     expect(odiDrop.entries[0]!.numbers).toMatchObject({ painReliefPercent: null, odiDropPoints: 10 });
     expect(odiDrop.state.stage).toBe('conservative');
@@ -473,7 +477,7 @@ describe('interventional care', () => {
     expect(second.effects).toEqual([
       {
         type: 'notify-care-team',
-        key: 'pw-unit.stage-changed.8',
+        key: 'pw-unit.20250106090000000.stage-changed.8',
         topic: 'stage-changed',
         stage: 'scs',
         status: 'active',
@@ -658,7 +662,7 @@ describe('spinal cord stimulation', () => {
     expect(o.effects).toEqual([
       {
         type: 'notify-care-team',
-        key: 'pw-unit.stage-changed.10',
+        key: 'pw-unit.20250106090000000.stage-changed.10',
         topic: 'stage-changed',
         stage: 'revision-referral',
         status: 'active',
@@ -789,7 +793,7 @@ describe('revision referral', () => {
       statusAfter: 'active',
       due: { kind: 'surgical-consult', dueAt: isoAt(120 + 56) },
     });
-    expect(last.effects).toEqual([{ type: 'issue-revision-referral', key: 'pw-unit.referral.16' }]);
+    expect(last.effects).toEqual([{ type: 'issue-revision-referral', key: 'pw-unit.20250106090000000.referral.16' }]);
     expect(last.state.workup.referralIssuedAt).toBe(isoAt(120));
     expect(last.state.due).toEqual({ kind: 'surgical-consult', dueAt: isoAt(176) });
     expect(pendingWorkup(last.state)).toEqual([]);
@@ -822,7 +826,7 @@ describe('revision referral', () => {
       statusAfter: 'completed',
     });
     expect(o.effects).toEqual([
-      { type: 'notify-care-team', key: 'pw-unit.completed.18', topic: 'completed', stage: 'revision-referral', status: 'completed', due: null },
+      { type: 'notify-care-team', key: 'pw-unit.20250106090000000.completed.18', topic: 'completed', stage: 'revision-referral', status: 'completed', due: null },
     ]);
   });
 
@@ -832,7 +836,7 @@ describe('revision referral', () => {
     expect(refusal(s, workup('bone-density'), at(111))).toMatchObject({ code: 'conflict', field: 'item' });
     s = step(s, workup('labs'), at(111)).state;
     const o = step(s, workup('imaging'), at(112));
-    expect(o.effects).toEqual([{ type: 'issue-revision-referral', key: 'pw-unit.referral.13' }]);
+    expect(o.effects).toEqual([{ type: 'issue-revision-referral', key: 'pw-unit.20250106090000000.referral.13' }]);
     expect(o.entries[1]).toMatchObject({ numbers: { itemsComplete: 2 }, rule: sentence('referral.workup-complete', d) });
   });
 
@@ -888,7 +892,7 @@ describe('red flags', () => {
     expect(o.effects).toEqual([
       {
         type: 'notify-care-team',
-        key: 'pw-unit.urgent-referral.4',
+        key: 'pw-unit.20250106090000000.urgent-referral.4',
         topic: 'urgent-referral',
         stage: 'interventional',
         status: 'urgent-referral',
@@ -932,7 +936,7 @@ describe('red flags', () => {
   });
 
   it('resume after red flags at enrolment moves the first reassessment and the cadence', () => {
-    const s = step(start({ redFlags: ['infection'] }).state, resume(), at(5)).state;
+    const s = step(start({ redFlags: ['infection'] }).state, resume(CLINICIAN), at(5)).state;
     expect(s.status).toBe('active');
     expect(s.due).toEqual({ kind: 'reassessment', dueAt: isoAt(47) });
     expect(s.cadence).toEqual({ anchorAt: isoAt(5), everyDays: 42 });
@@ -948,7 +952,7 @@ describe('red flags', () => {
     s = step(s, flags(['suspected-fracture']), at(15)).state;
     expect(s.status).toBe('urgent-referral');
     expect(s.pause).toEqual({ since: isoAt(10), kind: 'urgent-referral' });
-    s = step(s, resume(), at(30)).state;
+    s = step(s, resume(CLINICIAN), at(30)).state;
     expect(s.due).toEqual({ kind: 'reassessment', dueAt: isoAt(62) });
     expect(s.stageClockAt).toBe(isoAt(20));
   });
@@ -969,7 +973,7 @@ describe('red flags', () => {
       statusBefore: 'urgent-referral',
       statusAfter: 'closed',
     });
-    expect(o.effects).toEqual([{ type: 'notify-care-team', key: 'pw-unit.closed.3', topic: 'closed', stage: 'conservative', status: 'closed', due: null }]);
+    expect(o.effects).toEqual([{ type: 'notify-care-team', key: 'pw-unit.20250106090000000.closed.3', topic: 'closed', stage: 'conservative', status: 'closed', due: null }]);
   });
 });
 
@@ -1024,7 +1028,7 @@ describe('hold, resume, withdraw, discharge, escalate', () => {
       expect(o.state.pause).toBeNull();
       expect(o.entries[0]).toMatchObject({ ruleId: 'override.withdraw', statusAfter: 'withdrawn', reason: 'moved away' });
       expect(o.effects).toEqual([
-        { type: 'notify-care-team', key: `pw-unit.closed.${o.entries[0]!.seq}`, topic: 'closed', stage: 'conservative', status: 'withdrawn', due: null },
+        { type: 'notify-care-team', key: `pw-unit.20250106090000000.closed.${o.entries[0]!.seq}`, topic: 'closed', stage: 'conservative', status: 'withdrawn', due: null },
       ]);
       expect(nextWakeUpAt(o.state)).toBeNull();
     }
@@ -1044,7 +1048,7 @@ describe('hold, resume, withdraw, discharge, escalate', () => {
       statusAfter: 'completed',
     });
     expect(o.effects).toEqual([
-      { type: 'notify-care-team', key: 'pw-unit.completed.4', topic: 'completed', stage: 'interventional', status: 'completed', due: null },
+      { type: 'notify-care-team', key: 'pw-unit.20250106090000000.completed.4', topic: 'completed', stage: 'interventional', status: 'completed', due: null },
     ]);
   });
 
@@ -1336,7 +1340,7 @@ describe('the passing of time', () => {
     });
     // The lost point notifies the care team and sends no reminder.
     expect(lost.effects).toEqual([
-      { type: 'notify-care-team', key: 'pw-unit.lost-to-follow-up.8', topic: 'lost-to-follow-up', stage: 'conservative', status: 'on-hold', due: DUE },
+      { type: 'notify-care-team', key: 'pw-unit.20250106090000000.lost-to-follow-up.8', topic: 'lost-to-follow-up', stage: 'conservative', status: 'on-hold', due: DUE },
     ]);
     expect(state.status).toBe('on-hold');
     expect(state.pause).toEqual({ since: isoAt(73), kind: 'lost-to-follow-up' });
@@ -1377,7 +1381,7 @@ describe('the passing of time', () => {
     const gone = applyClock(start().state, at(200));
     expect(gone.entries.map((e) => e.event)).toEqual(['overdue', 'lost-to-follow-up']);
     expect(gone.effects).toEqual([
-      { type: 'notify-care-team', key: 'pw-unit.lost-to-follow-up.3', topic: 'lost-to-follow-up', stage: 'conservative', status: 'on-hold', due: DUE },
+      { type: 'notify-care-team', key: 'pw-unit.20250106090000000.lost-to-follow-up.3', topic: 'lost-to-follow-up', stage: 'conservative', status: 'on-hold', due: DUE },
     ]);
     expect(gone.state.status).toBe('on-hold');
     expect(gone.state.pause).toEqual({ since: isoAt(200), kind: 'lost-to-follow-up' });
@@ -1387,7 +1391,7 @@ describe('the passing of time', () => {
   it('reminder keys are stable and distinct across sequences', () => {
     const { outcomes } = drive(start().state, 400);
     const keys = outcomes.flatMap((o) => o.effects.map((e) => e.key));
-    expect(keys).toEqual([`${KEY}.1`, `${KEY}.2`, `${KEY}.3`, `${KEY}.4`, `${KEY}.5`, 'pw-unit.lost-to-follow-up.8']);
+    expect(keys).toEqual([`${KEY}.1`, `${KEY}.2`, `${KEY}.3`, `${KEY}.4`, `${KEY}.5`, 'pw-unit.20250106090000000.lost-to-follow-up.8']);
     expect(new Set(keys).size).toBe(keys.length);
     // Stable: the same point gives the same key whenever the clock reaches it, and the clock is deterministic.
     const reminded = applyClock(start().state, at(42)).state;
@@ -1519,7 +1523,7 @@ describe('the passing of time', () => {
     const urgent = step(reminded, flags(['infection']), at(43)).state;
     expect(nextWakeUpAt(urgent)).toBeNull();
     expect(applyClock(urgent, at(100)).entries).toEqual([]);
-    const back = step(urgent, resume(), at(53)).state;
+    const back = step(urgent, resume(CLINICIAN), at(53)).state;
     expect(back.due).toEqual({ kind: 'reassessment', dueAt: isoAt(52) });
     expect(nextWakeUpAt(back)).toBe(at(52));
   });
@@ -1540,7 +1544,7 @@ describe('the passing of time', () => {
       statusAfter: 'on-hold',
     });
     expect(o.effects).toEqual([
-      { type: 'notify-care-team', key: 'pw-unit.lost-to-follow-up.4', topic: 'lost-to-follow-up', stage: 'conservative', status: 'on-hold', due: DUE },
+      { type: 'notify-care-team', key: 'pw-unit.20250106090000000.lost-to-follow-up.4', topic: 'lost-to-follow-up', stage: 'conservative', status: 'on-hold', due: DUE },
     ]);
     expect(nextWakeUpAt(o.state)).toBeNull();
     expect(applyClock(o.state, at(400)).entries).toEqual([]);
@@ -1665,12 +1669,12 @@ describe('noteSideEffect', () => {
     );
     const urgent = start({ redFlags: ['infection'] });
     expect(noteSideEffect(urgent.state, at(0), urgent.effects[0]!, 'worklist').timeline.at(-1)).toMatchObject({
-      numbers: { messageId: 'pw-unit.urgent-referral.2', sideEffect: 'notify-care-team', outcome: 'worklist' },
+      numbers: { messageId: 'pw-unit.20250106090000000.urgent-referral.2', sideEffect: 'notify-care-team', outcome: 'worklist' },
       summary: 'On the worklist (no webhook configured): care-team notification (urgent-referral).',
     });
-    const referral: Effect = { type: 'issue-revision-referral', key: 'pw-unit.referral.16' };
+    const referral: Effect = { type: 'issue-revision-referral', key: 'pw-unit.20250106090000000.referral.16' };
     expect(noteSideEffect(toRevision(), at(120), referral, 'webhook').timeline.at(-1)).toMatchObject({
-      numbers: { messageId: 'pw-unit.referral.16', sideEffect: 'issue-revision-referral', outcome: 'webhook' },
+      numbers: { messageId: 'pw-unit.20250106090000000.referral.16', sideEffect: 'issue-revision-referral', outcome: 'webhook' },
       summary: 'Delivered by webhook: revision-surgery referral.',
     });
   });
@@ -1723,7 +1727,7 @@ describe('noteSideEffect', () => {
   it('undelivered care-team notifications and referrals are listed by effect type', () => {
     const urgent = start({ redFlags: ['infection'] });
     const s = noteSideEffect(urgent.state, at(1), urgent.effects[0]!, 'undelivered');
-    expect(s.undelivered).toEqual([{ messageId: 'pw-unit.urgent-referral.2', effect: 'notify-care-team', at: isoAt(1) }]);
+    expect(s.undelivered).toEqual([{ messageId: 'pw-unit.20250106090000000.urgent-referral.2', effect: 'notify-care-team', at: isoAt(1) }]);
     expect(s.timeline.at(-1)!.summary).toBe(
       'Not delivered after every retry: care-team notification (urgent-referral). It stays on the worklist until someone acts on the pathway.',
     );
@@ -1813,7 +1817,7 @@ describe('the timeline', () => {
     const implantCompletion = step(step(toImplanted(), reassess(4), at(223)).state, reassess(4), at(307)).state;
     const followUpFailure = step(toImplanted(), reassess(8), at(223)).state;
     const lost = step(applyClock(applyClock(start().state, at(45)).state, at(73)).state, resume(), at(80)).state;
-    const redFlagged = step(step(start({ redFlags: ['infection'] }).state, resume(), at(3)).state, reassess(2, { redFlags: ['suspected-fracture'] }), at(10)).state;
+    const redFlagged = step(step(start({ redFlags: ['infection'] }).state, resume(CLINICIAN), at(3)).state, reassess(2, { redFlags: ['suspected-fracture'] }), at(10)).state;
     let reminded = start().state;
     for (const day of [42, 45, 52]) reminded = applyClock(reminded, at(day)).state;
     reminded = step(reminded, reassess(5), at(53)).state;
@@ -1866,6 +1870,9 @@ describe('the timeline', () => {
       [
         'completion.sustained-response',
         'completion.surgical-consult',
+        'procedure.reassess-after',
+        'procedure.scs-follow-up',
+        'procedure.scs-trial-days',
         'escalation.conservative',
         'escalation.interventional',
         'escalation.minimum-duration',

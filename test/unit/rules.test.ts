@@ -5,8 +5,14 @@
 import { describe, expect, it } from 'vitest';
 import { PathwayDefinitionSchema, type PathwayDefinition } from '../../clinical/definition';
 import pspsLumbarV1 from '../../clinical/definitions/psps-lumbar.v1.json';
+import pspsLumbarV2 from '../../clinical/definitions/psps-lumbar.v2.json';
 import {
   DAY_MS,
+  addMonths,
+  calendarDaysBetween,
+  procedureTooClose,
+  requiredBaseline,
+  scsTrialEligibleFrom,
   describeRules,
   evaluateConservative,
   evaluateInterventional,
@@ -21,6 +27,7 @@ import {
 } from '../../clinical/rules';
 
 const base = (): PathwayDefinition => PathwayDefinitionSchema.parse(structuredClone(pspsLumbarV1));
+const v2 = (): PathwayDefinition => PathwayDefinitionSchema.parse(structuredClone(pspsLumbarV2));
 /** A copy of the default definition with one change. */
 const tuned = (change: (d: PathwayDefinition) => void): PathwayDefinition => {
   const d = base();
@@ -35,8 +42,16 @@ const ALL_RULES = {
   'response.interventional': true,
   'response.scs-trial': true,
   'response.scs-follow-up': true,
+  'escalation.acceptable-pain': true,
   'escalation.minimum-duration': true,
   'escalation.conservative': true,
+  'baseline.required': true,
+  'procedure.reassess-after': true,
+  'procedure.scs-trial-days': true,
+  'procedure.scs-follow-up': true,
+  'limit.procedure-interval': true,
+  'eligibility.scs-conservative-care': true,
+  'recording.clinical-time': true,
   'escalation.interventional': true,
   'escalation.scs-psychology': true,
   'escalation.scs-trial': true,
@@ -137,7 +152,7 @@ describe('relief rules: interventional, SCS trial, SCS follow-up', () => {
   const d = base();
   const cases = [
     ['response.interventional', evaluateInterventional],
-    ['response.scs-trial', evaluateScsTrial],
+    ['response.scs-trial', (d: PathwayDefinition, reference: number, pain: number) => evaluateScsTrial(d, { painNrs: reference }, { painNrs: pain })],
     ['response.scs-follow-up', evaluateScsFollowUp],
   ] as const;
 
@@ -171,8 +186,8 @@ describe('relief rules: interventional, SCS trial, SCS follow-up', () => {
     // 10 → 5 is 50% relief.
     expect(evaluateInterventional(x, 10, 5).responding).toBe(false);
     expect(evaluateInterventional(x, 10, 4).responding).toBe(true);
-    expect(evaluateScsTrial(x, 10, 6).responding).toBe(true);
-    expect(evaluateScsTrial(x, 10, 6.1).responding).toBe(false);
+    expect(evaluateScsTrial(x, { painNrs: 10 }, { painNrs: 6 }).responding).toBe(true);
+    expect(evaluateScsTrial(x, { painNrs: 10 }, { painNrs: 6.1 }).responding).toBe(false);
     expect(evaluateScsFollowUp(x, 10, 4).responding).toBe(false);
     expect(evaluateScsFollowUp(x, 10, 3).responding).toBe(true);
     expect(evaluateScsFollowUp(x, 10, 3).numbers.reliefThresholdPercent).toBe(70);
@@ -214,15 +229,57 @@ describe('durations, sustained response, procedure limit', () => {
 });
 
 describe('rule sentences', () => {
-  it('describeRules gives one non-empty sentence for every RuleId, in a stable order', () => {
+  it('describeRules gives one non-empty sentence for every rule v1 uses; v1 lacks the rules of numbers it does not set', () => {
     const rules = describeRules(base());
-    expect(rules.map((r) => r.id).sort()).toEqual([...RULE_IDS].sort());
+    const v2Only: RuleId[] = ['baseline.required', 'limit.procedure-interval', 'eligibility.scs-conservative-care'];
+    expect(rules.map((r) => r.id).sort()).toEqual(RULE_IDS.filter((id) => !v2Only.includes(id)).sort());
     expect(new Set(rules.map((r) => r.id)).size).toBe(rules.length);
     for (const r of rules) {
       expect(r.sentence.length).toBeGreaterThan(20);
-      expect(r.sentence).toBe(ruleSentence(r.id, base()));
+      expect(r.sentence).toBe(ruleSentence(r.id as RuleId, base()));
       expect(r.sentence).not.toMatch(/undefined|NaN|\[object/);
     }
+  });
+
+  it('describeRules of v2: every RuleId, then each red flag of the reference with its own sentence', () => {
+    const rules = describeRules(v2());
+    const ruleIds = rules.filter((r) => !r.id.startsWith('red-flag.') || r.id === 'red-flag.urgent-referral').map((r) => r.id);
+    expect(ruleIds.sort()).toEqual([...RULE_IDS].sort());
+    const flags = rules.filter((r) => r.id.startsWith('red-flag.') && r.id !== 'red-flag.urgent-referral');
+    expect(flags.map((f) => f.id).sort()).toEqual(
+      [
+        'bilateral-leg-weakness',
+        'bladder-bowel-dysfunction',
+        'infection',
+        'progressive-motor-deficit',
+        'saddle-anaesthesia',
+        'sexual-dysfunction',
+        'suspected-fracture',
+        'suspected-malignancy',
+      ].map((f) => `red-flag.${f}`),
+    );
+    for (const r of rules) expect(r.sentence, r.id).not.toMatch(/undefined|NaN|\[object/);
+    const s = (id: RuleId) => ruleSentence(id, v2());
+    expect(s('red-flag.urgent-referral')).toContain('sexual dysfunction');
+    expect(s('red-flag.urgent-referral')).toContain('bilateral leg weakness');
+    expect(s('red-flag.urgent-referral')).toContain('until a clinician resumes or closes');
+    expect(s('limit.procedure-interval')).toContain('at least 14 days apart');
+    expect(s('baseline.required')).toContain('baseline of pain NRS and ODI');
+    expect(s('eligibility.scs-conservative-care')).toContain('6 months');
+    expect(s('response.scs-trial')).toContain('50% from the stage reference');
+    expect(s('response.scs-trial')).toContain('MME');
+    expect(s('response.conservative')).toContain('at or below NRS 3');
+    expect(s('escalation.acceptable-pain')).toContain('NRS 3');
+    expect(s('escalation.acceptable-pain')).toContain('reference of 0');
+    expect(s('recording.clinical-time')).toContain('14 days back');
+    expect(ruleSentence('recording.clinical-time', base())).toBe('A reassessment, red-flag report or work-up result is dated when it is recorded.');
+  });
+
+  it('the resume sentence says what resuming does, and who may', () => {
+    const sentence = ruleSentence('override.resume', base());
+    expect(sentence).toContain('only a clinician may resume after an urgent referral');
+    expect(sentence).toContain('falls due at resumption');
+    expect(sentence).not.toContain('moves every due date later by the time the pathway was held.');
   });
 
   it('sentences carry the default definition’s own numbers', () => {
@@ -296,12 +353,65 @@ describe('rule sentences', () => {
 
   it('the reminder interval changes the reminder sentence only; grace and lost days leave it alone', () => {
     const original = describeRules(base());
-    const differing = (change: (d: PathwayDefinition) => void): RuleId[] =>
+    const differing = (change: (d: PathwayDefinition) => void): string[] =>
       describeRules(tuned(change))
         .filter((r, i) => r.sentence !== original[i]!.sentence)
         .map((r) => r.id);
     expect(differing((d) => void (d.followUp.reminderEveryDays = 3))).toEqual(['follow-up.reminder']);
     expect(differing((d) => void (d.followUp.graceDays = 5))).toEqual(['follow-up.overdue']);
     expect(differing((d) => void (d.followUp.lostToFollowUpAfterOverdueDays = 21))).toEqual(['follow-up.lost']);
+  });
+});
+
+describe('issue 9 rules at their boundaries', () => {
+  const day = (iso: string): number => Date.parse(iso);
+
+  it('procedureTooClose: 13 calendar days is too close, 14 is not; either way round; none in v1', () => {
+    const last = day('2026-03-01T16:00:00Z');
+    expect(procedureTooClose(v2(), [last], day('2026-03-14T08:00:00Z'))).toBe(last);
+    expect(procedureTooClose(v2(), [last], day('2026-03-15T08:00:00Z'))).toBeNull();
+    expect(procedureTooClose(v2(), [last], day('2026-02-16T08:00:00Z'))).toBe(last);
+    expect(procedureTooClose(v2(), [last], day('2026-02-15T08:00:00Z'))).toBeNull();
+    expect(procedureTooClose(base(), [last], day('2026-03-02T08:00:00Z'))).toBeNull();
+    expect(calendarDaysBetween(last, day('2026-03-15T00:00:00Z'))).toBe(14);
+  });
+
+  it('scsTrialEligibleFrom: six calendar months (v2), the day clamped to the month; none in v1', () => {
+    expect(new Date(scsTrialEligibleFrom(v2(), day('2025-01-15T10:00:00Z'))!).toISOString()).toBe('2025-07-15T10:00:00.000Z');
+    expect(new Date(addMonths(day('2025-08-31T00:00:00Z'), 6)).toISOString()).toBe('2026-02-28T00:00:00.000Z');
+    expect(new Date(addMonths(day('2023-08-31T00:00:00Z'), 6)).toISOString()).toBe('2024-02-29T00:00:00.000Z');
+    expect(new Date(addMonths(day('2025-01-15T10:00:00Z'), 5)).getTime()).toBeLessThan(scsTrialEligibleFrom(v2(), day('2025-01-15T10:00:00Z'))!);
+    expect(scsTrialEligibleFrom(base(), 0)).toBeNull();
+  });
+
+  it('SCS trial: 49% pain with 50% fewer MME succeeds; 49% and 49% fails; no MME reference, no MME criterion; v1 reads pain only', () => {
+    const ref = { painNrs: 10, dailyMme: 90 };
+    expect(evaluateScsTrial(v2(), ref, { painNrs: 5.1, dailyMme: 45 })).toMatchObject({
+      responding: true,
+      numbers: { painReliefPercent: 49, mmeReductionPercent: 50, mmeThresholdPercent: 50, referenceDailyMme: 90, dailyMme: 45 },
+    });
+    expect(evaluateScsTrial(v2(), ref, { painNrs: 5.1, dailyMme: 45.9 }).responding).toBe(false);
+    expect(evaluateScsTrial(v2(), { painNrs: 10 }, { painNrs: 5.1, dailyMme: 0 })).toMatchObject({ responding: false, numbers: { mmeReductionPercent: null } });
+    expect(evaluateScsTrial(v2(), { painNrs: 10, dailyMme: 0 }, { painNrs: 5.1, dailyMme: 0 }).numbers.mmeReductionPercent).toBeNull();
+    expect(evaluateScsTrial(base(), ref, { painNrs: 5.1, dailyMme: 0 }).responding).toBe(false);
+    expect(evaluateScsTrial(base(), ref, { painNrs: 5.1, dailyMme: 0 }).numbers).not.toHaveProperty('mmeReductionPercent');
+  });
+
+  it('acceptable pain (v2 NRS 3): at the level responds in every stage; above it does not; v1 has no level', () => {
+    expect(evaluateConservative(v2(), { painNrs: 4 }, { painNrs: 3 })).toMatchObject({ responding: true, numbers: { painAcceptable: true, acceptablePainNrs: 3 } });
+    expect(evaluateConservative(v2(), { painNrs: 4 }, { painNrs: 3.1 })).toMatchObject({ responding: false, numbers: { painAcceptable: false } });
+    expect(evaluateConservative(v2(), { painNrs: 0 }, { painNrs: 0 }).responding).toBe(true);
+    expect(evaluateInterventional(v2(), 4, 3).responding).toBe(true);
+    expect(evaluateScsFollowUp(v2(), 4, 3).responding).toBe(true);
+    expect(evaluateScsTrial(v2(), { painNrs: 4 }, { painNrs: 3 }).responding).toBe(true);
+    expect(evaluateConservative(base(), { painNrs: 4 }, { painNrs: 3 }).responding).toBe(false);
+    expect(evaluateConservative(base(), { painNrs: 0 }, { painNrs: 0 }).numbers).not.toHaveProperty('painAcceptable');
+  });
+
+  it('requiredBaseline: pain and ODI before interventional and SCS procedures in v2, nothing in v1', () => {
+    expect(requiredBaseline(v2(), 'interventional')).toEqual(['painNrs', 'odi']);
+    expect(requiredBaseline(v2(), 'scs')).toEqual(['painNrs', 'odi']);
+    expect(requiredBaseline(v2(), 'conservative')).toEqual([]);
+    expect(requiredBaseline(base(), 'interventional')).toEqual([]);
   });
 });

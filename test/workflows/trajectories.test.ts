@@ -8,6 +8,8 @@
  * every list of messages deterministic. The time-skipping server finishes the work a timer
  * starts before it moves its clock on, so whatever fell due during `passDays` is done by then.
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { WorkflowNotFoundError, type HistoryAndWorkflowId } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { temporal } from '@temporalio/proto';
@@ -16,6 +18,8 @@ import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } fro
 import type { Scores } from '../../clinical/events';
 import { DAY_MS } from '../../clinical/rules';
 import type { PathwaySnapshot, PathwayView } from '../../workflows/messages';
+import { CLOSING_HANDS_OVER_MESSAGES } from '../../workflows/pathway';
+import { CareTeamKey, UndeliveredKey } from '../../workflows/search-attributes';
 import { CLINICIAN, COORDINATOR, PathwayDriver, closeIfRunning, eventually } from '../harness/pathway-driver';
 import { connectTimeSkipping, RecordingChannel, startPathwayWorker } from '../harness/temporal';
 import {
@@ -122,7 +126,8 @@ describe('a responder', () => {
     // The care team heard of the completion once (after a reminder each time a reassessment fell due).
     expect(channel.topics(p.id)).toEqual(['reminder.due', 'reminder.due', 'completed']);
     expect(channel.notifications.find((n) => n.pathwayId === p.id)).toMatchObject({ topic: 'completed', status: 'completed', stage: 'conservative', careTeam: 'spine-test' });
-    expect(deliveriesOf(result.timeline)).toEqual(['worklist', 'worklist', 'worklist']);
+    // The completion notification is handed over on closing, and delivered by the closing-messages workflow.
+    expect(deliveriesOf(result.timeline)).toEqual(['worklist', 'worklist', 'handed-over']);
     expect(messageIds(channel, p.id)).toEqual(result.timeline.filter((e) => e.event === 'notification').map((e) => e.numbers!.messageId));
     await keep(p);
   });
@@ -155,8 +160,9 @@ describe('a non-responder', () => {
     let view: PathwaySnapshot = conservative.pathway;
     for (const [i, type] of procedures.entries()) {
       const done = await p.procedure({ type, spinalRegion: 'L4-L5' });
-      expect(stepsOf(done.decisions)).toEqual(['procedure']);
-      expect(done.decisions[0]!.numbers).toEqual({ type, proceduresInWindow: i + 1, limit: 4, reassessAfterDays: 28 });
+      expect(stepsOf(done.decisions)).toEqual(['procedure:procedure.reassess-after']);
+      expect(done.decisions[0]!.numbers).toEqual({ type, proceduresInWindow: i + 1, limit: 4, windowDays: 365, reassessAfterDays: 28 });
+      expect(done.decisions[0]!.cites!.map((c) => c.ruleId)).toEqual(['limit.interventional-procedures']);
       expect(done.pathway.proceduresAwaitingReassessment).toBe(1);
       expect(done.pathway.procedures.at(-1)).toMatchObject({ type, stage: 'interventional', spinalRegion: 'L4-L5' });
       expect(done.pathway.due).toEqual({ kind: 'reassessment', dueAt: plusDays(done.decisions[0]!.at, 28) });
@@ -189,7 +195,7 @@ describe('a non-responder', () => {
     await expectRefused(p.procedure({ type: 'scs-trial' }), 'conflict', 'type');
     const cleared = await p.procedure({ type: 'psychological-evaluation', outcome: 'cleared' });
     expect(stepsOf(cleared.decisions)).toEqual(['procedure']);
-    expect(cleared.decisions[0]!.numbers).toEqual({ type: 'psychological-evaluation', outcome: 'cleared' });
+    expect(cleared.decisions[0]!.numbers).toEqual({ type: 'psychological-evaluation', outcome: 'cleared', scheduleWithinDays: 42 });
     expect(cleared.pathway.scs.psychology).toBe('cleared');
     expect(cleared.pathway.due).toEqual({ kind: 'scs-trial', dueAt: plusDays(cleared.decisions[0]!.at, 42) });
     const trial = await p.procedure({ type: 'scs-trial' });
@@ -363,9 +369,9 @@ describe('spinal cord stimulation', () => {
       'enrolled',
       'stage-changed:override.escalate',
       'procedure',
-      'procedure',
+      'procedure:procedure.scs-trial-days',
       'reassessment:response.scs-trial',
-      'procedure',
+      'procedure:procedure.scs-follow-up',
       'reassessment:response.scs-follow-up',
       'reassessment:response.scs-follow-up',
       'completed:completion.sustained-response',
@@ -557,7 +563,7 @@ describe('red flags', () => {
     const result = await p.result();
     expect(result.status).toBe('closed');
     expect(channel.topics(p.id)).toEqual(['closed']);
-    expect(deliveriesOf(result.timeline)).toEqual(['undelivered', 'worklist']);
+    expect(deliveriesOf(result.timeline)).toEqual(['undelivered', 'handed-over']);
     // The activity's last attempt ends the delivery: failed (no time left to retry) or timed out.
     const ended = eventTypesOf(await p.handle.fetchHistory()).filter((t) => t === EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED || t === EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT);
     expect(ended).toHaveLength(1);
@@ -609,38 +615,64 @@ describe('holds, withdrawal and follow-up', () => {
     await keep(p);
   });
 
-  it('withdraw closes the workflow; changes are refused while it finishes and after it has closed', async () => {
+  it('withdraw completes the workflow at once, webhook down or not: the patient is free, and the owed message is delivered by a workflow of its own', async () => {
     const p = await enroll();
     await p.passDays(3);
-    // The care team's channel is down, so the workflow stays open (retrying the notification) after the withdrawal.
+    // The care team's channel is down: the closing notification cannot be delivered yet.
     channel.failing = true;
-    let withdrawn;
-    let afterWithdrawal;
+    let result: PathwayView;
     try {
-      withdrawn = await p.action({ action: 'withdraw', reason: 'moved to another region' }, COORDINATOR);
-      afterWithdrawal = await p.state();
+      const withdrawn = await p.action({ action: 'withdraw', reason: 'moved to another region' }, COORDINATOR);
       expect(stepsOf(withdrawn.decisions)).toEqual(['override:override.withdraw']);
       expect(withdrawn.decisions[0]).toMatchObject({ actor: COORDINATOR, reason: 'moved to another region', statusAfter: 'withdrawn', due: null });
       expect(withdrawn.pathway).toMatchObject({ status: 'withdrawn', due: null, closedAt: withdrawn.decisions[0]!.at });
-      expect((await p.handle.describe()).status.name).toBe('RUNNING');
-      const refusal = await expectRefused(p.reassess({ painNrs: 5 }), 'conflict');
-      expect(refusal.message).toMatch(/withdrawn/);
-      await expectRefused(p.action({ action: 'resume', reason: 'changed their mind' }, COORDINATOR), 'conflict');
-      await expectRefused(p.action({ action: 'withdraw', reason: 'twice' }, COORDINATOR), 'conflict');
+      // The answer came once the workflow had completed with the withdrawal.
+      expect((await p.handle.describe()).status.name).toBe('COMPLETED');
+      result = await p.handle.result();
+      expect(result.status).toBe('withdrawn');
+      const handover = result.timeline.at(-1)!;
+      expect(handover).toMatchObject({ event: 'notification', numbers: { sideEffect: 'notify-care-team', outcome: 'handed-over' } });
+      const runId = (await p.handle.describe()).runId;
+      expect(handover.numbers!.deliveredBy).toBe(`${p.id}.closing-messages.${runId}`);
+      const deliverer = env.client.workflow.getHandle(String(handover.numbers!.deliveredBy));
+      expect((await deliverer.describe()).status.name).toBe('RUNNING');
+      // Changes to the closed pathway find no running workflow (the API answers 409).
+      const events = (await p.handle.fetchHistory()).events!.length;
+      await expect(p.reassess({ painNrs: 5 })).rejects.toBeInstanceOf(WorkflowNotFoundError);
+      expect((await p.handle.fetchHistory()).events!.length).toBe(events);
+
+      // The same patient is enrolled again at once, while the old message is still being retried.
+      const again = await enroll({ pathwayId: p.id });
+      expect((await again.state()).status).toBe('active');
+      expect((await deliverer.describe()).status.name).toBe('RUNNING');
     } finally {
       channel.failing = false;
     }
-    const result = await p.result();
-    expect(result.status).toBe('withdrawn');
-    expect(decisionsOf(result.timeline)).toEqual(decisionsOf(afterWithdrawal!.timeline));
+    const [delivered] = await p.closingMessages(result!);
+    expect(delivered).toEqual({
+      pathwayId: p.id,
+      outcomes: [{ messageId: result!.timeline.at(-1)!.numbers!.messageId, type: 'pathway.closed', outcome: 'worklist', at: expect.any(String) }],
+    });
     expect(channel.topics(p.id)).toEqual(['closed']);
-    expect((await p.handle.describe()).status.name).toBe('COMPLETED');
+    await keep(p);
+  });
 
-    const events = (await p.handle.fetchHistory()).events!.length;
-    await expect(p.reassess({ painNrs: 5 })).rejects.toBeInstanceOf(WorkflowNotFoundError);
-    await expect(p.action({ action: 'resume', reason: 'changed their mind' }, COORDINATOR)).rejects.toBeInstanceOf(WorkflowNotFoundError);
-    expect((await p.handle.fetchHistory()).events!.length).toBe(events);
-    expect((await p.result()).timeline).toEqual(result.timeline);
+  it('a message owed on closing that cannot be delivered after every retry is recorded as undelivered by its workflow, flagged for dashboards', async () => {
+    const p = await enroll();
+    channel.failing = true;
+    try {
+      await p.action({ action: 'withdraw', reason: 'moved away' }, COORDINATOR);
+      const result = await p.handle.result();
+      // Waiting for the deliverer lets the server skip its twelve hours of retries.
+      const [outcome] = await p.closingMessages(result);
+      expect(outcome!.outcomes.map((o) => o.outcome)).toEqual(['undelivered']);
+      const deliverer = await env.client.workflow.getHandle(String(result.timeline.at(-1)!.numbers!.deliveredBy)).describe();
+      expect(deliverer.typedSearchAttributes.get(UndeliveredKey)).toBe(true);
+      expect(deliverer.typedSearchAttributes.get(CareTeamKey)).toBe('spine-test');
+    } finally {
+      channel.failing = false;
+    }
+    expect(channel.topics(p.id)).toEqual([]);
     await keep(p);
   });
 
@@ -768,7 +800,7 @@ describe('refusals', () => {
     expect(limit.message).toMatch(/At most 4 interventional procedures/);
     const view = await p.state();
     expect(view.procedures.map((r) => r.type)).toEqual([...types]);
-    expect(stepsOf(entriesAfter(decisionsOf(view.timeline), 2))).toEqual(['procedure', 'procedure', 'procedure', 'procedure']);
+    expect(stepsOf(entriesAfter(decisionsOf(view.timeline), 2))).toEqual(Array(4).fill('procedure:procedure.reassess-after'));
     // The reassessment due follows the last procedure.
     const last = view.procedures[3]!;
     expect(view.due).toEqual({ kind: 'reassessment', dueAt: plusDays(last.performedAt, 28) });
@@ -821,7 +853,7 @@ describe('continue-as-new', () => {
       'override:override.resume',
       'reassessment:response.conservative',
       'stage-changed:escalation.conservative',
-      'procedure',
+      'procedure:procedure.reassess-after',
       'reassessment:response.interventional',
     ]);
     expect(view).toMatchObject({ status: 'active', stage: 'interventional', consecutiveResponses: 1, stageEnteredAt: escalated.decisions[1]!.at });
@@ -893,6 +925,28 @@ describe('replay', () => {
     expect(results.map((r) => r.workflowId)).toEqual(histories.map((h) => h.workflowId));
     const failures = results.filter((r) => r.error !== undefined).map((r) => `${r.workflowId}: ${r.error?.name}: ${r.error?.message}`);
     expect(failures).toEqual([]);
+  });
+
+  it('replays histories recorded with the code before the closing-hands-over-messages patch (test/workflows/histories)', async () => {
+    const folder = path.join(__dirname, 'histories');
+    const recorded = readdirSync(folder)
+      .filter((f) => f.startsWith('v1-') && f.endsWith('.json'))
+      .sort()
+      .map((f) => ({ workflowId: f, history: temporal.api.history.v1.History.fromObject(JSON.parse(readFileSync(path.join(folder, f), 'utf8'))) }));
+    // A run closed and finished; one closed while its notification was still being retried, and the same run once delivered.
+    expect(recorded.map((r) => r.workflowId)).toEqual(['v1-closed-while-delivering-partial.json', 'v1-closed-while-delivering.json', 'v1-interventional-withdrawn.json']);
+    for (const r of recorded) {
+      expect(JSON.stringify(r.history)).not.toContain(CLOSING_HANDS_OVER_MESSAGES);
+      expect(eventTypesOf(r.history)).toContain(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED);
+    }
+    // The old way of closing: the run stays open until its last message is delivered.
+    const closedAfterDelivery = eventTypesOf(recorded[1]!.history);
+    expect(closedAfterDelivery.at(-1)).toBe(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED);
+    expect(closedAfterDelivery.slice(-6)).toContain(EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED);
+
+    const results = [];
+    for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: inject('workflowBundlePath') } }, recorded)) results.push(result);
+    expect(results.map((r) => `${r.workflowId}: ${r.error ? `${r.error.name}: ${r.error.message}` : 'ok'}`)).toEqual(recorded.map((r) => `${r.workflowId}: ok`));
   });
 
   it('the replay check does catch a history the workflow code would not produce', async () => {
