@@ -8,7 +8,7 @@ import type { RecordBatch } from '../record/batch';
 import { digestCounts, type DigestCounts } from '../record/read';
 import { purgeExpired, type PurgeResult } from '../record/retention';
 import type { RecordStore } from '../record/store';
-import { writeBatch } from '../record/write';
+import { writeBatch, writeDeliveryOutcome } from '../record/write';
 
 export interface RecordDeps {
   store: RecordStore;
@@ -24,6 +24,10 @@ export function recordActivities(deps: RecordDeps) {
     /** Writes a pathway's change into the record store; throws (to be retried) while the database is down. */
     async writePathwayRecord(batch: RecordBatch): Promise<{ applied: boolean }> {
       return writeBatch(deps.store.db, deps.cipher, batch);
+    },
+    /** How a message handed over at closing went (the pathway's own workflow has completed). */
+    async recordDeliveryOutcome(outcome: { enrolmentId: string; messageId: string; messageType: string; outcome: string; at: string }): Promise<void> {
+      await writeDeliveryOutcome(deps.store.db, outcome);
     },
     /** Counts of what each care team has due and overdue, for the daily digest. */
     async collectDigestCounts(at: number): Promise<DigestCounts[]> {

@@ -5,7 +5,7 @@
  */
 import { sql, type ExpressionBuilder, type SelectQueryBuilder } from 'kysely';
 import type { Stage, WorkupItem } from '../clinical/definition';
-import type { DueKind, PathwayState, PathwayStatus, ProcedureRecord, ReassessmentRecord, TimelineEntry } from '../clinical/pathway';
+import type { DueKind, PathwayState, PathwayStatus, ProcedureRecord, ReassessmentRecord, TimelineEntry, UndeliveredMessage } from '../clinical/pathway';
 import { DAY_MS } from '../clinical/rules';
 import type { PathwaySnapshotRecord } from './batch';
 import type { NoteCipher } from './note-cipher';
@@ -207,19 +207,35 @@ export async function worklist(db: RecordDb, f: Pick<RowFilter, 'careTeam' | 'ca
       when next_due_at <= ${soon} then 5
     end`;
   const rows = await filtered(db.selectFrom('pathways'), f)
-    .select([...ROW_COLUMNS, 'pending_workup', 'snapshot'])
+    .select([...ROW_COLUMNS, 'pending_workup'])
     .select(category.as('category'))
-    .where('closed_at', 'is', null)
+    // Closed pathways only for a message they could not deliver.
+    .where((eb) => eb.or([eb('closed_at', 'is', null), eb('undelivered', '=', true)]))
     .where(category, 'is not', null)
     .orderBy('category')
     .orderBy(sql`next_due_at asc nulls last`)
     .orderBy('enrolment_id')
     .execute();
+  const flagged = rows.filter((r) => r.undelivered).map((r) => r.enrolment_id);
+  const undelivered = flagged.length
+    ? await db
+        .selectFrom('messages')
+        .select(['enrolment_id', 'message_id', 'side_effect', 'at'])
+        .where('enrolment_id', 'in', flagged)
+        .where('outcome', '=', 'undelivered')
+        .where('resolved_at', 'is', null)
+        .orderBy('at')
+        .execute()
+    : [];
   return rows.map((r) => {
     const item: WorklistRow = { category: WORKLIST_ORDER[Number(r.category)]!, ...toRow(r) };
     const pending = r.pending_workup as unknown as WorkupItem[];
     if (r.next_due_kind === 'workup' && pending.length) item.pendingWorkup = pending;
-    if (r.undelivered) item.undeliveredMessages = (r.snapshot as unknown as PathwaySnapshotRecord).undelivered.filter((u) => !u.resolvedAt);
+    if (r.undelivered) {
+      item.undeliveredMessages = undelivered
+        .filter((u) => u.enrolment_id === r.enrolment_id)
+        .map((u) => ({ messageId: u.message_id, effect: u.side_effect as UndeliveredMessage['effect'], at: new Date(u.at).toISOString() }));
+    }
     return item;
   });
 }

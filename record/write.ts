@@ -227,11 +227,34 @@ export async function writeBatch(db: RecordDb, cipher: NoteCipher, batch: Record
 
     const row = pathwayRow(batch, now);
     const { enrolment_id: _id, ...changes } = row;
+    // A message handed over at closing may have failed since (recordDeliveryOutcome): it stays flagged.
+    const stillUndelivered = sql<boolean>`(excluded.undelivered or exists (select 1 from messages m
+      where m.enrolment_id = ${id} and m.outcome = 'undelivered' and m.resolved_at is null))`;
     const result = await trx
       .insertInto('pathways')
       .values(row)
-      .onConflict((oc) => oc.column('enrolment_id').doUpdateSet(changes).where('pathways.version', '<', batch.version))
+      .onConflict((oc) => oc.column('enrolment_id').doUpdateSet({ ...changes, undelivered: stillUndelivered }).where('pathways.version', '<', batch.version))
       .executeTakeFirst();
     return { applied: Number(result.numInsertedOrUpdatedRows ?? 0) > 0 };
+  });
+}
+
+/**
+ * How a message handed over at closing went: written by the workflow that delivers it after the
+ * pathway's own workflow has completed. An undelivered one flags the pathway for the worklist.
+ */
+export async function writeDeliveryOutcome(
+  db: RecordDb,
+  outcome: { enrolmentId: string; messageId: string; messageType: string; outcome: string; at: string },
+): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await trx
+      .insertInto('messages')
+      .values({ enrolment_id: outcome.enrolmentId, message_id: outcome.messageId, side_effect: outcome.messageType, outcome: outcome.outcome, at: outcome.at, resolved_at: null })
+      .onConflict((oc) => oc.columns(['enrolment_id', 'message_id']).doUpdateSet({ outcome: outcome.outcome, at: outcome.at }))
+      .execute();
+    if (outcome.outcome === 'undelivered') {
+      await trx.updateTable('pathways').set({ undelivered: true }).where('enrolment_id', '=', outcome.enrolmentId).execute();
+    }
   });
 }

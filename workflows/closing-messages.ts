@@ -3,9 +3,11 @@
  * complete at once and the patient can be enrolled again (its workflow id is free). Started by
  * the pathway as a child with parent-close policy ABANDON; its id is derived from the pathway id
  * and run, never from patient data. It keeps each message's outcome in its result, and flags
- * `PathwayUndelivered` on itself when one could not be delivered after every retry.
+ * `PathwayUndelivered` on itself when one could not be delivered after every retry; each outcome
+ * is written into the pathway's record, where the worklist shows an undelivered one.
  */
-import { ActivityFailure, upsertSearchAttributes } from '@temporalio/workflow';
+import { ActivityFailure, proxyLocalActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import type { createActivities } from '../activities';
 import type { CareTeamMessage } from '../activities/messages';
 import type { DeliveryOutcome } from '../clinical/pathway';
 import { delivery } from './care-team-delivery';
@@ -13,8 +15,16 @@ import { UndeliveredKey } from './search-attributes';
 
 export const CLOSING_MESSAGES_WORKFLOW_TYPE = 'closingMessagesWorkflow';
 
+// Each outcome goes into the pathway's record, retried until the database answers.
+const record = proxyLocalActivities<ReturnType<typeof createActivities>>({
+  startToCloseTimeout: '15 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
 export interface ClosingMessagesInput {
   pathwayId: string;
+  /** The enrolment whose record keeps the outcomes. */
+  enrolmentId: string;
   careTeam: string;
   messages: CareTeamMessage[];
 }
@@ -39,7 +49,9 @@ export async function closingMessagesWorkflow(input: ClosingMessagesInput): Prom
       outcome = 'undelivered';
       upsertSearchAttributes([{ key: UndeliveredKey, value: true }]);
     }
-    outcomes.push({ messageId: message.id, type: message.type, outcome, at: new Date().toISOString() });
+    const at = new Date().toISOString();
+    outcomes.push({ messageId: message.id, type: message.type, outcome, at });
+    await record.recordDeliveryOutcome({ enrolmentId: input.enrolmentId, messageId: message.id, messageType: message.type, outcome, at });
   }
   return { pathwayId: input.pathwayId, outcomes };
 }

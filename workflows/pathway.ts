@@ -273,7 +273,7 @@ export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<Path
       const deliveredBy = closingMessagesId(state.pathwayId, workflowInfo().runId);
       await startChild(closingMessagesWorkflow, {
         workflowId: deliveredBy,
-        args: [{ pathwayId: state.pathwayId, careTeam: state.careTeam, messages: outbox.map((e) => messageFor(e, state.pathwayId, state.careTeam)) }],
+        args: [{ pathwayId: state.pathwayId, enrolmentId, careTeam: state.careTeam, messages: outbox.map((e) => messageFor(e, state.pathwayId, state.careTeam)) }],
         parentClosePolicy: 'ABANDON',
         typedSearchAttributes: [
           { key: CareTeamKey, value: state.careTeam },
