@@ -31,7 +31,22 @@ export const ActorSchema = z
   .strict();
 export type Actor = z.infer<typeof ActorSchema>;
 
+/** Daily morphine milligram equivalents (CDC 2022): a cut in analgesic use is an outcome in its own right. */
+export const DailyMmeSchema = z.number().min(0).max(10000).describe('Daily morphine milligram equivalents');
+
+/** Ids of the records in the clinic's system that the scores came from (FHIR Observation ids on import). */
+const sourceId = z.string().regex(/^[A-Za-z0-9.-]{1,64}$/, 'a FHIR id');
+export const SourceIdsSchema = z
+  .object({ painNrs: sourceId, odi: sourceId, pgic: sourceId, dailyMme: sourceId })
+  .partial()
+  .strict()
+  .describe("Ids of the records in the clinic's system these scores came from; a repeat with the same ids records nothing twice");
+
 export const ReassessmentInputSchema = ScoresSchema.extend({
+  dailyMme: DailyMmeSchema.optional(),
+  /** When the assessment happened; defaults to now. */
+  assessedAt: isoDateTime.optional(),
+  sourceIds: SourceIdsSchema.optional(),
   redFlags: RedFlagsSchema.default([]),
   note: note.optional(),
 }).strict();

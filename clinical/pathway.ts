@@ -87,7 +87,12 @@ export interface ProcedureRecord {
 }
 
 export interface ReassessmentRecord extends Scores {
+  /** When the assessment happened (clinical time). */
   at: string;
+  /** When it was recorded. */
+  recordedAt?: string;
+  dailyMme?: number;
+  sourceIds?: ReassessmentInput['sourceIds'];
   stage: Stage;
   redFlags: RedFlag[];
   note?: string;
@@ -436,6 +441,9 @@ export function checkEvent(s: PathwayState, event: PathwayEvent, now: number): R
   const d = s.definition.stages;
   switch (event.type) {
     case 'reassessment': {
+      if (event.input.assessedAt && ms(event.input.assessedAt) > now + 60 * 60 * 1000) {
+        return { code: 'invalid', field: 'assessedAt', message: 'assessedAt is in the future' };
+      }
       if (event.input.redFlags?.length) return null; // red flags are always accepted
       if (s.status !== 'active') return conflict(`the pathway is ${s.status}; resume it before recording a reassessment`);
       if (s.stage === 'scs' && !s.scs.implantedAt && !(s.scs.trialStartedAt && s.scs.trialSucceeded === undefined)) {
@@ -576,7 +584,17 @@ function applyReassessment(t: Transition, actor: Actor, input: ReassessmentInput
   const scores: Scores = { painNrs: input.painNrs, odi: input.odi, pgic: input.pgic };
   const steppedCareRuns = s.status === 'active' && redFlags.length === 0;
   const evaluation = steppedCareRuns ? evaluate(t, scores) : undefined;
-  const record: ReassessmentRecord = { ...scores, at: t.nowIso, stage: s.stage, redFlags, note: input.note, evaluation };
+  const record: ReassessmentRecord = {
+    ...scores,
+    at: input.assessedAt ? iso(ms(input.assessedAt)) : t.nowIso,
+    recordedAt: t.nowIso,
+    ...(input.dailyMme !== undefined ? { dailyMme: input.dailyMme } : {}),
+    ...(input.sourceIds ? { sourceIds: input.sourceIds } : {}),
+    stage: s.stage,
+    redFlags,
+    note: input.note,
+    evaluation,
+  };
   s.reassessments.push(record);
   s.latest = record;
 
