@@ -206,7 +206,6 @@ const WORKUP_TITLES: Record<WorkupItem, string> = {
 function tasks(p: PathwayView, subject: Subject): Task[] {
   const paused = p.status === 'on-hold' || p.status === 'urgent-referral';
   const base = {
-    resourceType: 'Task' as const,
     basedOn: [{ reference: `CarePlan/${p.pathwayId}` }],
     intent: 'plan' as const,
     businessStatus: stageCoding(p.stage),
@@ -215,8 +214,9 @@ function tasks(p: PathwayView, subject: Subject): Task[] {
   const out: Task[] = [];
   if (p.due) {
     out.push({
-      ...base,
+      resourceType: 'Task',
       id: `${p.pathwayId}.due.${p.due.kind}`,
+      ...base,
       status: paused ? 'on-hold' : 'requested',
       priority: p.overdue ? 'urgent' : 'routine',
       code: { coding: [{ system: CODE_SYSTEMS.dueItems, code: p.due.kind }], text: p.due.kind.replace(/-/g, ' ') },
@@ -230,8 +230,9 @@ function tasks(p: PathwayView, subject: Subject): Task[] {
     for (const item of p.definition.stages['revision-referral'].workupItems) {
       const doneAt = p.workup.completed[item];
       out.push({
-        ...base,
+        resourceType: 'Task',
         id: `${p.pathwayId}.workup.${item}`,
+        ...base,
         status: doneAt ? 'completed' : paused ? 'on-hold' : p.closedAt ? 'cancelled' : 'requested',
         code: { coding: [{ system: CODE_SYSTEMS.dueItems, code: item }], text: WORKUP_TITLES[item] },
         description: `Work-up before revision surgery: ${WORKUP_TITLES[item]}`,
@@ -245,14 +246,15 @@ function tasks(p: PathwayView, subject: Subject): Task[] {
 
 function referrals(p: PathwayView, subject: Subject, spans: StageSpan[]): ServiceRequest[] {
   const out: ServiceRequest[] = [];
-  const base = { resourceType: 'ServiceRequest' as const, basedOn: [{ reference: `CarePlan/${p.pathwayId}` }], subject: subjectReference(subject) };
+  const base = { basedOn: [{ reference: `CarePlan/${p.pathwayId}` }], subject: subjectReference(subject) };
   const referralSpan = spans.find((s) => s.stage === 'revision-referral');
   if (referralSpan) {
     const w = p.workup;
     const status: ServiceRequest['status'] = w.consultRecordedAt ? 'completed' : p.closedAt ? 'revoked' : w.referralIssuedAt ? 'active' : 'draft';
     out.push({
-      ...base,
+      resourceType: 'ServiceRequest',
       id: `${p.pathwayId}.revision-referral`,
+      ...base,
       status,
       intent: 'order',
       code: { coding: [{ system: CODE_SYSTEMS.referrals, code: 'revision-surgery' }], text: 'Referral for revision spine surgery' },
@@ -264,8 +266,9 @@ function referrals(p: PathwayView, subject: Subject, spans: StageSpan[]): Servic
   p.redFlags.forEach((report, index) => {
     const current = index === p.redFlags.length - 1 && p.status === 'urgent-referral';
     out.push({
-      ...base,
+      resourceType: 'ServiceRequest',
       id: `${p.pathwayId}.urgent-referral.${index + 1}`,
+      ...base,
       status: current ? 'active' : 'completed',
       intent: 'order',
       priority: 'urgent',

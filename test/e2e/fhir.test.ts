@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Bundle, CarePlan, Observation, OperationOutcome, PlanDefinition, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KEYS, http, startApi, type ApiUnderTest } from '../harness/api';
-import { fhirProblems } from '../harness/fhir-validator';
+import { fhirProblems, loadR4Definitions } from '../harness/fhir-validator';
 import { eventually } from '../harness/pathway-driver';
 
 let api: ApiUnderTest;
@@ -19,6 +19,8 @@ const LOINC = 'http://loinc.org';
 const SCORES = 'https://pathway.invalid/fhir/CodeSystem/scores';
 
 beforeAll(async () => {
+  // The validator's definitions load synchronously: before the API serves, so no request waits on them.
+  loadR4Definitions();
   api = await startApi();
   call = http(api);
 });
@@ -72,6 +74,16 @@ function expectFhir(res: { status: number; headers: Headers; body: Resource }, s
 
 const ofType = <T extends Resource>(b: Bundle, type: T['resourceType']): T[] => (b.entry ?? []).map((e) => e.resource!).filter((r): r is T => r.resourceType === type);
 const issues = (o: OperationOutcome) => o.issue.map((i) => `${i.code} ${(i.expression ?? []).join('|')}: ${i.details?.text}`);
+
+describe('the OpenAPI document', () => {
+  it('documents the FHIR routes, their media type and their OperationOutcomes', async () => {
+    const doc = (await call('GET', '/openapi.json', { as: null })).body;
+    expect(Object.keys(doc.paths['/v1/fhir'].post.requestBody.content)).toEqual(['application/fhir+json', 'application/json']);
+    expect(doc.paths['/v1/fhir'].post.responses['400'].content['application/fhir+json'].schema.$ref).toBe('#/components/schemas/OperationOutcome');
+    expect(doc.paths['/v1/pathways/{pathwayId}/fhir'].post.requestBody.content['application/json'].schema.required).toEqual(['patientRef']);
+    expect(doc.paths['/v1/definitions/{id}/{version}/fhir'].get.responses['200'].content['application/fhir+json'].schema.$ref).toBe('#/components/schemas/PlanDefinition');
+  });
+});
 
 describe('GET /v1/definitions/{id}/{version}/fhir', () => {
   it('answers the definition as a valid PlanDefinition, and refusals as OperationOutcomes', async () => {

