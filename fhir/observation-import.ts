@@ -211,10 +211,19 @@ export function readObservationBundle(body: unknown, patientRef: z.ZodType<strin
 
 /**
  * Was this reassessment recorded before? `all` when every one of its Observations is already in
- * the pathway, `some` when only some are (a conflict the sender must sort out), else `none`.
+ * the pathway with the same value and time; `changed` when one is there with another value or
+ * time (an amendment, which must not be dropped silently nor applied behind the clinician's back);
+ * `some` when only some are; else `none`.
  */
-export function recordedBefore(reassessments: readonly ReassessmentRecord[], r: ImportedReassessment): 'all' | 'some' | 'none' {
-  const known = new Set(reassessments.flatMap((x) => Object.values(x.sourceIds ?? {})));
-  const found = r.ids.filter((id) => known.has(id)).length;
-  return found === 0 ? 'none' : found === r.ids.length ? 'all' : 'some';
+export function recordedBefore(reassessments: readonly ReassessmentRecord[], r: ImportedReassessment): 'all' | 'some' | 'changed' | 'none' {
+  const recorded = new Map<string, { value: number | undefined; at: string }>();
+  for (const x of reassessments) {
+    for (const [field, id] of Object.entries(x.sourceIds ?? {}) as Array<[ScoreField, string]>) recorded.set(id, { value: x[field], at: x.at });
+  }
+  const fields = Object.entries(r.input.sourceIds) as Array<[ScoreField, string]>;
+  const found = fields.filter(([, id]) => recorded.has(id));
+  if (found.length === 0) return 'none';
+  const same = ([field, id]: [ScoreField, string]) => recorded.get(id)!.value === r.input[field] && Date.parse(recorded.get(id)!.at) === Date.parse(r.input.assessedAt);
+  if (!found.every(same)) return 'changed';
+  return found.length === fields.length ? 'all' : 'some';
 }

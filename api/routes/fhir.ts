@@ -64,6 +64,14 @@ async function recordOne(service: PathwayService, view: PathwayView, r: Imported
   switch (recordedBefore(view.reassessments, r)) {
     case 'all':
       return { reassessment: r, status: 200, outcome: alreadyRecordedOutcome() };
+    case 'changed':
+      return {
+        reassessment: r,
+        status: 409,
+        outcome: operationOutcome([
+          issue('conflict', expressions.map((e) => `${e}.valueQuantity.value`), 'recorded before with another value or effective time: an amended score is not applied; a clinician records a new reassessment'),
+        ]),
+      };
     case 'some':
       return {
         reassessment: r,

@@ -186,6 +186,13 @@ describe('POST /v1/fhir', () => {
     expectFhir(await importBundle(body, 'teamAClinician'), 200);
     expect(await decisionsOf(p.pathwayId)).toBe(after);
     expect((await pathway(p.pathwayId)).reassessments).toHaveLength(1);
+
+    // An amended score under the same id is neither dropped silently nor applied behind the clinician's back.
+    const amended = bundle('transaction', [observation(p.patientRef, ids[0]!, 'pain', 6, at, { status: 'amended' })]);
+    const refused = await importBundle(amended);
+    expectFhir(refused, 409);
+    expect(issues(refused.body)).toEqual([expect.stringMatching(/^conflict Bundle.entry\[0\].resource.valueQuantity.value: recorded before with another value/)]);
+    expect(await decisionsOf(p.pathwayId)).toBe(after);
   });
 
   it('records the same Observations sent twice at once only once: the Idempotency-Key comes from their ids', async () => {

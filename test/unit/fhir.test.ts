@@ -353,10 +353,14 @@ describe('import of Observations', () => {
     const r = read.value.reassessments[0]!;
     const s = new Scenario();
     expect(recordedBefore(s.state.reassessments, r)).toBe('none');
-    s.reassess(42, { ...r.input, assessedAt: undefined });
+    s.reassess(42, r.input);
     expect(recordedBefore(s.state.reassessments, r)).toBe('all');
-    const partial = { ...r, ids: [...r.ids, 'r-new'] };
+    const partial = { ...r, ids: [...r.ids, 'r-new'], input: { ...r.input, pgic: 2, sourceIds: { ...r.input.sourceIds, pgic: 'r-new' } } };
     expect(recordedBefore(s.state.reassessments, partial)).toBe('some');
+    const amended = { ...r, input: { ...r.input, painNrs: 6 } };
+    expect(recordedBefore(s.state.reassessments, amended)).toBe('changed');
+    const moved = { ...r, input: { ...r.input, assessedAt: T2 } };
+    expect(recordedBefore(s.state.reassessments, moved)).toBe('changed');
   });
 
   it('answers with a response Bundle: one entry per Observation sent, in order, with the decisions', () => {
