@@ -3,7 +3,8 @@
  * (pain NRS, ODI total), this service's own code systems where none does (PGIC, daily MME,
  * stages, procedures, due items, rules). Our URLs are identifiers, not addresses to fetch.
  */
-import type { Coding, Quantity } from '@medplum/fhirtypes';
+import type { CodeableConcept, Coding, Quantity } from '@medplum/fhirtypes';
+import type { Stage } from '../clinical/definition';
 
 /** The base of every canonical URL and bundle fullUrl this service mints. */
 export const FHIR_BASE = 'https://pathway.invalid/fhir';
@@ -77,3 +78,15 @@ export const SCORE_CODES: readonly ScoreCode[] = [
 export const scoreCode = (field: ScoreField): ScoreCode => SCORE_CODES.find((c) => c.field === field)!;
 
 export const DAYS = (value: number) => ({ value, unit: 'days', system: UCUM, code: 'd' });
+
+export const STAGE_TITLES: Record<Stage, string> = {
+  conservative: 'Conservative care',
+  interventional: 'Interventional procedures',
+  scs: 'Spinal cord stimulation',
+  'revision-referral': 'Referral for revision surgery',
+};
+
+export const stageCoding = (stage: Stage): CodeableConcept => ({
+  coding: [{ system: CODE_SYSTEMS.stages, code: stage, display: STAGE_TITLES[stage] }],
+  text: STAGE_TITLES[stage],
+});

@@ -21,7 +21,7 @@ import type { PathwayStatus, ReassessmentRecord } from '../clinical/pathway';
 import { ruleSentence, type RuleId } from '../clinical/rules';
 import type { Scores } from '../clinical/events';
 import type { PathwayView } from '../workflows/messages';
-import { CODE_SYSTEMS, FHIR_BASE, planDefinitionCanonical, scoreCode, SCORE_CODES, type ScoreField } from './codes';
+import { CODE_SYSTEMS, FHIR_BASE, STAGE_TITLES, planDefinitionCanonical, scoreCode, SCORE_CODES, stageCoding, type ScoreField } from './codes';
 import { decisionProvenance, isAutomatedDecision } from './decisions';
 import { subjectReference, type Subject } from './subject';
 
@@ -35,15 +35,6 @@ const CAREPLAN_STATUS: Record<PathwayStatus, CarePlan['status']> = {
   // Closed after an urgent referral: ended before stepped care reached its end.
   closed: 'revoked',
 };
-
-export const STAGE_TITLES: Record<Stage, string> = {
-  conservative: 'Conservative care',
-  interventional: 'Interventional procedures',
-  scs: 'Spinal cord stimulation',
-  'revision-referral': 'Referral for revision surgery',
-};
-
-const stageCoding = (stage: Stage) => ({ coding: [{ system: CODE_SYSTEMS.stages, code: stage, display: STAGE_TITLES[stage] }], text: STAGE_TITLES[stage] });
 
 interface StageSpan {
   stage: Stage;

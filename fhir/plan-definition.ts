@@ -6,8 +6,7 @@
 import type { Expression, PlanDefinition, PlanDefinitionAction, PlanDefinitionActionCondition, PlanDefinitionGoal } from '@medplum/fhirtypes';
 import type { PathwayDefinition, Stage } from '../clinical/definition';
 import { ruleSentence, type RuleId } from '../clinical/rules';
-import { CODE_SYSTEMS, DAYS, UCUM, planDefinitionUrl, scoreCode } from './codes';
-import { STAGE_TITLES } from './pathway-bundle';
+import { CODE_SYSTEMS, DAYS, STAGE_TITLES, UCUM, planDefinitionUrl, scoreCode, stageCoding } from './codes';
 
 /** R4 binds Expression.language extensibly; the types list only the executable languages. */
 const TEXT = 'text/plain' as Expression['language'];
@@ -18,12 +17,11 @@ const condition = (kind: PlanDefinitionActionCondition['kind'], ruleId: RuleId, 
   expression: { language: TEXT, expression: ruleSentence(ruleId, d), description: ruleId },
 });
 
-const stageCode = (stage: Stage) => ({ coding: [{ system: CODE_SYSTEMS.stages, code: stage, display: STAGE_TITLES[stage] }] });
 
 function reliefGoal(id: string, ruleId: RuleId, d: PathwayDefinition, percent: number, stage: Stage, dueDays?: number): PlanDefinitionGoal {
   return {
     id,
-    category: stageCode(stage),
+    category: stageCoding(stage),
     description: { coding: [{ system: CODE_SYSTEMS.rules, code: ruleId }], text: ruleSentence(ruleId, d) },
     addresses: [{ text: 'Persistent spinal pain' }],
     target: [
@@ -67,7 +65,7 @@ export function planDefinition(d: PathwayDefinition): PlanDefinition {
       id: 'conservative',
       title: STAGE_TITLES.conservative,
       description: `${s.conservative.treatments.join(', ')}; reassessed every ${s.conservative.reassessEveryDays} days for at least ${s.conservative.minimumDays} days.`,
-      code: [stageCode('conservative')],
+      code: [stageCoding('conservative')],
       goalId: ['conservative-response'],
       timingTiming: { repeat: { frequency: 1, period: s.conservative.reassessEveryDays, periodUnit: 'd', boundsDuration: DAYS(s.conservative.minimumDays) } },
       condition: [condition('applicability', 'response.conservative', d), completion, condition('stop', 'escalation.conservative', d), condition('stop', 'escalation.minimum-duration', d)],
@@ -77,7 +75,7 @@ export function planDefinition(d: PathwayDefinition): PlanDefinition {
       id: 'interventional',
       title: STAGE_TITLES.interventional,
       description: `${s.interventional.procedures.join(', ')}; a procedure within ${s.interventional.scheduleProcedureWithinDays} days, reassessed ${s.interventional.reassessAfterProcedureDays} days after each.`,
-      code: [stageCode('interventional')],
+      code: [stageCoding('interventional')],
       goalId: ['interventional-response'],
       relatedAction: after('conservative'),
       timingDuration: DAYS(s.interventional.scheduleProcedureWithinDays),
@@ -102,7 +100,7 @@ export function planDefinition(d: PathwayDefinition): PlanDefinition {
       id: 'scs',
       title: STAGE_TITLES.scs,
       description: `Psychological evaluation, a ${s.scs.trialDays}-day trial, then a permanent implant, each scheduled within ${s.scs.scheduleWithinDays} days; follow-up every ${s.scs.followUpEveryDays} days.`,
-      code: [stageCode('scs')],
+      code: [stageCoding('scs')],
       goalId: ['scs-trial-response', 'scs-follow-up-response'],
       relatedAction: after('interventional'),
       timingDuration: DAYS(s.scs.scheduleWithinDays),
@@ -136,7 +134,7 @@ export function planDefinition(d: PathwayDefinition): PlanDefinition {
       id: 'revision-referral',
       title: STAGE_TITLES['revision-referral'],
       description: `Work-up (${s['revision-referral'].workupItems.join(', ')}) within ${s['revision-referral'].workupDueDays} days, then the referral; the surgical consult within ${s['revision-referral'].consultDueDays} days.`,
-      code: [stageCode('revision-referral')],
+      code: [stageCoding('revision-referral')],
       relatedAction: after('scs'),
       timingDuration: DAYS(s['revision-referral'].workupDueDays),
       condition: [condition('stop', 'completion.surgical-consult', d)],

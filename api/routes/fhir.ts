@@ -19,7 +19,7 @@ import type { PathwayService, Scope } from '../pathways-service';
 import { HttpProblem, invalid } from '../problem';
 import { FhirExportRequestSchema, PathwayIdSchema, PatientRefSchema } from '../schemas';
 
-export const FHIR_JSON = 'application/fhir+json';
+const FHIR_JSON = 'application/fhir+json';
 
 const actorOf = (p: Principal): Actor => ({ id: p.id, role: p.role });
 const scopeOf = (p: Principal): Scope => (p.careTeams ? { careTeams: p.careTeams } : {});
@@ -33,8 +33,6 @@ const ISSUE_CODE: Record<number, OperationOutcomeIssue['code']> = {
   403: 'forbidden',
   404: 'not-found',
   409: 'conflict',
-  413: 'too-costly',
-  415: 'not-supported',
   422: 'business-rule',
 };
 
