@@ -14,7 +14,7 @@ import { eventually } from '../harness/pathway-driver';
 let api: ApiUnderTest;
 let call: ReturnType<typeof http>;
 
-const FHIR = { 'content-type': 'application/fhir+json' };
+const FHIR = { 'content-type': 'application/fhir+json; fhirVersion=4.0' };
 const LOINC = 'http://loinc.org';
 const SCORES = 'https://pathway.invalid/fhir/CodeSystem/scores';
 
