@@ -11,6 +11,7 @@ import type { PathwayService } from './pathways-service';
 import { HttpProblem, problemHandler } from './problem';
 import type { DefinitionRegistry } from '../clinical/registry';
 import { definitionsRouter } from './routes/definitions';
+import { fhirRouter } from './routes/fhir';
 import { healthRouter } from './routes/health';
 import { idempotency } from './idempotency';
 import { reportsRouter } from './routes/reports';
@@ -54,9 +55,12 @@ function requestLog(logger: Logger) {
   };
 }
 
+/** JSON bodies: plain, or FHIR's own media type on the FHIR routes' behalf. */
+const JSON_TYPES = ['application/json', 'application/fhir+json'];
+
 function requireJson(req: Request, _res: Response, next: NextFunction) {
-  if ((req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH') && !req.is('application/json')) {
-    return next(new HttpProblem(415, 'send the body as application/json'));
+  if ((req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH') && !req.is(JSON_TYPES)) {
+    return next(new HttpProblem(415, 'send the body as application/json (or application/fhir+json)'));
   }
   next();
 }
@@ -70,7 +74,8 @@ export function createApp(deps: AppDeps): Express {
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument());
   });
-  app.use('/v1', requireJson, express.json({ limit: deps.bodyLimit ?? '64kb', strict: true }), authenticate(deps.apiKeys), idempotency(deps.record));
+  app.use('/v1', requireJson, express.json({ type: JSON_TYPES, limit: deps.bodyLimit ?? '64kb', strict: true }), authenticate(deps.apiKeys), idempotency(deps.record));
+  app.use('/v1', fhirRouter(deps.pathways, deps.definitions));
   app.use('/v1/pathways', pathwaysRouter(deps.pathways));
   app.use('/v1/worklist', worklistRouter(deps.pathways));
   app.use('/v1/definitions', definitionsRouter(deps.definitions));

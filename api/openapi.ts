@@ -6,6 +6,7 @@ import {
   CHANGE_KINDS,
   ChangeResultSchema,
   EnrollRequestSchema,
+  FhirExportRequestSchema,
   ListQuerySchema,
   LookupRequestSchema,
   OutcomesQuerySchema,
@@ -47,6 +48,79 @@ const ERRORS = {
 const KEYED = {
   '409': problem('The change conflicts with the pathway state, or a request with the same Idempotency-Key is still being answered'),
   '422': problem('The Idempotency-Key was already used with a different request'),
+};
+
+// FHIR routes answer application/fhir+json; their refusals are OperationOutcomes. Authentication and the
+// media type are checked before them, so 401 and 415 stay problem details.
+const fhir = (description: string, ref: string) => ({ description, content: { 'application/fhir+json': { schema: { $ref: `#/components/schemas/${ref}` } } } });
+const outcome = (description: string) => fhir(description, 'OperationOutcome');
+const FHIR_ERRORS = {
+  '400': outcome('Invalid input: an issue per element at fault'),
+  '401': problem('No or unknown API key'),
+  '403': outcome('The role of the key may not do this'),
+  '415': problem('The body is not application/fhir+json or application/json'),
+};
+const fhirBody = (body: JsonSchema) => ({ required: true, content: { 'application/fhir+json': { schema: body }, 'application/json': { schema: body } } });
+
+const FHIR_SCHEMAS: Record<string, JsonSchema> = {
+  OperationOutcome: {
+    type: 'object',
+    description: 'FHIR R4 OperationOutcome',
+    required: ['resourceType', 'issue'],
+    properties: {
+      resourceType: { const: 'OperationOutcome' },
+      issue: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['severity', 'code'],
+          properties: {
+            severity: { enum: ['fatal', 'error', 'warning', 'information'] },
+            code: { type: 'string' },
+            details: { type: 'object', properties: { text: { type: 'string' }, coding: { type: 'array', items: { type: 'object' } } } },
+            diagnostics: { type: 'string', description: 'For a decision: the rule as a sentence and its numbers' },
+            expression: { type: 'array', items: { type: 'string' }, description: 'FHIRPath of the element at fault' },
+          },
+        },
+      },
+    },
+  },
+  Bundle: {
+    type: 'object',
+    description: 'FHIR R4 Bundle',
+    required: ['resourceType', 'type'],
+    properties: { resourceType: { const: 'Bundle' }, type: { type: 'string' }, timestamp: { type: 'string' }, entry: { type: 'array', items: { type: 'object' } } },
+  },
+  PlanDefinition: {
+    type: 'object',
+    description: 'FHIR R4 PlanDefinition',
+    required: ['resourceType', 'status'],
+    properties: { resourceType: { const: 'PlanDefinition' }, url: { type: 'string' }, version: { type: 'string' }, action: { type: 'array', items: { type: 'object' } } },
+  },
+  ObservationBundle: {
+    type: 'object',
+    description:
+      "FHIR R4 Bundle (transaction: one effective time; batch: several) of Observations for one patient, identified by subject.identifier.value (the clinic's patient reference). Codes: LOINC 72514-3 pain NRS, LOINC 97909-6 ODI total, https://pathway.invalid/fhir/CodeSystem/scores pgic and daily-mme; valueQuantity with a UCUM unit; effectiveDateTime with its offset; an id (or a urn:uuid fullUrl) on each.",
+    required: ['resourceType', 'type', 'entry'],
+    properties: {
+      resourceType: { const: 'Bundle' },
+      type: { enum: ['transaction', 'batch'] },
+      entry: {
+        type: 'array',
+        minItems: 1,
+        maxItems: 100,
+        items: {
+          type: 'object',
+          required: ['resource'],
+          properties: {
+            fullUrl: { type: 'string' },
+            resource: { type: 'object', required: ['resourceType'], properties: { resourceType: { const: 'Observation' } } },
+            request: { type: 'object', properties: { method: { enum: ['POST', 'PUT'] }, url: { type: 'string' } } },
+          },
+        },
+      },
+    },
+  },
 };
 
 const CHANGE_TEXT: Record<keyof typeof CHANGE_KINDS, string> = {
@@ -99,6 +173,7 @@ export function openApiDocument(): JsonSchema {
         ChangeResult: schema(ChangeResultSchema),
         PathwayRow: schema(PathwayRowSchema),
         WorklistItem: schema(WorklistItemSchema),
+        ...FHIR_SCHEMAS,
       },
     },
     security: [{ apiKey: [] }],
@@ -198,6 +273,46 @@ export function openApiDocument(): JsonSchema {
         },
       },
       ...changePaths,
+      '/v1/pathways/{pathwayId}/fhir': {
+        post: {
+          summary:
+            "The pathway as a FHIR R4 Bundle (collection): CarePlan, Tasks due, the stage's Goal, an Observation per score, Procedures, ServiceRequests, a Provenance per automated decision. The clinic's patient reference in the body is the subject of this answer only: never stored or logged",
+          operationId: 'fhir-export',
+          parameters: [pathwayId],
+          requestBody: fhirBody(schema(FhirExportRequestSchema, 'input')),
+          responses: {
+            '200': fhir('The pathway as a FHIR Bundle', 'Bundle'),
+            ...FHIR_ERRORS,
+            '404': outcome('No such pathway'),
+            '422': outcome("patientRef is not this pathway's patient"),
+          },
+        },
+      },
+      '/v1/definitions/{id}/{version}/fhir': {
+        get: {
+          summary: 'The definition as a FHIR R4 PlanDefinition: an action per stage with its timing, conditions as sentences and related actions in order',
+          operationId: 'fhir-plan-definition',
+          parameters: [
+            { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+            { name: 'version', in: 'path', required: true, schema: { type: 'integer' } },
+          ],
+          responses: { '200': fhir('The PlanDefinition', 'PlanDefinition'), ...FHIR_ERRORS, '404': outcome('No such definition') },
+        },
+      },
+      '/v1/fhir': {
+        post: {
+          summary:
+            "Scores from the EHR (clinician): Observations of one patient become one reassessment per effective time of the patient's active pathway, evaluated at once. The Observations' ids are kept: sending them again records nothing twice",
+          operationId: 'fhir-import',
+          requestBody: fhirBody({ $ref: '#/components/schemas/ObservationBundle' }),
+          responses: {
+            '200': fhir('A transaction-response or batch-response Bundle: per Observation its status (201 recorded, 200 recorded before, 4xx refused) and an OperationOutcome with the decisions as information', 'Bundle'),
+            ...FHIR_ERRORS,
+            '404': outcome('No active pathway for this patient (or not in the care teams of the key)'),
+            '409': outcome('The pathway is closed, or refuses the reassessment (a transaction)'),
+          },
+        },
+      },
     },
   };
 }

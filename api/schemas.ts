@@ -162,3 +162,11 @@ export const WorklistItemSchema = PathwayRowSchema.extend({
   pendingWorkup: z.array(z.string()).optional(),
   undeliveredMessages: z.array(z.object({ messageId: z.string(), effect: z.string(), at: z.string() })).optional(),
 });
+
+/** POST /v1/pathways/{id}/fhir: the subject of the export, used for this answer only. */
+export const FhirExportRequestSchema = z
+  .object({
+    patientRef: PatientRefSchema,
+    identifierSystem: z.url().max(200).optional().describe("The clinic's identifier system for patientRef, echoed in subject.identifier.system"),
+  })
+  .strict();

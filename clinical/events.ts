@@ -37,7 +37,16 @@ export const ActorSchema = z
   .strict();
 export type Actor = z.infer<typeof ActorSchema>;
 
+/** Ids of the records in the clinic's system that the scores came from (FHIR Observation ids on import). */
+const sourceId = z.string().regex(/^[A-Za-z0-9.-]{1,64}$/, 'a FHIR id');
+export const SourceIdsSchema = z
+  .object({ painNrs: sourceId, odi: sourceId, pgic: sourceId, dailyMme: sourceId })
+  .partial()
+  .strict()
+  .describe("Ids of the records in the clinic's system these scores came from; a repeat with the same ids records nothing twice");
+
 export const ReassessmentInputSchema = ScoresSchema.extend({
+  sourceIds: SourceIdsSchema.optional(),
   redFlags: RedFlagsSchema.default([]),
   assessedAt: happenedAt('the assessment happened'),
   note: note.optional(),

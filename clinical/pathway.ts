@@ -102,6 +102,8 @@ export interface ReassessmentRecord extends Scores {
   at: string;
   /** When it was recorded. */
   recordedAt: string;
+  /** Ids of the records in the clinic's system the scores came from (FHIR import). */
+  sourceIds?: ReassessmentInput['sourceIds'];
   stage: Stage;
   redFlags: RedFlag[];
   note?: string;
@@ -734,7 +736,16 @@ function applyReassessment(t: Transition, actor: Actor, input: ReassessmentInput
   const steppedCareRuns = s.status === 'active' && redFlags.length === 0;
   const needsBaseline = steppedCareRuns && missingBaseline(s).length > 0;
   const evaluation = steppedCareRuns && !needsBaseline ? evaluate(t, scores) : undefined;
-  const record: ReassessmentRecord = { ...scores, at: t.nowIso, recordedAt: t.recordedIso, stage: s.stage, redFlags, note: input.note, evaluation };
+  const record: ReassessmentRecord = {
+    ...scores,
+    at: t.nowIso,
+    recordedAt: t.recordedIso,
+    ...(input.sourceIds ? { sourceIds: input.sourceIds } : {}),
+    stage: s.stage,
+    redFlags,
+    note: input.note,
+    evaluation,
+  };
   s.reassessments.push(record);
   s.latest = record;
   const measured = { painNrs: scores.painNrs, odi: scores.odi ?? null, pgic: scores.pgic ?? null, ...(scores.dailyMme !== undefined ? { dailyMme: scores.dailyMme } : {}) };

@@ -1,0 +1,141 @@
+/**
+ * FHIR R4: a pathway as a Bundle, a definition as a PlanDefinition, and scores from the EHR as
+ * reassessments. Bodies and answers are application/fhir+json (application/json is accepted
+ * too); refusals are OperationOutcomes naming each element at fault, never echoing a value.
+ * Roles and care teams are checked as for the same read or change through /v1.
+ */
+import { Router, type NextFunction, type Request, type Response } from 'express';
+import type { OperationOutcome, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import { isClosed } from '../../clinical/pathway';
+import { ReassessmentInputSchema, type Actor } from '../../clinical/events';
+import type { DefinitionRegistry } from '../../clinical/registry';
+import { alreadyRecordedOutcome, importAnswer, recordedOutcome, type ReassessmentResult } from '../../fhir/import-answer';
+import { issue, operationOutcome, readObservationBundle, recordedBefore, type ImportedReassessment } from '../../fhir/observation-import';
+import { pathwayBundle } from '../../fhir/pathway-bundle';
+import { planDefinition } from '../../fhir/plan-definition';
+import type { PathwayView } from '../../workflows/messages';
+import { requirePermission, type Principal } from '../auth';
+import type { PathwayService, Scope } from '../pathways-service';
+import { HttpProblem, invalid } from '../problem';
+import { FhirExportRequestSchema, PathwayIdSchema, PatientRefSchema } from '../schemas';
+
+const FHIR_JSON = 'application/fhir+json';
+
+const actorOf = (p: Principal): Actor => ({ id: p.id, role: p.role });
+const scopeOf = (p: Principal): Scope => (p.careTeams ? { careTeams: p.careTeams } : {});
+
+function send(res: Response, status: number, resource: Resource): void {
+  res.status(status).type(FHIR_JSON).json(resource);
+}
+
+const ISSUE_CODE: Record<number, OperationOutcomeIssue['code']> = {
+  400: 'invalid',
+  403: 'forbidden',
+  404: 'not-found',
+  409: 'conflict',
+  422: 'business-rule',
+};
+
+/** A refusal as an OperationOutcome: one issue per field at fault, or one for the whole request. */
+function outcomeOf(problem: HttpProblem, expression?: string[]): OperationOutcome {
+  const code = ISSUE_CODE[problem.status] ?? 'processing';
+  const errors = problem.extra.errors ?? [];
+  const issues = errors.length > 0 ? errors.map((e) => issue(code, expression ?? [e.field], e.message)) : [issue(code, expression ?? [], problem.detail)];
+  // An issue about the whole request names no element.
+  return operationOutcome(issues.map(({ expression: named, ...rest }) => (named && named.length > 0 ? { ...rest, expression: named } : rest)));
+}
+
+/** The pathway, if the patient reference is its patient's: the subject of an export must be right. */
+async function pathwayOfPatient(service: PathwayService, pathwayId: string, patientRef: string, scope: Scope): Promise<PathwayView> {
+  const found = await service.lookup(patientRef, scope).catch((err: unknown) => {
+    if (err instanceof HttpProblem && err.status === 404) return null;
+    throw err;
+  });
+  if (found?.pathwayId === pathwayId) return found;
+  await service.get(pathwayId, scope); // 404 when the pathway itself is unknown or out of scope
+  throw new HttpProblem(422, "patientRef is not this pathway's patient", { errors: [{ field: 'patientRef', message: "not this pathway's patient" }] });
+}
+
+/** Records one reassessment, unless its Observations were recorded before. */
+async function recordOne(service: PathwayService, view: PathwayView, r: ImportedReassessment, principal: Principal): Promise<ReassessmentResult> {
+  const expressions = r.entries.map((i) => `Bundle.entry[${i}].resource`);
+  switch (recordedBefore(view.reassessments, r)) {
+    case 'all':
+      return { reassessment: r, status: 200, outcome: alreadyRecordedOutcome() };
+    case 'changed':
+      return {
+        reassessment: r,
+        status: 409,
+        outcome: operationOutcome([
+          issue('conflict', expressions.map((e) => `${e}.valueQuantity.value`), 'recorded before with another value or effective time: an amended score is not applied; a clinician records a new reassessment'),
+        ]),
+      };
+    case 'some':
+      return {
+        reassessment: r,
+        status: 409,
+        outcome: operationOutcome([issue('conflict', expressions.map((e) => `${e}.id`), 'some of these Observations were recorded before in another reassessment')]),
+      };
+    case 'none':
+      break;
+  }
+  try {
+    const input = ReassessmentInputSchema.parse(r.input);
+    const result = await service.change(view.pathwayId, 'reassessments', actorOf(principal), input, scopeOf(principal), r.idempotencyKey);
+    return { reassessment: r, status: 201, outcome: recordedOutcome(result.decisions) };
+  } catch (err) {
+    if (err instanceof HttpProblem && err.status >= 400 && err.status < 500) return { reassessment: r, status: err.status, outcome: outcomeOf(err, expressions) };
+    throw err;
+  }
+}
+
+export function fhirRouter(service: PathwayService, definitions: DefinitionRegistry): Router {
+  const router = Router();
+
+  router.post('/pathways/:pathwayId/fhir', async (req, res) => {
+    const principal = requirePermission(req, 'read');
+    const id = PathwayIdSchema.safeParse(req.params.pathwayId);
+    if (!id.success) throw invalid(id.error, ['pathwayId']);
+    const body = FhirExportRequestSchema.safeParse(req.body);
+    if (!body.success) throw invalid(body.error);
+    const view = await pathwayOfPatient(service, id.data, body.data.patientRef, scopeOf(principal));
+    send(res, 200, pathwayBundle(view, { patientRef: body.data.patientRef, system: body.data.identifierSystem }, new Date()));
+  });
+
+  router.get('/definitions/:id/:version/fhir', (req, res) => {
+    requirePermission(req, 'read');
+    const version = Number(req.params.version);
+    const definition = Number.isInteger(version) ? definitions.get(req.params.id!, version) : undefined;
+    if (!definition) throw new HttpProblem(404, 'no such pathway definition');
+    send(res, 200, planDefinition(definition));
+  });
+
+  router.post('/fhir', async (req, res) => {
+    const principal = requirePermission(req, 'record-reassessment');
+    const read = readObservationBundle(req.body, PatientRefSchema);
+    if (!read.ok) return send(res, 400, operationOutcome(read.issues));
+    const imported = read.value;
+    const view = await service.lookup(imported.patientRef, scopeOf(principal)).catch((err: unknown) => {
+      if (err instanceof HttpProblem && err.status === 404) return null;
+      throw err;
+    });
+    if (!view || isClosed(view.status)) {
+      const why = view ? `no active pathway for this patient: the latest is ${view.status}` : 'no active pathway for this patient';
+      return send(res, view ? 409 : 404, operationOutcome([issue(view ? 'business-rule' : 'not-found', imported.subjectExpression, why)]));
+    }
+    const results: ReassessmentResult[] = [];
+    // In order of effective time: each is evaluated against the pathway as the previous left it.
+    for (const r of imported.reassessments) results.push(await recordOne(service, view, r, principal));
+    // A transaction is one reassessment, all or nothing: its refusal is the answer.
+    const refused = results.find((r) => r.status >= 400);
+    if (imported.bundleType === 'transaction' && refused) return send(res, refused.status, refused.outcome);
+    send(res, 200, importAnswer(imported, results));
+  });
+
+  // Refusals on these routes are OperationOutcomes; a server-side failure goes on to the app's handler.
+  router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
+    if (err instanceof HttpProblem && err.status >= 400 && err.status < 500) return send(res, err.status, outcomeOf(err));
+    next(err);
+  });
+  return router;
+}
