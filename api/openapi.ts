@@ -11,6 +11,7 @@ import {
   PathwayRowSchema,
   PathwayViewSchema,
   ProblemSchema,
+  SummaryQuerySchema,
   WorklistItemSchema,
   WorklistQuerySchema,
 } from './schemas';
@@ -22,24 +23,44 @@ const schema = (s: z.ZodType, io: 'input' | 'output' = 'output'): JsonSchema => 
   return rest;
 };
 
-const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } });
-const json = (description: string, body: JsonSchema) => ({ description, content: { 'application/json': { schema: body } } });
+const retryAfter = { 'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer', minimum: 0 } } };
+const problem = (description: string, headers?: JsonSchema) => ({
+  description,
+  ...(headers ? { headers } : {}),
+  content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+});
+const json = (description: string, body: JsonSchema, headers?: JsonSchema) => ({ description, ...(headers ? { headers } : {}), content: { 'application/json': { schema: body } } });
 
 const idempotencyKey = {
   name: 'Idempotency-Key',
   in: 'header',
   required: false,
-  description: 'A retried request with the same key returns the first answer and applies nothing twice',
+  description: 'Send one on every POST: a retried request with the same key returns the first answer and applies nothing twice',
   schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{8,128}$' },
 };
 const pathwayId = { name: 'pathwayId', in: 'path', required: true, schema: { type: 'string', pattern: '^pw-[0-9a-f]{32}$' } };
 
-const ERRORS = {
-  '400': problem('Invalid input: every field at fault is listed'),
-  '401': problem('No or unknown API key'),
+/** Every answer an authenticated /v1 operation can give besides its own. */
+const ANY = {
+  '401': problem('No or unknown API key', { 'WWW-Authenticate': { schema: { type: 'string' } } }),
   '403': problem('The role or care team of the key may not do this'),
-  '415': problem('The body is not application/json'),
+  '429': problem('Too many requests from this key, or too many failed authentications from this address', retryAfter),
+  '503': problem('Temporal (or the worker) did not answer in time; for a change, a retry with the same Idempotency-Key is safe', retryAfter),
 };
+/** A read: its query or path parameters may be refused. */
+const READ = { '400': problem('Invalid parameter: every one at fault is listed'), ...ANY };
+/** A change: a JSON body, and an Idempotency-Key. */
+const WRITE = {
+  '400': problem('Invalid input: every field at fault is listed'),
+  ...ANY,
+  '413': problem('The body is larger than the limit'),
+  '415': problem('The body is not application/json'),
+  '422': problem('The Idempotency-Key was used before with a different request'),
+};
+/** A read sent as a POST, so the patient reference stays out of URLs and logs. */
+const { '422': _noIdempotency, ...LOOKUP } = WRITE;
+
+const READY = { type: 'object', properties: { status: { enum: ['ready', 'unavailable'] }, temporal: { type: 'boolean' } }, required: ['status', 'temporal'] };
 
 const CHANGE_TEXT: Record<keyof typeof CHANGE_KINDS, string> = {
   reassessments: 'Record a reassessment (clinician): evaluated at once against the stage rules',
@@ -52,7 +73,7 @@ const CHANGE_TEXT: Record<keyof typeof CHANGE_KINDS, string> = {
 const queryParameters = (s: z.ZodType) =>
   Object.entries(schema(s, 'input').properties as Record<string, JsonSchema>).map(([name, property]) => ({ name, in: 'query', required: false, schema: property }));
 
-export function openApiDocument(): JsonSchema {
+export function openApiDocument(): JsonSchema & { paths: Record<string, Record<string, unknown>> } {
   const listParams = queryParameters(ListQuerySchema);
   const changePaths = Object.fromEntries(
     (Object.keys(CHANGE_KINDS) as Array<keyof typeof CHANGE_KINDS>).map((kind) => [
@@ -65,9 +86,9 @@ export function openApiDocument(): JsonSchema {
           requestBody: { required: true, content: { 'application/json': { schema: schema(CHANGE_KINDS[kind].schema, 'input') } } },
           responses: {
             '200': json('The decision taken and the new state', { $ref: '#/components/schemas/ChangeResult' }),
-            ...ERRORS,
-            '404': problem('No such pathway'),
-            '409': problem('The change conflicts with the pathway state'),
+            ...WRITE,
+            '404': problem('No such pathway, or not one of the care teams of the key'),
+            '409': problem('The change conflicts with the pathway state (or the pathway is closed), or a request with the same Idempotency-Key is still in flight'),
           },
         },
       },
@@ -92,8 +113,23 @@ export function openApiDocument(): JsonSchema {
     },
     security: [{ apiKey: [] }],
     paths: {
-      '/healthz': { get: { summary: 'The process answers', security: [], responses: { '200': { description: 'ok' } } } },
-      '/readyz': { get: { summary: 'Temporal is reachable', security: [], responses: { '200': { description: 'ready' }, '503': { description: 'Temporal unreachable' } } } },
+      '/healthz': {
+        get: { summary: 'The process answers', operationId: 'healthz', security: [], responses: { '200': json('ok', { type: 'object', properties: { status: { const: 'ok' } } }) } },
+      },
+      '/readyz': {
+        get: {
+          summary: 'Temporal answers (within a second, whatever Temporal does)',
+          operationId: 'readyz',
+          security: [],
+          responses: {
+            '200': json('ready', READY),
+            '503': json('Temporal unreachable', READY, retryAfter),
+          },
+        },
+      },
+      '/openapi.json': {
+        get: { summary: 'This document', operationId: 'openapi', security: [], responses: { '200': json('The OpenAPI 3.1 document', { type: 'object' }) } },
+      },
       '/v1/pathways': {
         post: {
           summary: 'Enroll a patient (coordinator)',
@@ -101,12 +137,17 @@ export function openApiDocument(): JsonSchema {
           parameters: [idempotencyKey],
           requestBody: { required: true, content: { 'application/json': { schema: schema(EnrollRequestSchema, 'input') } } },
           responses: {
-            '201': json('Enrolled: the pathway and its first due date', {
-              type: 'object',
-              properties: { pathway: { $ref: '#/components/schemas/Pathway' }, firstDue: {} },
-            }),
-            ...ERRORS,
-            '409': problem('The patient already has an active pathway; pathwayId names it'),
+            '201': json(
+              'Enrolled: the pathway and its first due date',
+              { type: 'object', properties: { pathway: { $ref: '#/components/schemas/Pathway' }, firstDue: {} } },
+              {
+                Location: { description: 'The new pathway', schema: { type: 'string' } },
+                'Idempotent-Replayed': { description: 'true when this answers a retry with the same Idempotency-Key', schema: { type: 'string', enum: ['true', 'false'] } },
+              },
+            ),
+            ...WRITE,
+            '403': problem('The role or care team of the key may not do this; also when the patient has an active pathway of a care team the key may not see (nothing about it is revealed)'),
+            '409': problem('The patient already has an active pathway (pathwayId names it), or a request with the same Idempotency-Key is still in flight'),
           },
         },
         get: {
@@ -118,7 +159,7 @@ export function openApiDocument(): JsonSchema {
               type: 'object',
               properties: { items: { type: 'array', items: { $ref: '#/components/schemas/PathwayRow' } }, nextPageToken: { type: ['string', 'null'] } },
             }),
-            ...ERRORS,
+            ...READ,
           },
         },
       },
@@ -129,12 +170,12 @@ export function openApiDocument(): JsonSchema {
           parameters: queryParameters(WorklistQuerySchema),
           responses: {
             '200': json('The worklist', { type: 'object', properties: { generatedAt: { type: 'string' }, items: { type: 'array', items: { $ref: '#/components/schemas/WorklistItem' } } } }),
-            ...ERRORS,
+            ...READ,
           },
         },
       },
       '/v1/definitions': {
-        get: { summary: 'The pathway definitions on offer', operationId: 'definitions', responses: { '200': json('Definitions', { type: 'object' }), ...ERRORS } },
+        get: { summary: 'The pathway definitions on offer', operationId: 'definitions', responses: { '200': json('Definitions', { type: 'object' }), ...ANY } },
       },
       '/v1/definitions/{id}/{version}': {
         get: {
@@ -144,15 +185,15 @@ export function openApiDocument(): JsonSchema {
             { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
             { name: 'version', in: 'path', required: true, schema: { type: 'integer' } },
           ],
-          responses: { '200': json('The definition and its rules', { type: 'object' }), ...ERRORS, '404': problem('No such definition') },
+          responses: { '200': json('The definition and its rules', { type: 'object' }), ...READ, '404': problem('No such definition or version') },
         },
       },
       '/v1/pathways/summary': {
         get: {
           summary: 'Counts by stage and status, per care team',
           operationId: 'summary',
-          parameters: [{ name: 'careTeam', in: 'query', required: false, schema: { type: 'string' } }],
-          responses: { '200': json('Counts per care team', { type: 'object' }), ...ERRORS },
+          parameters: queryParameters(SummaryQuerySchema),
+          responses: { '200': json('Counts per care team', { type: 'object' }), ...READ },
         },
       },
       '/v1/pathways/lookup': {
@@ -160,7 +201,11 @@ export function openApiDocument(): JsonSchema {
           summary: "Find a patient's current or latest pathway by the clinic's patient reference",
           operationId: 'lookup',
           requestBody: { required: true, content: { 'application/json': { schema: schema(LookupRequestSchema, 'input') } } },
-          responses: { '200': json('The pathway', { type: 'object', properties: { pathway: { $ref: '#/components/schemas/Pathway' } } }), ...ERRORS, '404': problem('No pathway') },
+          responses: {
+            '200': json('The pathway', { type: 'object', properties: { pathway: { $ref: '#/components/schemas/Pathway' } } }),
+            ...LOOKUP,
+            '404': problem('No pathway for this patient, or not one of the care teams of the key'),
+          },
         },
       },
       '/v1/pathways/{pathwayId}': {
@@ -168,7 +213,11 @@ export function openApiDocument(): JsonSchema {
           summary: 'The full state and timeline, including for closed pathways',
           operationId: 'get',
           parameters: [pathwayId],
-          responses: { '200': json('The pathway', { type: 'object', properties: { pathway: { $ref: '#/components/schemas/Pathway' } } }), ...ERRORS, '404': problem('No such pathway') },
+          responses: {
+            '200': json('The pathway', { type: 'object', properties: { pathway: { $ref: '#/components/schemas/Pathway' } } }),
+            ...READ,
+            '404': problem('No such pathway, or not one of the care teams of the key'),
+          },
         },
       },
       ...changePaths,

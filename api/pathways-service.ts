@@ -104,7 +104,7 @@ export class PathwayService {
     const definition = this.deps.definitions.get(definitionId, req.definition?.version);
     if (!definition) {
       throw new HttpProblem(400, 'unknown pathway definition', {
-        errors: [{ field: 'definition', message: `no definition ${definitionId}${req.definition?.version ? ` version ${req.definition.version}` : ''}` }],
+        errors: [{ field: 'definition', message: 'no such definition or version (GET /v1/definitions lists them)' }],
       });
     }
     const pathwayId = pathwayIdFor(req.patientRef, this.deps.patientKey);
@@ -131,10 +131,10 @@ export class PathwayService {
       });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      if (enrollmentKey) {
-        const existing = await this.handle(pathwayId).describe();
-        if (existing.memo?.enrollmentKey === enrollmentKey) return { pathway: await this.read(pathwayId), replayed: true };
-      }
+      const existing = await this.handle(pathwayId).describe();
+      if (enrollmentKey && existing.memo?.enrollmentKey === enrollmentKey) return { pathway: await this.read(pathwayId), replayed: true };
+      // Another team's pathway is out of scope: the same 403 as enrolling for a team the key may not act for, naming nothing.
+      assertInScope(scope, existing.typedSearchAttributes.get(CareTeamKey) ?? '');
       throw new HttpProblem(409, 'the patient already has an active pathway', { pathwayId });
     }
     return { pathway: await this.read(pathwayId), replayed: false };

@@ -47,13 +47,22 @@ export interface RowFilter {
   open?: boolean;
 }
 
+/**
+ * A string literal of the visibility query language. Values are validated before they get here;
+ * this is the second line: quotes and backslashes escaped, control characters refused.
+ */
+export function literal(value: string): string {
+  if (/[\u0000-\u001f\u007f]/.test(value)) throw new Error('a visibility query value holds a control character');
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
 export function visibilityQuery(f: RowFilter): string {
   const clauses = [`WorkflowType = '${WORKFLOW_TYPE}'`, `ExecutionStatus != 'ContinuedAsNew'`, `${PathwayStatusKey.name} IS NOT NULL`];
   if (f.open) clauses.push(`ExecutionStatus = 'Running'`);
-  if (f.stage) clauses.push(`${PathwayStageKey.name} = '${f.stage}'`);
-  if (f.status) clauses.push(`${PathwayStatusKey.name} = '${f.status}'`);
-  if (f.careTeam) clauses.push(`${CareTeamKey.name} = '${f.careTeam}'`);
-  if (f.careTeams) clauses.push(`${CareTeamKey.name} IN (${f.careTeams.map((t) => `'${t}'`).join(', ')})`);
+  if (f.stage) clauses.push(`${PathwayStageKey.name} = ${literal(f.stage)}`);
+  if (f.status) clauses.push(`${PathwayStatusKey.name} = ${literal(f.status)}`);
+  if (f.careTeam) clauses.push(`${CareTeamKey.name} = ${literal(f.careTeam)}`);
+  if (f.careTeams) clauses.push(`${CareTeamKey.name} IN (${f.careTeams.map(literal).join(', ')})`);
   if (f.overdue !== undefined) clauses.push(`${OverdueKey.name} = ${f.overdue}`);
   if (f.undelivered !== undefined) clauses.push(`${UndeliveredKey.name} = ${f.undelivered}`);
   if (f.dueBefore) clauses.push(`${NextDueKey.name} < '${new Date(f.dueBefore).toISOString()}'`);

@@ -72,6 +72,7 @@ export async function startApi(opts: { channel?: CareTeamChannel } = {}): Promis
         await env.connection.workflowService.getSystemInfo({});
         return true;
       },
+      temporal: { connection: env.connection, deadlineMs: 5000 },
     });
   let service = makeService();
   let server = await listen(makeApp(service));
