@@ -47,7 +47,13 @@ export interface ApiUnderTest {
   stop(): Promise<void>;
 }
 
-async function listen(app: ReturnType<typeof createApp>): Promise<Server> {
+/** The test keys (KEYS), as the API holds them. */
+export function testKeyStore(): ApiKeyStore {
+  const entries: ApiKeyEntry[] = Object.entries(KEYS).map(([id, k]) => ({ id, role: k.role, ...(k.careTeams ? { careTeams: k.careTeams } : {}), sha256: hashKey(k.key) }));
+  return new ApiKeyStore(entries);
+}
+
+export async function listen(app: ReturnType<typeof createApp>): Promise<Server> {
   return new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -59,14 +65,13 @@ export async function startApi(opts: { channel?: CareTeamChannel } = {}): Promis
   const channel = new RecordingChannel();
   const worker = await startPathwayWorker(env, opts.channel ?? channel);
   const logger = new CapturingLogger();
-  const entries: ApiKeyEntry[] = Object.entries(KEYS).map(([id, k]) => ({ id, role: k.role, ...(k.careTeams ? { careTeams: k.careTeams } : {}), sha256: hashKey(k.key) }));
   const patientKey = randomBytes(32).toString('hex');
   const makeService = () => new PathwayService({ client: env.client, taskQueue: worker.taskQueue, definitions: loadDefinitions(), patientKey });
   const makeApp = (service: PathwayService) =>
     createApp({
       pathways: service,
       definitions: loadDefinitions(),
-      apiKeys: new ApiKeyStore(entries),
+      apiKeys: testKeyStore(),
       logger,
       isTemporalReachable: async () => {
         await env.connection.workflowService.getSystemInfo({});
@@ -106,7 +111,7 @@ export async function startApi(opts: { channel?: CareTeamChannel } = {}): Promis
 }
 
 /** A small HTTP client for the tests. */
-export function http(api: ApiUnderTest) {
+export function http(api: Pick<ApiUnderTest, 'url'>) {
   return async (
     method: string,
     path: string,
