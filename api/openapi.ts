@@ -73,6 +73,14 @@ const CHANGE_TEXT: Record<keyof typeof CHANGE_KINDS, string> = {
 const queryParameters = (s: z.ZodType) =>
   Object.entries(schema(s, 'input').properties as Record<string, JsonSchema>).map(([name, property]) => ({ name, in: 'query', required: false, schema: property }));
 
+/** What can be done with the pathway an enrolment answers (OpenAPI links: clients and fuzzers follow them). */
+const pathwayLinks = Object.fromEntries(
+  ['get', ...Object.keys(CHANGE_KINDS).map((kind) => `post-${kind}`)].map((operationId) => [
+    operationId,
+    { operationId, parameters: { pathwayId: '$response.body#/pathway/pathwayId' } },
+  ]),
+);
+
 export function openApiDocument(): JsonSchema & { paths: Record<string, Record<string, unknown>> } {
   const listParams = queryParameters(ListQuerySchema);
   const changePaths = Object.fromEntries(
@@ -137,14 +145,17 @@ export function openApiDocument(): JsonSchema & { paths: Record<string, Record<s
           parameters: [idempotencyKey],
           requestBody: { required: true, content: { 'application/json': { schema: schema(EnrollRequestSchema, 'input') } } },
           responses: {
-            '201': json(
-              'Enrolled: the pathway and its first due date',
-              { type: 'object', properties: { pathway: { $ref: '#/components/schemas/Pathway' }, firstDue: {} } },
-              {
-                Location: { description: 'The new pathway', schema: { type: 'string' } },
-                'Idempotent-Replayed': { description: 'true when this answers a retry with the same Idempotency-Key', schema: { type: 'string', enum: ['true', 'false'] } },
-              },
-            ),
+            '201': {
+              ...json(
+                'Enrolled: the pathway and its first due date',
+                { type: 'object', properties: { pathway: { $ref: '#/components/schemas/Pathway' }, firstDue: {} } },
+                {
+                  Location: { description: 'The new pathway', schema: { type: 'string' } },
+                  'Idempotent-Replayed': { description: 'true when this answers a retry with the same Idempotency-Key', schema: { type: 'string', enum: ['true', 'false'] } },
+                },
+              ),
+              links: pathwayLinks,
+            },
             ...WRITE,
             '403': problem('The role or care team of the key may not do this; also when the patient has an active pathway of a care team the key may not see (nothing about it is revealed)'),
             '409': problem('The patient already has an active pathway (pathwayId names it), or a request with the same Idempotency-Key is still in flight'),
