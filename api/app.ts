@@ -96,6 +96,7 @@ export function createApp(deps: AppDeps): Express {
       frameguard: { action: 'deny' },
     }),
   );
+  app.use('/v1', noStore);
   app.use(methodCheck(openApiDocument()));
   app.use(healthRouter(deps.isTemporalReachable));
   app.get('/openapi.json', (_req, res) => {
@@ -103,14 +104,14 @@ export function createApp(deps: AppDeps): Express {
   });
   app.use(
     '/v1',
-    noStore,
     identify(deps.apiKeys),
     authFailureLimit(limits),
     requirePrincipal,
     perKeyLimit(limits),
-    ...(deps.temporal ? [temporalDeadline(deps.temporal.connection, deps.temporal.deadlineMs)] : []),
     requireJson,
     express.json({ limit: deps.bodyLimit ?? '64kb', strict: true }),
+    // From here on, the request waits only for Temporal: a slow upload is not a Temporal outage.
+    ...(deps.temporal ? [temporalDeadline(deps.temporal.connection, deps.temporal.deadlineMs)] : []),
   );
   app.use('/v1/pathways', pathwaysRouter(deps.pathways));
   app.use('/v1/worklist', worklistRouter(deps.pathways));

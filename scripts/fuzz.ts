@@ -107,7 +107,8 @@ async function main(): Promise<number> {
     for (const { key, role } of LOCAL_KEYS) {
       console.log(`[fuzz] ${role}: schemathesis ${SCHEMATHESIS_VERSION}, at most ${maxExamples} examples per operation and phase`);
       const started = Date.now();
-      const run = spawnSync(
+      // Not spawnSync: the service's log lines must keep being read while schemathesis runs.
+      const child = spawn(
         st,
         [
           'run', `${url}/openapi.json`,
@@ -117,8 +118,10 @@ async function main(): Promise<number> {
           '--max-examples', String(maxExamples),
           '--no-color',
         ],
-        { stdio: 'inherit' },
+        // schemathesis keeps a cache in its working folder: the temporary one, not the work tree.
+        { stdio: 'inherit', cwd: dataDir },
       );
+      const run = { status: await new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code))) };
       console.log(`[fuzz] ${role}: exit ${run.status} in ${Math.round((Date.now() - started) / 1000)} s`);
       if (run.status !== 0) failed.push(role);
     }

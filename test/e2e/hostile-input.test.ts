@@ -240,6 +240,7 @@ describe('the order of checks', () => {
     const res = await call('OPTIONS', '/v1/pathways', { as: null });
     expect(res.status).toBe(204);
     expect(res.headers.get('allow')).toBe('GET, POST, HEAD, OPTIONS');
+    expect(res.headers.get('cache-control')).toBe('no-store');
     const change = await call('OPTIONS', `/v1/pathways/pw-${'2'.repeat(32)}/actions`, { as: null });
     expect(change.headers.get('allow')).toBe('POST, OPTIONS');
     expect((await call('OPTIONS', '/v1/nothing-here', { as: 'viewer' })).status).toBe(404);

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DAY_MS } from '../../clinical/rules';
-import { digestCounts, visibilityQuery, worklistCategory, type PathwayRow } from '../../worker/visibility';
+import { digestCounts, literal, visibilityQuery, worklistCategory, type PathwayRow } from '../../worker/visibility';
 
 const NOW = Date.parse('2027-03-10T09:00:00Z');
 const row = (fields: Partial<PathwayRow> = {}): PathwayRow => ({
@@ -73,5 +73,14 @@ describe('visibilityQuery', () => {
     expect(q).toContain('PathwayOverdue = true');
     expect(q).toContain('PathwayUndelivered = false');
     expect(q).toContain("PathwayNextDue < '2027-03-10T09:00:00.000Z'");
+  });
+});
+
+describe('literal', () => {
+  it('quotes a value with its quotes and backslashes escaped, and refuses control characters', () => {
+    expect(literal('spine-a')).toBe("'spine-a'");
+    expect(literal("a' OR 'x")).toBe("'a\\' OR \\'x'");
+    expect(literal('a\\')).toBe("'a\\\\'");
+    expect(() => literal('a\u0000')).toThrow(/control character/);
   });
 });
