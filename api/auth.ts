@@ -8,12 +8,13 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import { ROLES, may, type Permission, type Role } from '../clinical/permissions';
 import { HttpProblem } from './problem';
+import { CareTeamSchema } from './schemas';
 
 export const ApiKeyEntrySchema = z
   .object({
     id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
     role: z.enum(ROLES),
-    careTeams: z.array(z.string().min(1).max(64)).min(1).optional(),
+    careTeams: z.array(CareTeamSchema).min(1).optional(),
     sha256: z.string().regex(/^[0-9a-f]{64}$/, 'hex SHA-256 of the key'),
   })
   .strict();
@@ -90,18 +91,24 @@ declare module 'express-serve-static-core' {
   }
 }
 
-export function authenticate(store: ApiKeyStore): RequestHandler {
-  return (req: Request, res: Response, next: NextFunction) => {
-    const header = req.get('authorization') ?? '';
-    const match = /^Bearer ([\x21-\x7e]{8,256})$/.exec(header);
+/** The key's scheme is case-insensitive (RFC 9110); the key itself is printable ASCII. */
+const BEARER = /^bearer +([\x21-\x7e]{8,256})$/i;
+
+/** Sets the request's principal when it carries a valid key; refusing is left to `requirePrincipal`. */
+export function identify(store: ApiKeyStore): RequestHandler {
+  return (req: Request, _res: Response, next: NextFunction) => {
+    const match = BEARER.exec(req.get('authorization') ?? '');
     const principal = match ? store.authenticate(match[1]!) : undefined;
-    if (!principal) {
-      res.set('WWW-Authenticate', 'Bearer realm="pathway"');
-      return next(new HttpProblem(401, header ? 'the API key is not valid' : 'send an API key as "Authorization: Bearer <key>"'));
-    }
-    req.principal = principal;
+    if (principal) req.principal = principal;
     next();
   };
+}
+
+/** 401 for a request that `identify` found no valid key on. */
+export function requirePrincipal(req: Request, res: Response, next: NextFunction): void {
+  if (req.principal) return next();
+  res.set('WWW-Authenticate', 'Bearer realm="pathway"');
+  next(new HttpProblem(401, req.get('authorization') ? 'the API key is not valid' : 'send an API key as "Authorization: Bearer <key>"'));
 }
 
 export function requirePermission(req: Request, permission: Permission): Principal {

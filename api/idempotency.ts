@@ -47,6 +47,8 @@ export function idempotency(record: { store: RecordStore; cipher: NoteCipher }):
       // Keep the answer as it is sent.
       const send = res.json.bind(res);
       res.json = (body: unknown) => {
+        // Already answered (the 503 at the Temporal deadline): a late result changes nothing.
+        if (res.headersSent) return res;
         const status = res.statusCode;
         const settle = keeps(status)
           ? completeKey(record.store.db, record.cipher, keyHash, status, { status, body, location: res.get('location') })

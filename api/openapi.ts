@@ -13,6 +13,7 @@ import {
   PathwayRowSchema,
   PathwayViewSchema,
   ProblemSchema,
+  SummaryQuerySchema,
   WorklistItemSchema,
   WorklistQuerySchema,
 } from './schemas';
@@ -24,30 +25,47 @@ const schema = (s: z.ZodType, io: 'input' | 'output' = 'output'): JsonSchema => 
   return rest;
 };
 
-const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } });
-const json = (description: string, body: JsonSchema) => ({ description, content: { 'application/json': { schema: body } } });
+const retryAfter = { 'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer', minimum: 0 } } };
+const problem = (description: string, headers?: JsonSchema) => ({
+  description,
+  ...(headers ? { headers } : {}),
+  content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+});
+const json = (description: string, body: JsonSchema, headers?: JsonSchema) => ({ description, ...(headers ? { headers } : {}), content: { 'application/json': { schema: body } } });
 
 const idempotencyKey = {
   name: 'Idempotency-Key',
   in: 'header',
   required: false,
-  description: 'A retried request with the same key returns the first answer and applies nothing twice',
+  description: 'Send one on every POST: a retried request with the same key returns the first answer and applies nothing twice',
   schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{8,128}$' },
 };
 const pathwayId = { name: 'pathwayId', in: 'path', required: true, schema: { type: 'string', pattern: '^pw-[0-9a-f]{32}$' } };
 
-const ERRORS = {
-  '400': problem('Invalid input: every field at fault is listed'),
-  '401': problem('No or unknown API key'),
+/** Every answer an authenticated /v1 operation can give besides its own. */
+const ANY = {
+  '401': problem('No or unknown API key', { 'WWW-Authenticate': { schema: { type: 'string' } } }),
   '403': problem('The role or care team of the key may not do this'),
-  '415': problem('The body is not application/json'),
-  '503': problem('Temporal or the record store cannot answer just now; Retry-After says when to retry (with the same Idempotency-Key, a retry is safe)'),
+  '429': problem('Too many requests from this key, or too many failed authentications from this address', retryAfter),
+  '503': problem('Temporal (or the worker) or the record store did not answer in time; for a change, a retry with the same Idempotency-Key is safe', retryAfter),
 };
+/** A read: its query or path parameters may be refused. */
+const READ = { '400': problem('Invalid parameter: every one at fault is listed'), ...ANY };
+/** A change: a JSON body, and an Idempotency-Key. */
+const WRITE = {
+  '400': problem('Invalid input: every field at fault is listed'),
+  ...ANY,
+  '413': problem('The body is larger than the limit'),
+  '415': problem('The body is not application/json'),
+  '422': problem('The Idempotency-Key was used before with a different request'),
+};
+/** A read sent as a POST, so the patient reference stays out of URLs and logs. */
+const { '422': _noIdempotency, ...LOOKUP } = WRITE;
 
-/** What a POST with an Idempotency-Key can also answer. */
-const KEYED = {
-  '409': problem('The change conflicts with the pathway state, or a request with the same Idempotency-Key is still being answered'),
-  '422': problem('The Idempotency-Key was already used with a different request'),
+const READY = {
+  type: 'object',
+  properties: { status: { enum: ['ready', 'unavailable'] }, temporal: { type: 'boolean' }, database: { type: 'boolean', description: 'the record store answers' } },
+  required: ['status', 'temporal', 'database'],
 };
 
 // FHIR routes answer application/fhir+json; their refusals are OperationOutcomes. Authentication and the
@@ -55,9 +73,10 @@ const KEYED = {
 const fhir = (description: string, ref: string) => ({ description, content: { 'application/fhir+json': { schema: { $ref: `#/components/schemas/${ref}` } } } });
 const outcome = (description: string) => fhir(description, 'OperationOutcome');
 const FHIR_ERRORS = {
+  ...ANY,
   '400': outcome('Invalid input: an issue per element at fault'),
-  '401': problem('No or unknown API key'),
   '403': outcome('The role of the key may not do this'),
+  '413': problem('The body is larger than the limit'),
   '415': problem('The body is not application/fhir+json or application/json'),
 };
 const fhirBody = (body: JsonSchema) => ({ required: true, content: { 'application/fhir+json': { schema: body }, 'application/json': { schema: body } } });
@@ -124,20 +143,25 @@ const FHIR_SCHEMAS: Record<string, JsonSchema> = {
 };
 
 const CHANGE_TEXT: Record<keyof typeof CHANGE_KINDS, string> = {
-  reassessments:
-    'Record a reassessment (clinician): evaluated at once against the stage rules, at assessedAt when given (back-dated within the definition\'s backdateWindowDays, never before the last recorded event); while a stage lacks its baseline, it becomes the baseline',
-  procedures:
-    'Record a procedure (coordinator): interventional procedures, psychological evaluation, SCS trial, implant. 409 names the rule and the dates when the stage baseline is missing, the last injection is too recent (minimum interval) or an SCS trial comes before the months of conservative care; only a clinician may override the latter, with overrideReason',
-  workup: 'Record a work-up result or the surgical consult (coordinator), at completedAt when given',
-  'red-flags': 'Report red flags (clinician), found at reportedAt when given: urgent referral at once',
-  actions:
-    'Override (with a reason): escalate or discharge (clinician); hold, withdraw, and resume from a hold or from lost to follow-up (coordinator); resume or close after an urgent referral (clinician only: a coordinator gets 403)',
+  reassessments: 'Record a reassessment (clinician): evaluated at once against the stage rules',
+  procedures: 'Record a procedure (coordinator): interventional procedures, psychological evaluation, SCS trial, implant',
+  workup: 'Record a work-up result or the surgical consult (coordinator)',
+  'red-flags': 'Report red flags (clinician): urgent referral at once',
+  actions: 'Override (with a reason): escalate or discharge (clinician); hold, resume, withdraw (coordinator); close after urgent referral (clinician)',
 };
 
 const queryParameters = (s: z.ZodType) =>
   Object.entries(schema(s, 'input').properties as Record<string, JsonSchema>).map(([name, property]) => ({ name, in: 'query', required: false, schema: property }));
 
-export function openApiDocument(): JsonSchema {
+/** What can be done with the pathway an enrolment answers (OpenAPI links: clients and fuzzers follow them). */
+const pathwayLinks = Object.fromEntries(
+  ['get', ...Object.keys(CHANGE_KINDS).map((kind) => `post-${kind}`)].map((operationId) => [
+    operationId,
+    { operationId, parameters: { pathwayId: '$response.body#/pathway/pathwayId' } },
+  ]),
+);
+
+export function openApiDocument(): JsonSchema & { paths: Record<string, Record<string, unknown>> } {
   const listParams = queryParameters(ListQuerySchema);
   const changePaths = Object.fromEntries(
     (Object.keys(CHANGE_KINDS) as Array<keyof typeof CHANGE_KINDS>).map((kind) => [
@@ -150,9 +174,9 @@ export function openApiDocument(): JsonSchema {
           requestBody: { required: true, content: { 'application/json': { schema: schema(CHANGE_KINDS[kind].schema, 'input') } } },
           responses: {
             '200': json('The decision taken and the new state', { $ref: '#/components/schemas/ChangeResult' }),
-            ...ERRORS,
-            ...KEYED,
-            '404': problem('No such pathway, or none in the care teams of the key'),
+            ...WRITE,
+            '404': problem('No such pathway, or not one of the care teams of the key'),
+            '409': problem('The change conflicts with the pathway state (or the pathway is closed), or a request with the same Idempotency-Key is still in flight'),
           },
         },
       },
@@ -178,13 +202,22 @@ export function openApiDocument(): JsonSchema {
     },
     security: [{ apiKey: [] }],
     paths: {
-      '/healthz': { get: { summary: 'The process answers', security: [], responses: { '200': { description: 'ok' } } } },
+      '/healthz': {
+        get: { summary: 'The process answers', operationId: 'healthz', security: [], responses: { '200': json('ok', { type: 'object', properties: { status: { const: 'ok' } } }) } },
+      },
       '/readyz': {
         get: {
-          summary: 'Temporal and the record store answer',
+          summary: 'Temporal and the record store answer (within a second, whatever they do)',
+          operationId: 'readyz',
           security: [],
-          responses: { '200': { description: 'ready: {"temporal": true, "database": true}' }, '503': { description: 'Temporal or the record store (database) unreachable; the body says which' } },
+          responses: {
+            '200': json('ready', READY),
+            '503': json('Temporal or the record store unreachable: the body says which', READY, retryAfter),
+          },
         },
+      },
+      '/openapi.json': {
+        get: { summary: 'This document', operationId: 'openapi', security: [], responses: { '200': json('The OpenAPI 3.1 document', { type: 'object' }) } },
       },
       '/v1/pathways': {
         post: {
@@ -193,13 +226,20 @@ export function openApiDocument(): JsonSchema {
           parameters: [idempotencyKey],
           requestBody: { required: true, content: { 'application/json': { schema: schema(EnrollRequestSchema, 'input') } } },
           responses: {
-            '201': json('Enrolled: the pathway and its first due date', {
-              type: 'object',
-              properties: { pathway: { $ref: '#/components/schemas/Pathway' }, firstDue: {} },
-            }),
-            ...ERRORS,
-            ...KEYED,
-            '409': problem('The patient already has an active pathway (pathwayId names it when it is in the care teams of the key), or a request with the same Idempotency-Key is still being answered'),
+            '201': {
+              ...json(
+                'Enrolled: the pathway and its first due date',
+                { type: 'object', properties: { pathway: { $ref: '#/components/schemas/Pathway' }, firstDue: {} } },
+                {
+                  Location: { description: 'The new pathway', schema: { type: 'string' } },
+                  'Idempotent-Replayed': { description: 'true when this answers a retry with the same Idempotency-Key', schema: { type: 'string', enum: ['true', 'false'] } },
+                },
+              ),
+              links: pathwayLinks,
+            },
+            ...WRITE,
+            '403': problem('The role or care team of the key may not do this; also when the patient has an active pathway of a care team the key may not see (nothing about it is revealed)'),
+            '409': problem('The patient already has an active pathway (pathwayId names it), or a request with the same Idempotency-Key is still in flight'),
           },
         },
         get: {
@@ -211,7 +251,7 @@ export function openApiDocument(): JsonSchema {
               type: 'object',
               properties: { items: { type: 'array', items: { $ref: '#/components/schemas/PathwayRow' } }, nextPageToken: { type: ['string', 'null'] } },
             }),
-            ...ERRORS,
+            ...READ,
           },
         },
       },
@@ -222,20 +262,12 @@ export function openApiDocument(): JsonSchema {
           parameters: queryParameters(WorklistQuerySchema),
           responses: {
             '200': json('The worklist', { type: 'object', properties: { generatedAt: { type: 'string' }, items: { type: 'array', items: { $ref: '#/components/schemas/WorklistItem' } } } }),
-            ...ERRORS,
+            ...READ,
           },
         },
       },
-      '/v1/reports/outcomes': {
-        get: {
-          summary: 'Cohort outcomes (clinical leads): per stage, patients who entered, responded, escalated, completed, were withdrawn or referred urgently, median days in stage, median pain relief and ODI change at exit; response rate per procedure type. Closed pathways included.',
-          operationId: 'outcomes',
-          parameters: queryParameters(OutcomesQuerySchema),
-          responses: { '200': json('The outcomes report', { type: 'object', properties: { filters: { type: 'object' }, stages: { type: 'array' }, procedures: { type: 'array' } } }), ...ERRORS },
-        },
-      },
       '/v1/definitions': {
-        get: { summary: 'The pathway definitions on offer', operationId: 'definitions', responses: { '200': json('Definitions', { type: 'object' }), ...ERRORS } },
+        get: { summary: 'The pathway definitions on offer', operationId: 'definitions', responses: { '200': json('Definitions', { type: 'object' }), ...ANY } },
       },
       '/v1/definitions/{id}/{version}': {
         get: {
@@ -245,15 +277,15 @@ export function openApiDocument(): JsonSchema {
             { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
             { name: 'version', in: 'path', required: true, schema: { type: 'integer' } },
           ],
-          responses: { '200': json('The definition and its rules', { type: 'object' }), ...ERRORS, '404': problem('No such definition') },
+          responses: { '200': json('The definition and its rules', { type: 'object' }), ...READ, '404': problem('No such definition or version') },
         },
       },
       '/v1/pathways/summary': {
         get: {
           summary: 'Counts by stage and status, per care team',
           operationId: 'summary',
-          parameters: [{ name: 'careTeam', in: 'query', required: false, schema: { type: 'string' } }],
-          responses: { '200': json('Counts per care team', { type: 'object' }), ...ERRORS },
+          parameters: queryParameters(SummaryQuerySchema),
+          responses: { '200': json('Counts per care team', { type: 'object' }), ...READ },
         },
       },
       '/v1/pathways/lookup': {
@@ -261,7 +293,11 @@ export function openApiDocument(): JsonSchema {
           summary: "Find a patient's current or latest pathway by the clinic's patient reference",
           operationId: 'lookup',
           requestBody: { required: true, content: { 'application/json': { schema: schema(LookupRequestSchema, 'input') } } },
-          responses: { '200': json('The pathway', { type: 'object', properties: { pathway: { $ref: '#/components/schemas/Pathway' } } }), ...ERRORS, '404': problem('No pathway') },
+          responses: {
+            '200': json('The pathway', { type: 'object', properties: { pathway: { $ref: '#/components/schemas/Pathway' } } }),
+            ...LOOKUP,
+            '404': problem('No pathway for this patient, or not one of the care teams of the key'),
+          },
         },
       },
       '/v1/pathways/{pathwayId}': {
@@ -269,7 +305,23 @@ export function openApiDocument(): JsonSchema {
           summary: 'The full state and timeline, including for closed pathways',
           operationId: 'get',
           parameters: [pathwayId],
-          responses: { '200': json('The pathway', { type: 'object', properties: { pathway: { $ref: '#/components/schemas/Pathway' } } }), ...ERRORS, '404': problem('No such pathway') },
+          responses: {
+            '200': json('The pathway', { type: 'object', properties: { pathway: { $ref: '#/components/schemas/Pathway' } } }),
+            ...READ,
+            '404': problem('No such pathway, or not one of the care teams of the key'),
+          },
+        },
+      },
+      '/v1/reports/outcomes': {
+        get: {
+          summary:
+            'Cohort outcomes (clinical leads): per stage, patients who entered, responded, escalated, completed, were withdrawn or referred urgently, median days in stage, median pain relief and ODI change at exit; response rate per procedure type. Closed pathways included',
+          operationId: 'outcomes',
+          parameters: queryParameters(OutcomesQuerySchema),
+          responses: {
+            '200': json('The outcomes report', { type: 'object', properties: { filters: { type: 'object' }, stages: { type: 'array', items: { type: 'object' } }, procedures: { type: 'array', items: { type: 'object' } } } }),
+            ...READ,
+          },
         },
       },
       ...changePaths,
@@ -316,3 +368,4 @@ export function openApiDocument(): JsonSchema {
     },
   };
 }
+

@@ -4,7 +4,6 @@
  */
 import { createHash, createHmac } from 'node:crypto';
 import {
-  isGrpcDeadlineError,
   WithStartWorkflowOperation,
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
@@ -70,21 +69,11 @@ export interface PathwayServiceDeps {
   patientKey: string;
   /** Where every read comes from. */
   record: { store: RecordStore; cipher: NoteCipher };
-  /** How long a change or an enrolment may wait for Temporal and the record before the API answers 503. */
-  answerWithinMs?: number;
 }
 
-/** Whether Temporal (or the wait for the record) ran past the deadline the API gives a call. */
-function pastDeadline(err: unknown): boolean {
-  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 6; e = e.cause as typeof e, depth++) {
-    if (isGrpcDeadlineError(e) || e.code === 4) return true;
-  }
-  return false;
-}
-
-/** The change may or may not be in: the answer says so, and that a retry with the same key is safe. */
+/** Started, but not in the record yet: the answer says so, and that a retry with the same key is safe. */
 const notConfirmed = () =>
-  new HttpProblem(503, 'the change could not be confirmed in time; retry with the same Idempotency-Key to get its answer (it is never applied twice)', {}, 2);
+  new HttpProblem(503, 'the enrolment is not confirmed yet; retry with the same Idempotency-Key to get its answer (it is never applied twice)', {}, 2);
 
 /** Pseudonymous, stable, and enforces one active pathway per patient through the workflow id. */
 export function pathwayIdFor(patientRef: string, patientKey: string): string {
@@ -107,15 +96,6 @@ export class PathwayService {
     return this.deps.record.store.db;
   }
 
-  /** Runs Temporal calls under the API's deadline; past it, a 503 with Retry-After. */
-  private async bounded<T>(call: () => Promise<T>): Promise<T> {
-    try {
-      return await this.deps.client.withDeadline(Date.now() + (this.deps.answerWithinMs ?? 10_000), call);
-    } catch (err) {
-      if (pastDeadline(err)) throw notConfirmed();
-      throw err;
-    }
-  }
 
   /** Starts the pathway and answers with it as enrolled, in one call (update-with-start). */
   async enroll(req: EnrollRequest, actor: Actor, scope: Scope, idempotencyKey?: string): Promise<{ pathway: PathwayView; replayed: boolean }> {
@@ -149,7 +129,7 @@ export class PathwayService {
       ],
     });
     try {
-      const { pathway } = await this.bounded(() => this.deps.client.workflow.executeUpdateWithStart(confirmEnrolment, { startWorkflowOperation: start }));
+      const { pathway } = await this.deps.client.workflow.executeUpdateWithStart(confirmEnrolment, { startWorkflowOperation: start });
       return { pathway, replayed: false };
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
@@ -163,10 +143,10 @@ export class PathwayService {
         if (pathway) return { pathway: pathway, replayed: true };
       }
     }
+    // Another team's pathway is out of scope: the same 403 as enrolling for a team the key may not act for, naming nothing.
     const header = await pathwayHeader(this.db, pathwayId);
-    // Out of the caller's scope, the existing pathway is not named.
-    const visible = header && (!scope.careTeams || scope.careTeams.includes(header.careTeam));
-    throw new HttpProblem(409, 'the patient already has an active pathway', visible ? { pathwayId } : {});
+    if (header) assertInScope(scope, header.careTeam);
+    throw new HttpProblem(409, 'the patient already has an active pathway', { pathwayId });
   }
 
   async get(pathwayId: string, scope: Scope): Promise<PathwayView> {
@@ -184,12 +164,10 @@ export class PathwayService {
     const updateId = idempotencyKey ? `${kind}-${opaqueKey(kind, actor.id, idempotencyKey)}` : undefined;
     try {
       // The update carries the schema's input type; the workflow validates it again.
-      return await this.bounded(() =>
-        this.deps.client.workflow.getHandle(pathwayId).executeUpdate(UPDATES[kind] as typeof recordReassessment, {
-          args: [{ actor, input: input as never, ...(scope.careTeams ? { scope: { careTeams: [...scope.careTeams] } } : {}) }],
-          ...(updateId ? { updateId } : {}),
-        }),
-      );
+      return await this.deps.client.workflow.getHandle(pathwayId).executeUpdate(UPDATES[kind] as typeof recordReassessment, {
+        args: [{ actor, input: input as never, ...(scope.careTeams ? { scope: { careTeams: [...scope.careTeams] } } : {}) }],
+        ...(updateId ? { updateId } : {}),
+      });
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === REFUSAL_ERROR_TYPE) {
         const refusal = err.cause.details?.[0] as RefusalDetails;

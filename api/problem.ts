@@ -2,7 +2,7 @@
  * Errors as application/problem+json (RFC 9457), with a list of field errors for invalid input.
  * Details name fields and constraints, never the values that were sent.
  */
-import type { ErrorRequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, Request, Response } from 'express';
 import type { ZodError } from 'zod';
 import { isStoreUnavailable } from '../record/store';
 
@@ -16,10 +16,12 @@ const TITLES: Record<number, string> = {
   401: 'Authentication required',
   403: 'Forbidden',
   404: 'Not found',
+  405: 'Method not allowed',
   409: 'Conflict with the pathway',
   413: 'Request body too large',
   415: 'Unsupported media type',
   422: 'Unprocessable request',
+  429: 'Too many requests',
   500: 'Internal error',
   503: 'Service unavailable',
 };
@@ -59,9 +61,29 @@ export function sendProblem(res: Response, problem: HttpProblem): void {
     });
 }
 
+/**
+ * An error and its causes, each as class and message (and gRPC code), for a log line: "connection
+ * refused" or "deadline exceeded" is usually in a cause. Errors here never carry request data:
+ * failure messages are written without patient data, and bodies are never put into errors.
+ */
+export function errorChain(err: unknown, depth = 6): string {
+  const parts: string[] = [];
+  for (let e: unknown = err; e !== undefined && e !== null && parts.length < depth; e = (e as { cause?: unknown }).cause) {
+    if (!(e instanceof Error)) {
+      parts.push(String(e));
+      break;
+    }
+    const code = (e as { code?: unknown }).code;
+    parts.push(`${e.name}${typeof code === 'number' || typeof code === 'string' ? ` [${code}]` : ''}: ${e.message}`);
+  }
+  return parts.join(' <- ');
+}
+
 /** The last middleware: turns every error into a problem, and never leaks internals or data. */
-export function problemHandler(onUnexpected: (err: unknown) => void): ErrorRequestHandler {
-  return (err, _req, res, _next) => {
+export function problemHandler(onUnexpected: (err: unknown, req: Request, res: Response) => void): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    // An answer already went out (a 503 after the deadline); what the handler did later is moot.
+    if (res.headersSent) return;
     if (err instanceof HttpProblem) return sendProblem(res, err);
     // body-parser's own errors carry a status and a type.
     const status = typeof err?.status === 'number' ? err.status : undefined;
@@ -72,7 +94,7 @@ export function problemHandler(onUnexpected: (err: unknown) => void): ErrorReque
     if (isStoreUnavailable(err)) {
       return sendProblem(res, new HttpProblem(503, 'the record store is unavailable; retry shortly (with the same Idempotency-Key, a retry is safe)', {}, 5));
     }
-    onUnexpected(err);
+    onUnexpected(err, req, res);
     sendProblem(res, new HttpProblem(500, 'an unexpected error; it has been logged'));
   };
 }

@@ -30,6 +30,9 @@ export const EnrollRequestSchema = EnrollmentInputSchema.extend({
 }).strict();
 export type EnrollRequest = z.infer<typeof EnrollRequestSchema>;
 
+/** A care team as at enrolment; every filter value is held to the same pattern before it reaches a query. */
+export const CareTeamSchema = EnrollmentInputSchema.shape.careTeam;
+
 export const LookupRequestSchema = z.object({ patientRef: PatientRefSchema }).strict();
 
 export const PathwayIdSchema = z.string().regex(/^pw-[0-9a-f]{32}$/, 'a pathway id');
@@ -37,25 +40,34 @@ export const PathwayIdSchema = z.string().regex(/^pw-[0-9a-f]{32}$/, 'a pathway 
 export const StatusSchema = z.enum(PATHWAY_STATUSES);
 
 const booleanQuery = z.enum(['true', 'false']).transform((v) => v === 'true');
+/** A whole number in a query string: an empty or partial value is refused, never read as 0. */
+const integerQuery = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^[0-9]{1,6}$/, 'a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
 
 export const ListQuerySchema = z
   .object({
     stage: StageSchema.optional(),
     status: StatusSchema.optional(),
-    careTeam: z.string().max(64).optional(),
+    careTeam: CareTeamSchema.optional(),
     overdue: booleanQuery.optional(),
     undelivered: booleanQuery.optional(),
     dueBefore: z.iso.datetime({ offset: true }).optional(),
-    pageSize: z.coerce.number().int().min(1).max(200).default(50),
-    pageToken: z.string().max(200).optional(),
+    pageSize: integerQuery(1, 200).default(50),
+    pageToken: z.string().regex(/^[A-Za-z0-9_-]{1,200}$/, 'a token from nextPageToken').optional(),
   })
   .strict();
 export type ListQuery = z.infer<typeof ListQuerySchema>;
 
+export const SummaryQuerySchema = z.object({ careTeam: CareTeamSchema.optional() }).strict();
+
 export const WorklistQuerySchema = z
   .object({
-    careTeam: z.string().max(64).optional(),
-    dueSoonDays: z.coerce.number().int().min(0).max(60).default(7).describe('How far ahead "due soon" looks'),
+    careTeam: CareTeamSchema.optional(),
+    dueSoonDays: integerQuery(0, 60).default(7).describe('How far ahead "due soon" looks, in days'),
   })
   .strict();
 

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65535);
+const positive = (max: number) => z.coerce.number().int().min(1).max(max);
 const flag = z
   .enum(['true', 'false', '1', '0', ''])
   .transform((v) => v === 'true' || v === '1');
@@ -43,6 +44,11 @@ const EnvSchema = z.object({
   PATHWAY_IDEMPOTENCY_KEY_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   HTTP_HOST: z.string().default('127.0.0.1'),
   PORT: port.default(3000),
+  HTTP_TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
+  PATHWAY_RATE_LIMIT_WINDOW_SECONDS: positive(3600).default(60),
+  PATHWAY_RATE_LIMIT_PER_KEY: positive(1_000_000).default(600),
+  PATHWAY_RATE_LIMIT_AUTH_FAILURES: positive(1_000_000).default(20),
+  PATHWAY_TEMPORAL_DEADLINE_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   TEMPORAL_ADDRESS: z.string().optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
@@ -80,7 +86,16 @@ export interface Config {
     retentionDays?: number;
     idempotencyKeyDays: number;
   };
-  http: { host: string; port: number };
+  http: {
+    host: string;
+    port: number;
+    /** Proxies in front of the API whose X-Forwarded-For is believed (0: none). */
+    trustProxy: number;
+    /** Requests per API key and failed authentications per client address, per window (api/rate-limits.ts). */
+    rateLimits: { windowSeconds: number; perKey: number; authFailures: number };
+    /** How long a request waits for Temporal (and the worker) before answering 503. */
+    temporalDeadlineMs: number;
+  };
   logLevel: Env['LOG_LEVEL'];
   temporal: {
     /** Unset: the embedded default starts a dev server. */
@@ -123,7 +138,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhooksFile: e.PATHWAY_WEBHOOKS_FILE,
     digest: { hour: Number(e.PATHWAY_DIGEST_TIME.slice(0, 2)), minute: Number(e.PATHWAY_DIGEST_TIME.slice(3)), timezone: e.PATHWAY_DIGEST_TIMEZONE },
     record: { databaseUrl: e.DATABASE_URL, retentionDays: e.PATHWAY_RECORD_RETENTION_DAYS, idempotencyKeyDays: e.PATHWAY_IDEMPOTENCY_KEY_DAYS },
-    http: { host: e.HTTP_HOST, port: e.PORT },
+    http: {
+      host: e.HTTP_HOST,
+      port: e.PORT,
+      trustProxy: e.HTTP_TRUST_PROXY,
+      rateLimits: { windowSeconds: e.PATHWAY_RATE_LIMIT_WINDOW_SECONDS, perKey: e.PATHWAY_RATE_LIMIT_PER_KEY, authFailures: e.PATHWAY_RATE_LIMIT_AUTH_FAILURES },
+      temporalDeadlineMs: e.PATHWAY_TEMPORAL_DEADLINE_MS,
+    },
     logLevel: e.LOG_LEVEL,
     temporal: {
       address: e.TEMPORAL_ADDRESS,

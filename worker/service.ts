@@ -13,6 +13,7 @@ import { loadWebhooks } from '../activities/webhooks';
 import { createApp } from '../api/app';
 import { loadApiKeys } from '../api/auth';
 import { PathwayService } from '../api/pathways-service';
+import { READY_WITHIN_MS } from '../api/routes/health';
 import { loadDefinitions } from '../clinical/registry';
 import type { Config } from './config';
 import type { Logger } from './log';
@@ -105,9 +106,14 @@ export async function startService(config: Config, log: Logger): Promise<Running
         apiKeys: keys!.store,
         logger: log,
         isTemporalReachable: async () => {
-          await temporal.connection.workflowService.describeNamespace({ namespace: temporal.namespace });
+          await temporal.connection.withDeadline(Date.now() + READY_WITHIN_MS, () =>
+            temporal.connection.workflowService.describeNamespace({ namespace: temporal.namespace }),
+          );
           return true;
         },
+        temporal: { connection: temporal.connection, deadlineMs: config.http.temporalDeadlineMs },
+        rateLimits: config.http.rateLimits,
+        trustProxy: config.http.trustProxy,
       });
       const server: Server = await new Promise((resolve, reject) => {
         const s = app.listen(config.http.port, config.http.host, () => resolve(s));

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Connection, type ConnectionOptions } from '@temporalio/client';
+import { Connection, isRetryableError, makeGrpcRetryInterceptor, type ConnectionOptions } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { NativeConnection } from '@temporalio/worker';
@@ -23,6 +23,21 @@ export interface TemporalConnections {
   uiUrl?: string;
   close(): Promise<void>;
 }
+
+/**
+ * The client side (API and activities' client) comes back within about a second of Temporal:
+ * gRPC's own reconnection backoff grows to two minutes, and the SDK's retries wait up to five
+ * seconds between attempts. Each API request bounds its calls with a deadline (api/temporal-deadline.ts).
+ */
+const CLIENT_RECOVERY: Pick<ConnectionOptions, 'channelArgs' | 'interceptors'> = {
+  channelArgs: { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 1000 },
+  interceptors: [
+    makeGrpcRetryInterceptor({
+      delayFunction: (attempt) => Math.min(1000, 100 * 2 ** attempt) * (0.8 + Math.random() * 0.4),
+      retryableDecider: (attempt, status) => attempt < 10 && isRetryableError(status),
+    }),
+  ],
+};
 
 function connectionOptions(config: Config['temporal'], address: string): ConnectionOptions & { apiKey?: string } {
   const { tls, apiKey } = config;
@@ -63,13 +78,17 @@ async function startEmbedded(config: Config, log: Logger): Promise<TemporalConne
       log: { format: 'json', level: 'warn' },
     },
   });
+  const connection = await Connection.connect({ address: env.address, ...CLIENT_RECOVERY });
   return {
     address: env.address,
     namespace: config.temporal.namespace,
-    connection: env.connection,
+    connection,
     nativeConnection: env.nativeConnection,
     uiUrl: `http://127.0.0.1:${uiPort}`,
-    close: () => env.teardown(),
+    async close() {
+      await connection.close();
+      await env.teardown();
+    },
   };
 }
 
@@ -78,7 +97,7 @@ export async function connectTemporal(config: Config, log: Logger): Promise<Temp
   if (!address) return startEmbedded(config, log);
   const options = connectionOptions(config.temporal, address);
   log.info('connecting to Temporal', { address, namespace: config.temporal.namespace });
-  const connection = await Connection.connect(options);
+  const connection = await Connection.connect({ ...options, ...CLIENT_RECOVERY });
   const nativeConnection = await NativeConnection.connect(options);
   return {
     address,

@@ -15,6 +15,7 @@ import {
   ListQuerySchema,
   LookupRequestSchema,
   PathwayIdSchema,
+  SummaryQuerySchema,
   type ChangeKind,
 } from '../schemas';
 
@@ -60,7 +61,7 @@ export function pathwaysRouter(service: PathwayService): Router {
 
   router.get('/summary', async (req, res) => {
     const principal = requirePermission(req, 'read');
-    const { careTeam } = parse(z.object({ careTeam: z.string().max(64).optional() }).strict(), req.query);
+    const { careTeam } = parse(SummaryQuerySchema, req.query);
     res.json({ careTeams: await service.summary(scopeOf(principal), careTeam) });
   });
 

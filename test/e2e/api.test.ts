@@ -489,7 +489,7 @@ describe('operations', () => {
     const body = enrollBody({ patientRef: 'ref-LOGCHECK-42' });
     await call('POST', '/v1/pathways', { as: 'coordinator', body, headers: { 'x-request-id': 'req-log-check-1' } });
     const line = api.logger.lines.find((l) => l.requestId === 'req-log-check-1');
-    expect(line).toMatchObject({ msg: 'http request', method: 'POST', route: '/v1/pathways/', status: 201, keyId: 'coordinator' });
+    expect(line).toMatchObject({ msg: 'http request', method: 'POST', route: '/v1/pathways', status: 201, keyId: 'coordinator' });
     expect(typeof line!.durationMs).toBe('number');
     const everything = JSON.stringify(api.logger.lines);
     expect(everything).not.toContain('ref-LOGCHECK-42');

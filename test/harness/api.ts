@@ -50,32 +50,39 @@ export interface ApiUnderTest {
   stop(): Promise<void>;
 }
 
-async function listen(app: ReturnType<typeof createApp>): Promise<Server> {
+/** The test keys (KEYS), as the API holds them. */
+export function testKeyStore(): ApiKeyStore {
+  const entries: ApiKeyEntry[] = Object.entries(KEYS).map(([id, k]) => ({ id, role: k.role, ...(k.careTeams ? { careTeams: k.careTeams } : {}), sha256: hashKey(k.key) }));
+  return new ApiKeyStore(entries);
+}
+
+export async function listen(app: ReturnType<typeof createApp>): Promise<Server> {
   return new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
 }
 
 /** The API, a worker and the dev server; messages go to `channel` (a recording one unless given). */
-export async function startApi(opts: { channel?: CareTeamChannel; record?: RecordDeps; answerWithinMs?: number } = {}): Promise<ApiUnderTest> {
+export async function startApi(opts: { channel?: CareTeamChannel; record?: RecordDeps; temporalDeadlineMs?: number } = {}): Promise<ApiUnderTest> {
   const env = await connectDevServer();
   const channel = new RecordingChannel();
   const worker = await startPathwayWorker(env, opts.channel ?? channel, opts.record ? { record: opts.record } : {});
   const logger = new CapturingLogger();
-  const entries: ApiKeyEntry[] = Object.entries(KEYS).map(([id, k]) => ({ id, role: k.role, ...(k.careTeams ? { careTeams: k.careTeams } : {}), sha256: hashKey(k.key) }));
   const patientKey = randomBytes(32).toString('hex');
-  const makeService = () => new PathwayService({ client: env.client, taskQueue: worker.taskQueue, definitions: loadDefinitions(), patientKey, record: worker.record, answerWithinMs: opts.answerWithinMs });
+  const makeService = () => new PathwayService({ client: env.client, taskQueue: worker.taskQueue, definitions: loadDefinitions(), patientKey, record: worker.record });
   const makeApp = (service: PathwayService) =>
     createApp({
       pathways: service,
       definitions: loadDefinitions(),
-      apiKeys: new ApiKeyStore(entries),
+      apiKeys: testKeyStore(),
       logger,
       isTemporalReachable: async () => {
         await env.connection.workflowService.getSystemInfo({});
         return true;
       },
       record: worker.record,
+      // Generous: the run's shared server is busy; test/e2e/temporal-outage.test.ts checks the deadline itself.
+      temporal: { connection: env.connection, deadlineMs: opts.temporalDeadlineMs ?? 15_000 },
     });
   let service = makeService();
   let server = await listen(makeApp(service));
@@ -110,7 +117,7 @@ export async function startApi(opts: { channel?: CareTeamChannel; record?: Recor
 }
 
 /** A small HTTP client for the tests. */
-export function http(api: ApiUnderTest) {
+export function http(api: Pick<ApiUnderTest, 'url'>) {
   return async (
     method: string,
     path: string,

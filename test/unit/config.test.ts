@@ -13,7 +13,13 @@ describe('loadConfig', () => {
   it('uses the embedded default when nothing is set', () => {
     const c = loadConfig({});
     expect(c.temporal.address).toBeUndefined();
-    expect(c.http).toEqual({ host: '127.0.0.1', port: 3000 });
+    expect(c.http).toEqual({
+      host: '127.0.0.1',
+      port: 3000,
+      trustProxy: 0,
+      rateLimits: { windowSeconds: 60, perKey: 600, authFailures: 20 },
+      temporalDeadlineMs: 5000,
+    });
     expect(c.digest).toEqual({ hour: 7, minute: 0, timezone: 'UTC' });
     expect(c.production).toBe(false);
   });
@@ -24,6 +30,10 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ PATHWAY_DIGEST_TIMEZONE: 'Mars/Olympus' })).toThrow(/PATHWAY_DIGEST_TIMEZONE/);
     expect(() => loadConfig({ PATHWAY_PATIENT_KEY: 'short' })).toThrow(/PATHWAY_PATIENT_KEY/);
     expect(() => loadConfig({ PATHWAY_ROLE: 'everything' })).toThrow(ConfigError);
+    expect(() => loadConfig({ PATHWAY_RATE_LIMIT_PER_KEY: '0' })).toThrow(/PATHWAY_RATE_LIMIT_PER_KEY/);
+    expect(() => loadConfig({ PATHWAY_RATE_LIMIT_AUTH_FAILURES: 'many' })).toThrow(/PATHWAY_RATE_LIMIT_AUTH_FAILURES/);
+    expect(() => loadConfig({ PATHWAY_TEMPORAL_DEADLINE_MS: '10' })).toThrow(/PATHWAY_TEMPORAL_DEADLINE_MS/);
+    expect(() => loadConfig({ HTTP_TRUST_PROXY: 'yes' })).toThrow(/HTTP_TRUST_PROXY/);
   });
 
   it('treats empty variables as unset, as docker-compose passes them', () => {
