@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import type { Logger } from '../worker/log';
+import type { Logger } from '../observability/log';
 import { authenticate, type ApiKeyStore } from './auth';
 import { openApiDocument } from './openapi';
 import type { PathwayService } from './pathways-service';

@@ -15,7 +15,7 @@ import { createApp } from '../api/app';
 import { ApiKeyStore, hashKey } from '../api/auth';
 import { PathwayService } from '../api/pathways-service';
 import { loadDefinitions } from '../clinical/registry';
-import { silentLogger } from '../worker/log';
+import { silentLogger } from '../observability/log';
 import { ensureSearchAttributes } from '../worker/temporal';
 import { resolveDevServer } from '../worker/temporal-servers';
 import { createPathwayWorker } from '../worker/worker';

@@ -2,7 +2,7 @@
  * `npm start`: runs the service until Ctrl-C (SIGINT) or SIGTERM, then stops cleanly.
  */
 import { loadConfig } from './config';
-import { createLogger } from './log';
+import { createLogger } from '../observability/log';
 import { startService } from './service';
 
 async function main(): Promise<void> {

@@ -15,7 +15,7 @@ import { loadApiKeys } from '../api/auth';
 import { PathwayService } from '../api/pathways-service';
 import { loadDefinitions } from '../clinical/registry';
 import type { Config } from './config';
-import type { Logger } from './log';
+import type { Logger } from '../observability/log';
 import { connectTemporal, ensureSearchAttributes } from './temporal';
 import { ensureDigestSchedule } from './digest-schedule';
 import { payloadCodecFor } from './payload-codec';

@@ -11,7 +11,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { NativeConnection } from '@temporalio/worker';
 import { PATHWAY_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import type { Config } from './config';
-import type { Logger } from './log';
+import type { Logger } from '../observability/log';
 import { resolveDevServer } from './temporal-servers';
 
 export interface TemporalConnections {

@@ -11,7 +11,7 @@ import { PathwayService } from '../../api/pathways-service';
 import type { CareTeamChannel } from '../../activities/care-team-channel';
 import type { Role } from '../../clinical/permissions';
 import { loadDefinitions } from '../../clinical/registry';
-import type { Logger, LogFields } from '../../worker/log';
+import type { Logger, LogFields } from '../../observability/log';
 import { connectDevServer, RecordingChannel, startPathwayWorker } from './temporal';
 
 export const KEYS: Record<string, { key: string; role: Role; careTeams?: string[] }> = {

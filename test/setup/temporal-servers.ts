@@ -10,7 +10,7 @@ import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
-import { silentLogger } from '../../worker/log';
+import { silentLogger } from '../../observability/log';
 import { ensureSearchAttributes } from '../../worker/temporal';
 import { resolveDevServer, resolveTimeSkippingServer } from '../../worker/temporal-servers';
 import { startPostgresServer } from '../harness/postgres-server';

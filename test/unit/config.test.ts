@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { hashKey, loadApiKeys, newApiKey } from '../../api/auth';
 import { loadWebhooks } from '../../activities/webhooks';
 import { ConfigError, loadConfig } from '../../worker/config';
-import { silentLogger } from '../../worker/log';
+import { silentLogger } from '../../observability/log';
 import { startService } from '../../worker/service';
 
 describe('loadConfig', () => {
