@@ -5,13 +5,15 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../observability/log';
+import type { Metrics } from '../observability/metrics';
 import { authenticate, type ApiKeyStore } from './auth';
 import { openApiDocument } from './openapi';
 import type { PathwayService } from './pathways-service';
 import { HttpProblem, problemHandler } from './problem';
 import type { DefinitionRegistry } from '../clinical/registry';
+import { codecRouter, type CodecOptions } from './routes/codec';
 import { definitionsRouter } from './routes/definitions';
-import { healthRouter } from './routes/health';
+import { healthRouter, type ReadinessCheck } from './routes/health';
 import { pathwaysRouter } from './routes/pathways';
 import { worklistRouter } from './routes/worklist';
 
@@ -21,28 +23,30 @@ export interface AppDeps {
   apiKeys: ApiKeyStore;
   logger: Logger;
   isTemporalReachable: () => Promise<boolean>;
+  /** What else /readyz checks once Temporal answers (worker/readiness.ts). */
+  readiness?: ReadinessCheck;
   /** Largest accepted JSON body. */
   bodyLimit?: string;
+  /** Counts requests by route and status (observability/metrics.ts). */
+  metrics?: Metrics;
+  /** The Temporal Web UI's remote codec at /codec (api/routes/codec.ts). */
+  codec?: CodecOptions;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** One log line a request: id, method, route pattern, status, duration. Never a body, a query or an id of a patient. */
-function requestLog(logger: Logger) {
+function requestLog(logger: Logger, metrics?: Metrics) {
   return (req: Request, res: Response, next: NextFunction) => {
     const given = req.get('x-request-id');
     const requestId = given && REQUEST_ID.test(given) ? given : randomUUID();
     res.set('X-Request-Id', requestId);
     const started = process.hrtime.bigint();
     res.on('finish', () => {
-      logger.info('http request', {
-        requestId,
-        method: req.method,
-        route: req.route ? `${req.baseUrl}${req.route.path}` : '(unmatched)',
-        status: res.statusCode,
-        durationMs: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
-        keyId: req.principal?.id,
-      });
+      const route = req.route ? `${req.baseUrl}${req.route.path}` : '(unmatched)';
+      const durationMs = Number((process.hrtime.bigint() - started) / 1000n) / 1000;
+      metrics?.httpRequestDuration.observe({ method: req.method, route, status: String(res.statusCode) }, durationMs / 1000);
+      logger.info('http request', { requestId, method: req.method, route, status: res.statusCode, durationMs, keyId: req.principal?.id });
     });
     next();
   };
@@ -59,11 +63,12 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
-  app.use(requestLog(deps.logger));
-  app.use(healthRouter(deps.isTemporalReachable));
+  app.use(requestLog(deps.logger, deps.metrics));
+  app.use(healthRouter(deps.isTemporalReachable, deps.readiness));
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument());
   });
+  if (deps.codec) app.use('/codec', codecRouter({ ...deps.codec, apiKeys: deps.apiKeys, logger: deps.logger }));
   app.use('/v1', requireJson, express.json({ limit: deps.bodyLimit ?? '64kb', strict: true }), authenticate(deps.apiKeys));
   app.use('/v1/pathways', pathwaysRouter(deps.pathways));
   app.use('/v1/worklist', worklistRouter(deps.pathways));

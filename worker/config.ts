@@ -38,6 +38,11 @@ const EnvSchema = z.object({
   HTTP_HOST: z.string().default('127.0.0.1'),
   PORT: port.default(3000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  PATHWAY_METRICS_PORT: port.default(9464),
+  PATHWAY_WEB_UI_ORIGINS: z
+    .string()
+    .refine((v) => v.split(',').every((o) => /^https?:\/\/[^/\s]+$/.test(o.trim())), 'comma-separated origins such as https://temporal-ui.example.org')
+    .optional(),
   TEMPORAL_ADDRESS: z.string().optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('pathway'),
@@ -69,6 +74,10 @@ export interface Config {
   digest: { hour: number; minute: number; timezone: string };
   http: { host: string; port: number };
   logLevel: Env['LOG_LEVEL'];
+  /** Prometheus metrics on their own port (on HTTP_HOST); 0 turns them off. */
+  metrics: { port: number };
+  /** Origins of the Temporal Web UI that may call the codec endpoints (CORS). */
+  webUiOrigins: string[];
   temporal: {
     /** Unset: the embedded default starts a dev server. */
     address?: string;
@@ -108,6 +117,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     digest: { hour: Number(e.PATHWAY_DIGEST_TIME.slice(0, 2)), minute: Number(e.PATHWAY_DIGEST_TIME.slice(3)), timezone: e.PATHWAY_DIGEST_TIMEZONE },
     http: { host: e.HTTP_HOST, port: e.PORT },
     logLevel: e.LOG_LEVEL,
+    metrics: { port: e.PATHWAY_METRICS_PORT },
+    webUiOrigins: (e.PATHWAY_WEB_UI_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     temporal: {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Client } from '@temporalio/client';
 import { careTeamChannel } from '../activities/care-team-channel';
@@ -16,13 +16,18 @@ import { PathwayService } from '../api/pathways-service';
 import { loadDefinitions } from '../clinical/registry';
 import type { Config } from './config';
 import type { Logger } from '../observability/log';
+import { createMetrics } from '../observability/metrics';
+import { startMetricsServer } from '../observability/metrics-server';
 import { connectTemporal, ensureSearchAttributes } from './temporal';
 import { ensureDigestSchedule } from './digest-schedule';
 import { payloadCodecFor } from './payload-codec';
 import { createPathwayWorker } from './worker';
+import { temporalReadiness } from './readiness';
+import { installRuntime } from './runtime';
 
 export interface RunningService {
   apiUrl?: string;
+  metricsUrl?: string;
   temporalAddress: string;
   temporalUiUrl?: string;
   stop(): Promise<void>;
@@ -41,10 +46,25 @@ function patientKey(config: Config, log: Logger): string {
   return readFileSync(file, 'utf8').trim();
 }
 
+/** A free loopback port for the SDK's metrics exporter, which the metrics server forwards. */
+async function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
 export async function startService(config: Config, log: Logger): Promise<RunningService> {
   const runsApi = config.role !== 'worker';
   const runsWorker = config.role !== 'api';
   // Settings are checked before anything starts, so a bad one costs no server start.
+  if (config.production && !config.temporal.address) {
+    throw new Error('production mode needs TEMPORAL_ADDRESS: the embedded dev server is for development only');
+  }
   const definitions = loadDefinitions(config.definitionsDir);
   const keys = runsApi ? loadApiKeys({ inline: config.apiKeys, file: config.apiKeysFile, production: config.production }) : undefined;
   if (keys?.local) log.warn('using the local API keys of the embedded default (see README); never in production');
@@ -58,15 +78,34 @@ export async function startService(config: Config, log: Logger): Promise<Running
   if (generated) log.warn('generated a local payload encryption key; set PATHWAY_PAYLOAD_KEY in production', { file: generated });
   const dataConverter = { payloadCodecs: [codec] };
 
-  const temporal = await connectTemporal(config, log);
+  const metrics = createMetrics();
+  const sdkMetricsPort = config.metrics.port ? await freeLoopbackPort() : undefined;
+  const runtimeInstalled = installRuntime(log, { sdkMetricsBindAddress: sdkMetricsPort ? `127.0.0.1:${sdkMetricsPort}` : undefined });
+
+  // The embedded dev server's Web UI decrypts histories through this API's codec endpoint.
+  const apiHost = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
+  const embeddedUi = !config.temporal.address && runsApi && config.http.port !== 0;
+  const embeddedUiToken = embeddedUi ? randomBytes(16).toString('hex') : undefined;
+  const webUiOrigins = [
+    ...config.webUiOrigins,
+    ...(embeddedUi ? [`http://127.0.0.1:${config.temporal.devServer.uiPort}`, `http://localhost:${config.temporal.devServer.uiPort}`] : []),
+  ];
+
+  const temporal = await connectTemporal(config, log, {
+    uiCodecEndpoint: embeddedUiToken ? `http://${apiHost}:${config.http.port}/codec/embedded-ui/${embeddedUiToken}` : undefined,
+  });
   const stops: Array<() => Promise<void>> = [() => temporal.close()];
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch((err) => log.error('error while stopping', { error: String(err) }));
   };
   try {
     const client = new Client({ connection: temporal.connection, namespace: temporal.namespace, dataConverter });
+    // Whichever role starts first makes the cluster ready for enrolments.
+    await ensureSearchAttributes(temporal.connection, temporal.namespace, log).catch((err: unknown) => {
+      if (runsWorker) throw err;
+      log.warn('could not register the search attributes; /readyz says which are missing', { error: err instanceof Error ? err.message : String(err) });
+    });
     if (runsWorker) {
-      await ensureSearchAttributes(temporal.connection, temporal.namespace, log);
       await ensureDigestSchedule(client, config.temporal.taskQueue, config.digest, log);
       const worker = await createPathwayWorker({
         connection: temporal.nativeConnection,
@@ -75,10 +114,11 @@ export async function startService(config: Config, log: Logger): Promise<Running
         channel: careTeamChannel({ webhooks: webhooks!, publicUrl: config.publicUrl, logger: log }),
         client,
         dataConverter,
+        metrics,
       });
       const running = worker.run();
       stops.push(async () => {
-        worker.shutdown();
+        if (worker.getState() === 'RUNNING') worker.shutdown();
         await running;
       });
     }
@@ -89,17 +129,20 @@ export async function startService(config: Config, log: Logger): Promise<Running
         definitions,
         apiKeys: keys!.store,
         logger: log,
+        metrics,
+        codec: { codec, namespace: temporal.namespace, origins: webUiOrigins, embeddedUiToken },
         isTemporalReachable: async () => {
           await temporal.connection.workflowService.describeNamespace({ namespace: temporal.namespace });
           return true;
         },
+        readiness: temporalReadiness(temporal.connection, temporal.namespace, config.temporal.taskQueue),
       });
       const server: Server = await new Promise((resolve, reject) => {
         const s = app.listen(config.http.port, config.http.host, () => resolve(s));
         s.once('error', reject);
       });
       const { port } = server.address() as AddressInfo;
-      apiUrl = `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${port}`;
+      apiUrl = `http://${apiHost}:${port}`;
       stops.push(
         () =>
           new Promise<void>((resolve) => {
@@ -108,14 +151,26 @@ export async function startService(config: Config, log: Logger): Promise<Running
           }),
       );
     }
+    let metricsUrl: string | undefined;
+    if (config.metrics.port) {
+      const metricsServer = await startMetricsServer({
+        metrics,
+        host: config.http.host,
+        port: config.metrics.port,
+        sdkMetricsUrl: runtimeInstalled && sdkMetricsPort ? `http://127.0.0.1:${sdkMetricsPort}/metrics` : undefined,
+      });
+      metricsUrl = metricsServer.url;
+      stops.push(() => metricsServer.close());
+    }
     log.info('pathway service ready', {
       role: config.role,
       api: apiUrl,
+      metrics: metricsUrl,
       temporal: temporal.address,
       namespace: temporal.namespace,
       temporalWebUi: temporal.uiUrl,
     });
-    return { apiUrl, temporalAddress: temporal.address, temporalUiUrl: temporal.uiUrl, stop };
+    return { apiUrl, metricsUrl, temporalAddress: temporal.address, temporalUiUrl: temporal.uiUrl, stop };
   } catch (err) {
     await stop();
     throw err;

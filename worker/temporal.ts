@@ -13,6 +13,7 @@ import { PATHWAY_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import type { Config } from './config';
 import type { Logger } from '../observability/log';
 import { resolveDevServer } from './temporal-servers';
+import { untilReachable } from './until-reachable';
 
 export interface TemporalConnections {
   address: string;
@@ -45,7 +46,7 @@ function connectionOptions(config: Config['temporal'], address: string): Connect
 }
 
 /** Starts the embedded dev server (SQLite in the data folder, Web UI on) and connects to it. */
-async function startEmbedded(config: Config, log: Logger): Promise<TemporalConnections> {
+async function startEmbedded(config: Config, log: Logger, uiCodecEndpoint?: string): Promise<TemporalConnections> {
   const { executable, source } = resolveDevServer();
   mkdirSync(config.dataDir, { recursive: true });
   const dbFilename = path.join(config.dataDir, 'temporal.sqlite');
@@ -61,6 +62,8 @@ async function startEmbedded(config: Config, log: Logger): Promise<TemporalConne
       uiPort,
       namespace: config.temporal.namespace,
       log: { format: 'json', level: 'warn' },
+      // The Web UI decrypts payloads through the API's codec endpoint (api/routes/codec.ts).
+      ...(uiCodecEndpoint ? { extraArgs: ['--ui-codec-endpoint', uiCodecEndpoint] } : {}),
     },
   });
   return {
@@ -73,13 +76,13 @@ async function startEmbedded(config: Config, log: Logger): Promise<TemporalConne
   };
 }
 
-export async function connectTemporal(config: Config, log: Logger): Promise<TemporalConnections> {
+export async function connectTemporal(config: Config, log: Logger, opts: { uiCodecEndpoint?: string } = {}): Promise<TemporalConnections> {
   const address = config.temporal.address;
-  if (!address) return startEmbedded(config, log);
+  if (!address) return startEmbedded(config, log, opts.uiCodecEndpoint);
   const options = connectionOptions(config.temporal, address);
   log.info('connecting to Temporal', { address, namespace: config.temporal.namespace });
-  const connection = await Connection.connect(options);
-  const nativeConnection = await NativeConnection.connect(options);
+  const connection = await untilReachable('Temporal', address, () => Connection.connect(options), log);
+  const nativeConnection = await untilReachable('Temporal', address, () => NativeConnection.connect(options), log);
   return {
     address,
     namespace: config.temporal.namespace,

@@ -12,7 +12,11 @@ import type { CareTeamChannel } from '../../activities/care-team-channel';
 import type { Role } from '../../clinical/permissions';
 import { loadDefinitions } from '../../clinical/registry';
 import type { Logger, LogFields } from '../../observability/log';
-import { connectDevServer, RecordingChannel, startPathwayWorker } from './temporal';
+import { createMetrics, type Metrics } from '../../observability/metrics';
+import { startMetricsServer } from '../../observability/metrics-server';
+import { temporalReadiness, workersPolling } from '../../worker/readiness';
+import { eventually } from './pathway-driver';
+import { connectEndToEndServer, RecordingChannel, startPathwayWorker } from './temporal';
 
 export const KEYS: Record<string, { key: string; role: Role; careTeams?: string[] }> = {
   viewer: { key: 'test-viewer-key-0001', role: 'viewer' },
@@ -42,6 +46,9 @@ export interface ApiUnderTest {
   taskQueue: string;
   logger: CapturingLogger;
   service: PathwayService;
+  metrics: Metrics;
+  /** Where Prometheus would scrape this API's and its worker's metrics. */
+  metricsUrl: string;
   /** Stops the HTTP server and starts a new app on a new port, as a restarted API process would. */
   restartApi(): Promise<void>;
   stop(): Promise<void>;
@@ -53,11 +60,15 @@ async function listen(app: ReturnType<typeof createApp>): Promise<Server> {
   });
 }
 
-/** The API, a worker and the dev server; messages go to `channel` (a recording one unless given). */
+/** The API, a worker and the file's end-to-end server; messages go to `channel` (a recording one unless given). */
 export async function startApi(opts: { channel?: CareTeamChannel } = {}): Promise<ApiUnderTest> {
-  const env = await connectDevServer();
+  const env = await connectEndToEndServer();
   const channel = new RecordingChannel();
-  const worker = await startPathwayWorker(env, opts.channel ?? channel);
+  const metrics = createMetrics();
+  const worker = await startPathwayWorker(env, opts.channel ?? channel, { metrics });
+  const metricsServer = await startMetricsServer({ metrics, host: '127.0.0.1', port: 0 });
+  // Ready as /readyz means it: the worker's polls have reached the server.
+  await eventually(() => workersPolling(env.connection, 'default', worker.taskQueue), (n) => n > 0);
   const logger = new CapturingLogger();
   const entries: ApiKeyEntry[] = Object.entries(KEYS).map(([id, k]) => ({ id, role: k.role, ...(k.careTeams ? { careTeams: k.careTeams } : {}), sha256: hashKey(k.key) }));
   const patientKey = randomBytes(32).toString('hex');
@@ -68,10 +79,12 @@ export async function startApi(opts: { channel?: CareTeamChannel } = {}): Promis
       definitions: loadDefinitions(),
       apiKeys: new ApiKeyStore(entries),
       logger,
+      metrics,
       isTemporalReachable: async () => {
         await env.connection.workflowService.getSystemInfo({});
         return true;
       },
+      readiness: temporalReadiness(env.connection, 'default', worker.taskQueue),
     });
   let service = makeService();
   let server = await listen(makeApp(service));
@@ -82,6 +95,8 @@ export async function startApi(opts: { channel?: CareTeamChannel } = {}): Promis
     taskQueue: worker.taskQueue,
     logger,
     service,
+    metrics,
+    metricsUrl: metricsServer.url,
     async restartApi() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -97,6 +112,7 @@ export async function startApi(opts: { channel?: CareTeamChannel } = {}): Promis
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await metricsServer.close();
       await worker.stop();
       await env.teardown();
     },

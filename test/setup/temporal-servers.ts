@@ -1,7 +1,9 @@
 /**
  * Starts the real servers once per test run: the time-skipping Temporal test server for
  * workflow tests (weeks of pathway time in seconds), a Temporal dev server for end-to-end tests,
- * and a PostgreSQL server for the record store. Also bundles the workflow code once.
+ * a PostgreSQL server for the record store, and on that PostgreSQL a production-like Temporal
+ * server (the real server, SQL persistence and visibility) that the end-to-end tests also run on.
+ * Also bundles the workflow code once.
  * A server that cannot start fails the run: no test skips.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,6 +16,7 @@ import { silentLogger } from '../../observability/log';
 import { ensureSearchAttributes } from '../../worker/temporal';
 import { resolveDevServer, resolveTimeSkippingServer } from '../../worker/temporal-servers';
 import { startPostgresServer } from '../harness/postgres-server';
+import { startProductionTemporal } from '../harness/temporal-server';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -23,6 +26,8 @@ declare module 'vitest' {
     tempDir: string;
     /** Superuser URL of the run's PostgreSQL server; each test file creates its own database. */
     postgresUrl: string;
+    /** The production-like Temporal server (test/harness/temporal-server.ts), on the same PostgreSQL. */
+    productionTemporalAddress: string;
   }
 }
 
@@ -32,11 +37,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const devServer = resolveDevServer();
   console.log(`[temporal] time-skipping server from ${timeSkippingServer.source}, dev server from ${devServer.source}`);
 
-  const [timeSkipping, dev, bundle, postgres] = await Promise.all([
+  const postgresStarted = startPostgresServer();
+  const [timeSkipping, dev, bundle, postgres, production] = await Promise.all([
     TestWorkflowEnvironment.createTimeSkipping({ server: { executable: timeSkippingServer.executable } }),
     TestWorkflowEnvironment.createLocal({ server: { executable: devServer.executable, log: { format: 'json', level: 'error' } } }),
     bundleWorkflowCode({ workflowsPath: path.join(__dirname, '..', '..', 'workflows', 'index.ts'), logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error } }),
-    startPostgresServer(),
+    postgresStarted,
+    postgresStarted.then((pg) => startProductionTemporal(pg.url)),
   ]);
   // Both servers refuse search attributes they do not know, as a production cluster does.
   await ensureSearchAttributes(timeSkipping.connection, 'default', silentLogger);
@@ -49,9 +56,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('workflowBundlePath', workflowBundlePath);
   project.provide('tempDir', tempDir);
   project.provide('postgresUrl', postgres.url);
+  project.provide('productionTemporalAddress', production.address);
 
   return async () => {
-    await Promise.all([timeSkipping.teardown(), dev.teardown(), postgres.destroy()]);
+    await Promise.all([timeSkipping.teardown(), dev.teardown(), production.stop()]);
+    await postgres.destroy();
     rmSync(tempDir, { recursive: true, force: true });
   };
 }
