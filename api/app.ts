@@ -35,6 +35,21 @@ export interface AppDeps {
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
+/**
+ * The route pattern that answered (`/v1/pathways/:pathwayId`), never the path with its ids. A
+ * route that threw answers from outside its router, where Express has reset the base path; the
+ * base is then the part of the path before the segments the pattern matched.
+ */
+function routePattern(req: Request): string {
+  if (!req.route) return '(unmatched)';
+  const pattern = String(req.route.path);
+  if (req.baseUrl) return `${req.baseUrl}${pattern}`;
+  const segments = req.originalUrl.split('?')[0]!.split('/').filter(Boolean);
+  const own = pattern.split('/').filter(Boolean).length;
+  const base = segments.slice(0, segments.length - own).join('/');
+  return `${base ? `/${base}` : ''}${pattern}`;
+}
+
 /** One log line a request: id, method, route pattern, status, duration. Never a body, a query or an id of a patient. */
 function requestLog(logger: Logger, metrics?: Metrics) {
   return (req: Request, res: Response, next: NextFunction) => {
@@ -43,7 +58,7 @@ function requestLog(logger: Logger, metrics?: Metrics) {
     res.set('X-Request-Id', requestId);
     const started = process.hrtime.bigint();
     res.on('finish', () => {
-      const route = req.route ? `${req.baseUrl}${req.route.path}` : '(unmatched)';
+      const route = routePattern(req);
       const durationMs = Number((process.hrtime.bigint() - started) / 1000n) / 1000;
       metrics?.httpRequestDuration.observe({ method: req.method, route, status: String(res.statusCode) }, durationMs / 1000);
       logger.info('http request', { requestId, method: req.method, route, status: res.statusCode, durationMs, keyId: req.principal?.id });
