@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../observability/log';
 import type { Metrics } from '../observability/metrics';
+import { requestContext } from '../observability/request-context';
 import { authenticate, type ApiKeyStore } from './auth';
 import { openApiDocument } from './openapi';
 import type { PathwayService } from './pathways-service';
@@ -63,7 +64,8 @@ function requestLog(logger: Logger, metrics?: Metrics) {
       metrics?.httpRequestDuration.observe({ method: req.method, route, status: String(res.statusCode) }, durationMs / 1000);
       logger.info('http request', { requestId, method: req.method, route, status: res.statusCode, durationMs, keyId: req.principal?.id });
     });
-    next();
+    // Everything done for this request, Temporal calls included, carries its id (observability/request-context.ts).
+    requestContext.run({ requestId }, () => next());
   };
 }
 

@@ -1,9 +1,11 @@
 /**
  * Structured JSON logs through pino, one line an event. Callers pass identifiers and kinds only:
  * never a request body, a score, a note or a patient reference. Should one slip in anyway,
- * redaction replaces it (REDACTED_KEYS, at the top level and one level down).
+ * redaction replaces it (REDACTED_KEYS, at the top level and one level down). A line written
+ * while serving a request (an HTTP request, or an activity started for one) carries its requestId.
  */
 import pino from 'pino';
+import { requestContext } from './request-context';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFields = Record<string, string | number | boolean | null | undefined>;
@@ -45,6 +47,10 @@ export function createLogger(
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       redact: { paths: redactPaths, censor: REDACTED },
+      mixin: () => {
+        const context = requestContext.getStore();
+        return context ? { requestId: context.requestId } : {};
+      },
     },
     { write: (line: string) => write(line.endsWith('\n') ? line.slice(0, -1) : line) },
   );

@@ -18,6 +18,7 @@ import type { Config } from './config';
 import type { Logger } from '../observability/log';
 import { createMetrics } from '../observability/metrics';
 import { startMetricsServer } from '../observability/metrics-server';
+import { requestIdClientInterceptor } from '../observability/request-id-interceptors';
 import { connectTemporal, ensureSearchAttributes } from './temporal';
 import { ensureDigestSchedule } from './digest-schedule';
 import { payloadCodecFor } from './payload-codec';
@@ -99,7 +100,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
     for (const s of stops.reverse()) await s().catch((err) => log.error('error while stopping', { error: String(err) }));
   };
   try {
-    const client = new Client({ connection: temporal.connection, namespace: temporal.namespace, dataConverter });
+    const client = new Client({ connection: temporal.connection, namespace: temporal.namespace, dataConverter, interceptors: { workflow: [requestIdClientInterceptor()] } });
     // Whichever role starts first makes the cluster ready for enrolments.
     await ensureSearchAttributes(temporal.connection, temporal.namespace, log).catch((err: unknown) => {
       if (runsWorker) throw err;

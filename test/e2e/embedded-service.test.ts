@@ -72,6 +72,16 @@ describe('embedded default service', () => {
     const before = (await (await fetch(`${api}/v1/pathways/${pathway.pathwayId}`, { headers: CLINICIAN })).json()) as { pathway: { timeline: unknown[]; consecutiveResponses: number } };
     expect(before.pathway.consecutiveResponses).toBe(1);
 
+    // A request's id reaches the log lines of the activity it caused (through a Temporal header).
+    const urgent = await fetch(`${api}/v1/pathways`, {
+      method: 'POST',
+      headers: { ...COORDINATOR, 'x-request-id': 'req-embedded-urgent-1' },
+      body: JSON.stringify({ patientRef: 'clinic-ref-0002', careTeam: 'spine-a', baseline: { painNrs: 9 }, redFlags: ['saddle-anaesthesia'] }),
+    });
+    expect(urgent.status).toBe(201);
+    const delivered = await service.waitFor((l) => l.msg === 'care-team message kept on the worklist (no webhook configured)' && l.type === 'pathway.urgent-referral');
+    expect(delivered.requestId).toBe('req-embedded-urgent-1');
+
     expect(await service.interrupt()).toBe(0);
     expect(service.lines.some((l) => l.msg === 'stopped')).toBe(true);
     // No log line carries the patient reference or a score.

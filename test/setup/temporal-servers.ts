@@ -17,6 +17,7 @@ import { ensureSearchAttributes } from '../../worker/temporal';
 import { resolveDevServer, resolveTimeSkippingServer } from '../../worker/temporal-servers';
 import { startPostgresServer } from '../harness/postgres-server';
 import { startProductionTemporal } from '../harness/temporal-server';
+import { WORKFLOW_INTERCEPTORS } from '../../worker/worker';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -41,7 +42,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const [timeSkipping, dev, bundle, postgres, production] = await Promise.all([
     TestWorkflowEnvironment.createTimeSkipping({ server: { executable: timeSkippingServer.executable } }),
     TestWorkflowEnvironment.createLocal({ server: { executable: devServer.executable, log: { format: 'json', level: 'error' } } }),
-    bundleWorkflowCode({ workflowsPath: path.join(__dirname, '..', '..', 'workflows', 'index.ts'), logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error } }),
+    bundleWorkflowCode({ workflowsPath: path.join(__dirname, '..', '..', 'workflows', 'index.ts'), workflowInterceptorModules: [WORKFLOW_INTERCEPTORS], logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error } }),
     postgresStarted,
     postgresStarted.then((pg) => startProductionTemporal(pg.url)),
   ]);
