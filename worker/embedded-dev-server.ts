@@ -30,7 +30,7 @@ function forward(log: Logger, line: string): void {
     for (const key of ['error', 'namespace', 'service', 'component']) {
       if (typeof entry[key] === 'string') fields[key] = entry[key] as string;
     }
-    log[LEVELS[String(entry.level)] ?? 'info'](String(entry.msg ?? 'dev server log'), fields);
+    log[LEVELS[String(entry.level).toLowerCase()] ?? 'info'](String(entry.msg ?? 'dev server log'), fields);
   } catch {
     log.info(text, fields);
   }
@@ -51,7 +51,9 @@ export function startDevServer(opts: DevServerOptions, log: Logger): { stop(): P
   ];
   // Its own process group: a Ctrl-C in the terminal reaches the service, which stops it in order.
   const child = spawn(opts.executable, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream! }).on('line', (line) => forward(log, line));
+  // Once stopping, its components' complaints about each other going away are noise, not news.
+  let stopping = false;
+  for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream! }).on('line', (line) => stopping || forward(log, line));
   const exited = new Promise<number | null>((resolve) => {
     child.once('exit', (code) => resolve(code));
     child.once('error', (err) => {
@@ -63,6 +65,7 @@ export function startDevServer(opts: DevServerOptions, log: Logger): { stop(): P
     exited,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
+      stopping = true;
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await exited;

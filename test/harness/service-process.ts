@@ -57,6 +57,8 @@ export class ServiceProcess {
       cwd: ROOT,
       env: { ...process.env, LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group, so kill() reaches the node process tsx starts, not only tsx.
+      detached: true,
     });
     return new ServiceProcess(child);
   }
@@ -84,6 +86,6 @@ export class ServiceProcess {
   }
 
   kill(): void {
-    if (this.child.exitCode === null) this.child.kill('SIGKILL');
+    if (this.child.exitCode === null && this.child.pid) process.kill(-this.child.pid, 'SIGKILL');
   }
 }
