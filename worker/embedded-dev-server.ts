@@ -54,8 +54,14 @@ export function startDevServer(opts: DevServerOptions, log: Logger): { stop(): P
   // Once stopping, its components' complaints about each other going away are noise, not news.
   let stopping = false;
   for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream! }).on('line', (line) => stopping || forward(log, line));
+  // Should the service exit without stopping it (a signal during start-up), it goes too.
+  const orphaned = () => child.kill('SIGKILL');
+  process.once('exit', orphaned);
   const exited = new Promise<number | null>((resolve) => {
-    child.once('exit', (code) => resolve(code));
+    child.once('exit', (code) => {
+      process.off('exit', orphaned);
+      resolve(code);
+    });
     child.once('error', (err) => {
       log.error('the Temporal dev server could not start', { executable: opts.executable, error: err.message });
       resolve(null);

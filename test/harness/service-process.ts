@@ -53,12 +53,11 @@ export class ServiceProcess {
   }
 
   static start(env: Record<string, string>): ServiceProcess {
-    const child = spawn(path.join(ROOT, 'node_modules', '.bin', 'tsx'), ['worker/main.ts'], {
+    // As `npm start` runs it: one node process with tsx's loader, so signals reach the service itself.
+    const child = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
       cwd: ROOT,
       env: { ...process.env, LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
-      // Its own process group, so kill() reaches the node process tsx starts, not only tsx.
-      detached: true,
     });
     return new ServiceProcess(child);
   }
@@ -86,6 +85,6 @@ export class ServiceProcess {
   }
 
   kill(): void {
-    if (this.child.exitCode === null && this.child.pid) process.kill(-this.child.pid, 'SIGKILL');
+    if (this.child.exitCode === null) this.child.kill('SIGKILL');
   }
 }
