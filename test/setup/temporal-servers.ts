@@ -39,13 +39,36 @@ export default async function setup(project: TestProject): Promise<() => Promise
   console.log(`[temporal] time-skipping server from ${timeSkippingServer.source}, dev server from ${devServer.source}`);
 
   const postgresStarted = startPostgresServer();
-  const [timeSkipping, dev, bundle, postgres, production] = await Promise.all([
+  const started = await Promise.allSettled([
     TestWorkflowEnvironment.createTimeSkipping({ server: { executable: timeSkippingServer.executable } }),
     TestWorkflowEnvironment.createLocal({ server: { executable: devServer.executable, log: { format: 'json', level: 'error' } } }),
     bundleWorkflowCode({ workflowsPath: path.join(__dirname, '..', '..', 'workflows', 'index.ts'), workflowInterceptorModules: [WORKFLOW_INTERCEPTORS], logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error } }),
     postgresStarted,
     postgresStarted.then((pg) => startProductionTemporal(pg.url)),
-  ]);
+  ] as const);
+  const [timeSkippingStart, devStart, , postgresStart, productionStart] = started;
+  const stopAll = async () => {
+    await Promise.allSettled([
+      timeSkippingStart.status === 'fulfilled' ? timeSkippingStart.value.teardown() : undefined,
+      devStart.status === 'fulfilled' ? devStart.value.teardown() : undefined,
+      productionStart.status === 'fulfilled' ? productionStart.value.stop() : undefined,
+    ]);
+    if (postgresStart.status === 'fulfilled') await postgresStart.value.destroy();
+    rmSync(tempDir, { recursive: true, force: true });
+  };
+  // One server that cannot start fails the run, and takes down those that did (no orphans).
+  const failed = started.find((r) => r.status === 'rejected');
+  if (failed) {
+    await stopAll();
+    throw failed.reason;
+  }
+  const [timeSkipping, dev, bundle, postgres, production] = started.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [
+    TestWorkflowEnvironment,
+    TestWorkflowEnvironment,
+    Awaited<ReturnType<typeof bundleWorkflowCode>>,
+    Awaited<ReturnType<typeof startPostgresServer>>,
+    Awaited<ReturnType<typeof startProductionTemporal>>,
+  ];
   // Both servers refuse search attributes they do not know, as a production cluster does.
   await ensureSearchAttributes(timeSkipping.connection, 'default', silentLogger);
   await ensureSearchAttributes(dev.connection, 'default', silentLogger);
@@ -59,9 +82,5 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('postgresUrl', postgres.url);
   project.provide('productionTemporalAddress', production.address);
 
-  return async () => {
-    await Promise.all([timeSkipping.teardown(), dev.teardown(), production.stop()]);
-    await postgres.destroy();
-    rmSync(tempDir, { recursive: true, force: true });
-  };
+  return stopAll;
 }
