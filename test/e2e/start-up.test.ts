@@ -22,7 +22,6 @@ const production = async (extra: Record<string, string>) => ({
   PATHWAY_ENV: 'production',
   PATHWAY_PAYLOAD_KEY: 'ab'.repeat(32),
   PATHWAY_PATIENT_KEY: 'k'.repeat(40),
-  PATHWAY_METRICS_PORT: '0',
   PORT: String(await freePort()),
   ...extra,
 });
