@@ -19,6 +19,8 @@ USER node
 
 EXPOSE 3000
 
-# `npx tsx` runs the local tsx; it never downloads anything. (`npm start` would also run
-# prestart, which installs a Temporal dev server the containers do not use.)
-CMD ["npx", "tsx", "worker/main.ts"]
+# Node runs the service itself, with tsx's loader: a signal reaches the service directly, which
+# stops in order (tsx's own launcher kills a child that is slow to acknowledge a signal, cutting
+# a busy worker's shutdown short). (`npm start` would also run prestart, which installs a
+# Temporal dev server the containers do not use.)
+CMD ["node", "--import", "tsx", "worker/main.ts"]

@@ -3,7 +3,7 @@
  * (or a default), otherwise onto the worklist only, where coordinators see what is due.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import type { Logger } from '../worker/log';
+import type { Logger } from '../observability/log';
 import type { CareTeamMessage, DeliveryResult } from './messages';
 import { WebhookRejected, postWebhook, webhookFor, type WebhookDirectory } from './webhooks';
 
@@ -32,8 +32,8 @@ export function careTeamChannel(opts: { webhooks: WebhookDirectory; publicUrl?: 
         opts.logger.info('care-team webhook delivered', { ...fields, status });
         return { channel: 'webhook', status };
       } catch (err) {
-        const reason = err instanceof WebhookRejected ? `status ${err.status}` : err instanceof Error ? err.name : 'error';
-        opts.logger.warn('care-team webhook failed', { ...fields, reason });
+        const failure = err instanceof WebhookRejected ? `status ${err.status}` : err instanceof Error ? err.name : 'error';
+        opts.logger.warn('care-team webhook failed', { ...fields, failure });
         if (err instanceof WebhookRejected && !err.retryable) {
           throw ApplicationFailure.nonRetryable(`webhook refused the message (${err.status})`, 'WebhookRejected');
         }

@@ -10,7 +10,9 @@ import { randomUUID } from 'node:crypto';
 import type { Connection } from '@temporalio/client';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
-import type { Logger } from '../worker/log';
+import type { Logger } from '../observability/log';
+import type { Metrics } from '../observability/metrics';
+import { requestContext } from '../observability/request-context';
 import { identify, requirePrincipal, type ApiKeyStore } from './auth';
 import { methodCheck } from './methods';
 import { openApiDocument } from './openapi';
@@ -18,9 +20,10 @@ import type { PathwayService } from './pathways-service';
 import { HttpProblem, errorChain, problemHandler } from './problem';
 import { DEFAULT_RATE_LIMITS, authFailureLimit, perKeyLimit, type RateLimits } from './rate-limits';
 import type { DefinitionRegistry } from '../clinical/registry';
+import { codecRouter, type CodecOptions } from './routes/codec';
 import { definitionsRouter } from './routes/definitions';
 import { fhirRouter } from './routes/fhir';
-import { healthRouter } from './routes/health';
+import { healthRouter, type ReadinessCheck } from './routes/health';
 import { idempotency } from './idempotency';
 import { reportsRouter } from './routes/reports';
 import type { NoteCipher } from '../record/note-cipher';
@@ -44,16 +47,35 @@ export interface AppDeps {
   trustProxy?: number;
   /** Largest accepted JSON body. */
   bodyLimit?: string;
+  /** What else /readyz checks once Temporal answers (worker/readiness.ts). */
+  readiness?: ReadinessCheck;
+  /** Counts requests by route and status (observability/metrics.ts). */
+  metrics?: Metrics;
+  /** The Temporal Web UI's remote codec at /codec (api/routes/codec.ts). */
+  codec?: CodecOptions;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
-/** The full route of a request: its OpenAPI template, or the Express route it matched. */
-const routeOf = (req: Request, res: Response): string =>
-  (res.locals.route as string | undefined) ?? (req.route ? `${req.baseUrl}${req.route.path}` : '(unmatched)');
+/**
+ * The route pattern that answered (`/v1/pathways/:pathwayId`), never the path with its ids: its
+ * OpenAPI template, or the Express route it matched. A route that threw answers from outside its
+ * router, where Express has reset the base path; the base is then the part of the path before
+ * the segments the pattern matched.
+ */
+function routeOf(req: Request, res: Response): string {
+  if (typeof res.locals.route === 'string') return res.locals.route;
+  if (!req.route) return '(unmatched)';
+  const pattern = String(req.route.path);
+  if (req.baseUrl) return `${req.baseUrl}${pattern}`;
+  const segments = req.originalUrl.split('?')[0]!.split('/').filter(Boolean);
+  const own = pattern.split('/').filter(Boolean).length;
+  const base = segments.slice(0, segments.length - own).join('/');
+  return `${base ? `/${base}` : ''}${pattern}`;
+}
 
 /** One log line a request: id, method, route pattern, status, duration. Never a body, a query or an id of a patient. */
-function requestLog(logger: Logger) {
+function requestLog(logger: Logger, metrics?: Metrics) {
   return (req: Request, res: Response, next: NextFunction) => {
     const given = req.get('x-request-id');
     const requestId = given && REQUEST_ID.test(given) ? given : randomUUID();
@@ -61,16 +83,13 @@ function requestLog(logger: Logger) {
     res.set('X-Request-Id', requestId);
     const started = process.hrtime.bigint();
     res.on('finish', () => {
-      logger.info('http request', {
-        requestId,
-        method: req.method,
-        route: routeOf(req, res),
-        status: res.statusCode,
-        durationMs: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
-        keyId: req.principal?.id,
-      });
+      const route = routeOf(req, res);
+      const durationMs = Number((process.hrtime.bigint() - started) / 1000n) / 1000;
+      metrics?.httpRequestDuration.observe({ method: req.method, route, status: String(res.statusCode) }, durationMs / 1000);
+      logger.info('http request', { requestId, method: req.method, route, status: res.statusCode, durationMs, keyId: req.principal?.id });
     });
-    next();
+    // Everything done for this request, Temporal calls included, carries its id (observability/request-context.ts).
+    requestContext.run({ requestId }, () => next());
   };
 }
 
@@ -98,7 +117,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('etag', false);
   app.set('trust proxy', deps.trustProxy ?? 0);
   app.set('query parser', 'simple');
-  app.use(requestLog(deps.logger));
+  app.use(requestLog(deps.logger, deps.metrics));
   // A JSON API: nothing may frame it, run scripts from it or sniff its types.
   app.use(
     helmet({
@@ -108,10 +127,11 @@ export function createApp(deps: AppDeps): Express {
   );
   app.use('/v1', noStore);
   app.use(methodCheck(openApiDocument()));
-  app.use(healthRouter({ temporal: deps.isTemporalReachable, database: () => deps.record.store.ping(700) }));
+  app.use(healthRouter({ temporal: deps.isTemporalReachable, database: () => deps.record.store.ping(700), missing: deps.readiness }));
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument());
   });
+  if (deps.codec) app.use('/codec', codecRouter({ ...deps.codec, apiKeys: deps.apiKeys, logger: deps.logger }));
   app.use(
     '/v1',
     identify(deps.apiKeys),

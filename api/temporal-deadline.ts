@@ -9,7 +9,7 @@
 import type { Connection } from '@temporalio/client';
 import { WorkflowUpdateRPCTimeoutOrCancelledError, isGrpcServiceError } from '@temporalio/client';
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
-import type { Logger } from '../worker/log';
+import type { Logger } from '../observability/log';
 import { HttpProblem, errorChain, sendProblem } from './problem';
 
 /** What a client is told to wait before trying again. */

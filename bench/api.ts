@@ -21,7 +21,7 @@ import { NoteCipher } from '../record/note-cipher';
 import { openRecordStore } from '../record/store';
 import { createDatabase, startPostgresServer } from '../test/harness/postgres-server';
 import { WORKFLOW_TYPE, confirmEnrolment, pathwayQuery, recordReassessment, type PathwayWorkflowInput } from '../workflows/messages';
-import { silentLogger } from '../worker/log';
+import { silentLogger } from '../observability/log';
 import { ensureSearchAttributes } from '../worker/temporal';
 import { resolveDevServer } from '../worker/temporal-servers';
 import { createPathwayWorker } from '../worker/worker';

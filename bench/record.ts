@@ -28,7 +28,7 @@ import { NoteCipher } from '../record/note-cipher';
 import { openRecordStore, type RecordStore } from '../record/store';
 import { writeBatch } from '../record/write';
 import { createDatabase, startPostgresServer } from '../test/harness/postgres-server';
-import { silentLogger } from '../worker/log';
+import { silentLogger } from '../observability/log';
 
 const KEY = 'bench-viewer-key-00001';
 const TEAMS = 20;

@@ -319,3 +319,24 @@ export async function pathwayHeader(db: RecordDb, pathwayId: string): Promise<{ 
     .executeTakeFirst();
   return row ? { careTeam: row.care_team, status: row.status as PathwayStatus, enrolmentId: row.enrolment_id } : null;
 }
+
+/** For the metrics: pathways per care team, stage and status, and the write lag of the last five minutes' writes. */
+export async function recordStoreSnapshot(db: RecordDb): Promise<{
+  pathways: Array<{ careTeam: string; stage: string; status: string; count: number }>;
+  writeLagSeconds: number | null;
+}> {
+  const [counts, lag] = await Promise.all([
+    db
+      .selectFrom('pathways')
+      .select((eb) => ['care_team', 'stage', 'status', eb.fn.countAll<number>().as('n')])
+      .groupBy(['care_team', 'stage', 'status'])
+      .execute(),
+    // How long after the workflow decided a change the record had it, at most, among recent writes.
+    sql<{ lag: number | null }>`select extract(epoch from max(recorded_at - last_entry_at)) as lag from pathways where recorded_at > now() - interval '5 minutes'`.execute(db),
+  ]);
+  const seconds = lag.rows[0]?.lag;
+  return {
+    pathways: counts.map((r) => ({ careTeam: r.care_team, stage: r.stage, status: r.status, count: Number(r.n) })),
+    writeLagSeconds: seconds === null || seconds === undefined ? 0 : Math.max(0, Number(seconds)),
+  };
+}

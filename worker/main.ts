@@ -2,17 +2,22 @@
  * `npm start`: runs the service until Ctrl-C (SIGINT) or SIGTERM, then stops cleanly.
  */
 import { loadConfig } from './config';
-import { createLogger } from './log';
-import { startService } from './service';
+import { createLogger } from '../observability/log';
+import { startService, type RunningService } from './service';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel);
-  const service = await startService(config, log);
+  let service: RunningService | undefined;
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
+    // Still starting (e.g. waiting for Temporal): nothing is running that needs stopping in order.
+    if (!service) {
+      log.info('stopped before start-up completed', { signal });
+      process.exit(0);
+    }
     log.info('stopping', { signal });
     service
       .stop()
@@ -24,6 +29,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+  service = await startService(config, log);
 }
 
 main().catch((err: unknown) => {

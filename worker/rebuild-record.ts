@@ -12,7 +12,7 @@ import type { NoteCipher } from '../record/note-cipher';
 import type { RecordStore } from '../record/store';
 import { writeBatch } from '../record/write';
 import { WORKFLOW_TYPE, pathwayQuery } from '../workflows/messages';
-import type { Logger } from './log';
+import type { Logger } from '../observability/log';
 
 export interface RebuildResult {
   pathways: number;

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Client } from '@temporalio/client';
 import { careTeamChannel } from '../activities/care-team-channel';
@@ -16,16 +16,23 @@ import { PathwayService } from '../api/pathways-service';
 import { READY_WITHIN_MS } from '../api/routes/health';
 import { loadDefinitions } from '../clinical/registry';
 import type { Config } from './config';
-import type { Logger } from './log';
+import type { Logger } from '../observability/log';
+import { createMetrics } from '../observability/metrics';
+import { startMetricsServer } from '../observability/metrics-server';
+import { requestIdClientInterceptor } from '../observability/request-id-interceptors';
 import { connectTemporal, ensureSearchAttributes } from './temporal';
 import { ensureDigestSchedule } from './digest-schedule';
 import { EncryptionCodec, payloadKeysFor } from './payload-codec';
 import { NoteCipher } from '../record/note-cipher';
 import { openRecordStore } from '../record/store';
+import { recordStoreSnapshot } from '../record/read';
 import { createPathwayWorker } from './worker';
+import { temporalReadiness } from './readiness';
+import { installRuntime } from './runtime';
 
 export interface RunningService {
   apiUrl?: string;
+  metricsUrl?: string;
   temporalAddress: string;
   temporalUiUrl?: string;
   stop(): Promise<void>;
@@ -44,10 +51,25 @@ function patientKey(config: Config, log: Logger): string {
   return readFileSync(file, 'utf8').trim();
 }
 
+/** A free loopback port for the SDK's metrics exporter, which the metrics server forwards. */
+async function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
 export async function startService(config: Config, log: Logger): Promise<RunningService> {
   const runsApi = config.role !== 'worker';
   const runsWorker = config.role !== 'api';
   // Settings are checked before anything starts, so a bad one costs no server start.
+  if (config.production && !config.temporal.address) {
+    throw new Error('production mode needs TEMPORAL_ADDRESS: the embedded dev server is for development only');
+  }
   const definitions = loadDefinitions(config.definitionsDir);
   const keys = runsApi ? loadApiKeys({ inline: config.apiKeys, file: config.apiKeysFile, production: config.production }) : undefined;
   if (keys?.local) log.warn('using the local API keys of the embedded default (see README); never in production');
@@ -59,7 +81,8 @@ export async function startService(config: Config, log: Logger): Promise<Running
 
   const payloadKeys = payloadKeysFor({ key: config.payloadKey, previousKeys: config.payloadPreviousKeys, production: config.production, dataDir: config.dataDir });
   if (payloadKeys.generated) log.warn('generated a local payload encryption key; set PATHWAY_PAYLOAD_KEY in production', { file: payloadKeys.generated });
-  const dataConverter = { payloadCodecs: [new EncryptionCodec(payloadKeys.current, payloadKeys.previous)] };
+  const codec = new EncryptionCodec(payloadKeys.current, payloadKeys.previous);
+  const dataConverter = { payloadCodecs: [codec] };
   if (config.production && !config.record.databaseUrl) throw new Error('production mode needs DATABASE_URL: the record is kept in PostgreSQL');
 
   // The record store first: both the worker (writes) and the API (reads) need it.
@@ -67,21 +90,41 @@ export async function startService(config: Config, log: Logger): Promise<Running
   log.info('record store open', { kind: store.kind, location: store.location });
   const record = { store, cipher: new NoteCipher(payloadKeys.current, payloadKeys.previous) };
   const stops: Array<() => Promise<void>> = [() => store.close()];
+  const metrics = createMetrics();
+  metrics.readRecordStoreFrom(() => recordStoreSnapshot(store.db));
+  const sdkMetricsPort = config.metrics.port ? await freeLoopbackPort() : undefined;
+  const runtimeInstalled = installRuntime(log, { sdkMetricsBindAddress: sdkMetricsPort ? `127.0.0.1:${sdkMetricsPort}` : undefined });
+
+  // The embedded dev server's Web UI decrypts histories through this API's codec endpoint.
+  const apiHost = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
+  const embeddedUi = !config.temporal.address && runsApi && config.http.port !== 0;
+  const embeddedUiToken = embeddedUi ? randomBytes(16).toString('hex') : undefined;
+  const webUiOrigins = [
+    ...config.webUiOrigins,
+    ...(embeddedUi ? [`http://127.0.0.1:${config.temporal.devServer.uiPort}`, `http://localhost:${config.temporal.devServer.uiPort}`] : []),
+  ];
+
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch((err) => log.error('error while stopping', { error: String(err) }));
   };
   let temporal: Awaited<ReturnType<typeof connectTemporal>>;
   try {
-    temporal = await connectTemporal(config, log);
+    temporal = await connectTemporal(config, log, {
+      uiCodecEndpoint: embeddedUiToken ? `http://${apiHost}:${config.http.port}/codec/embedded-ui/${embeddedUiToken}` : undefined,
+    });
   } catch (err) {
     await stop();
     throw err;
   }
   stops.push(() => temporal.close());
   try {
-    const client = new Client({ connection: temporal.connection, namespace: temporal.namespace, dataConverter });
+    const client = new Client({ connection: temporal.connection, namespace: temporal.namespace, dataConverter, interceptors: { workflow: [requestIdClientInterceptor()] } });
+    // Whichever role starts first makes the cluster ready for enrolments.
+    await ensureSearchAttributes(temporal.connection, temporal.namespace, log).catch((err: unknown) => {
+      if (runsWorker) throw err;
+      log.warn('could not register the search attributes; /readyz says which are missing', { error: err instanceof Error ? err.message : String(err) });
+    });
     if (runsWorker) {
-      await ensureSearchAttributes(temporal.connection, temporal.namespace, log);
       await ensureDigestSchedule(client, config.temporal.taskQueue, config.digest, log);
       const worker = await createPathwayWorker({
         connection: temporal.nativeConnection,
@@ -90,10 +133,11 @@ export async function startService(config: Config, log: Logger): Promise<Running
         channel: careTeamChannel({ webhooks: webhooks!, publicUrl: config.publicUrl, logger: log }),
         record: { ...record, recordRetentionDays: config.record.retentionDays, idempotencyKeyDays: config.record.idempotencyKeyDays },
         dataConverter,
+        metrics,
       });
       const running = worker.run();
       stops.push(async () => {
-        worker.shutdown();
+        if (worker.getState() === 'RUNNING') worker.shutdown();
         await running;
       });
     }
@@ -105,6 +149,8 @@ export async function startService(config: Config, log: Logger): Promise<Running
         definitions,
         apiKeys: keys!.store,
         logger: log,
+        metrics,
+        codec: { codec, namespace: temporal.namespace, origins: webUiOrigins, embeddedUiToken },
         isTemporalReachable: async () => {
           await temporal.connection.withDeadline(Date.now() + READY_WITHIN_MS, () =>
             temporal.connection.workflowService.describeNamespace({ namespace: temporal.namespace }),
@@ -114,13 +160,14 @@ export async function startService(config: Config, log: Logger): Promise<Running
         temporal: { connection: temporal.connection, deadlineMs: config.http.temporalDeadlineMs },
         rateLimits: config.http.rateLimits,
         trustProxy: config.http.trustProxy,
+        readiness: temporalReadiness(temporal.connection, temporal.namespace, config.temporal.taskQueue),
       });
       const server: Server = await new Promise((resolve, reject) => {
         const s = app.listen(config.http.port, config.http.host, () => resolve(s));
         s.once('error', reject);
       });
       const { port } = server.address() as AddressInfo;
-      apiUrl = `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${port}`;
+      apiUrl = `http://${apiHost}:${port}`;
       stops.push(
         () =>
           new Promise<void>((resolve) => {
@@ -129,14 +176,26 @@ export async function startService(config: Config, log: Logger): Promise<Running
           }),
       );
     }
+    let metricsUrl: string | undefined;
+    if (config.metrics.port) {
+      const metricsServer = await startMetricsServer({
+        metrics,
+        host: config.http.host,
+        port: config.metrics.port,
+        sdkMetricsUrl: runtimeInstalled && sdkMetricsPort ? `http://127.0.0.1:${sdkMetricsPort}/metrics` : undefined,
+      });
+      metricsUrl = metricsServer.url;
+      stops.push(() => metricsServer.close());
+    }
     log.info('pathway service ready', {
       role: config.role,
       api: apiUrl,
+      metrics: metricsUrl,
       temporal: temporal.address,
       namespace: temporal.namespace,
       temporalWebUi: temporal.uiUrl,
     });
-    return { apiUrl, temporalAddress: temporal.address, temporalUiUrl: temporal.uiUrl, stop };
+    return { apiUrl, metricsUrl, temporalAddress: temporal.address, temporalUiUrl: temporal.uiUrl, stop };
   } catch (err) {
     await stop();
     throw err;

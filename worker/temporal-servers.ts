@@ -19,6 +19,14 @@ export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal';
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
 export const TEST_SERVER_ARTIFACT = { groupId: 'io.temporal', artifactId: 'temporal-test-server', version: '1.38.0' };
 export const TEST_SERVER_MAIN_CLASS = 'io.temporal.testserver.TestServer';
+/**
+ * The Temporal server itself, as production runs it (docker-compose.yml runs the same version):
+ * for the test suite's production-like server on PostgreSQL. v1.29.1 is the 1.29 release the Go
+ * module proxy serves.
+ */
+export const TEMPORAL_SERVER_MODULE = 'go.temporal.io/server';
+export const TEMPORAL_SERVER_VERSION = 'v1.29.1';
+export const TEMPORAL_SERVER_PACKAGES = { server: 'cmd/server', sqlTool: 'cmd/tools/sql' } as const;
 
 export function toolsCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.PATHWAY_TOOLS_DIR) return path.resolve(env.PATHWAY_TOOLS_DIR);
@@ -36,6 +44,20 @@ export function testServerInstallDir(env: NodeJS.ProcessEnv = process.env): stri
 
 export function testServerInstallPath(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(testServerInstallDir(env), 'bin', 'temporal-test-server');
+}
+
+export function serverInstallDir(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(toolsCacheDir(env), 'temporal-server', TEMPORAL_SERVER_VERSION);
+}
+
+/** The server, its SQL schema tool and the schema files they ship with, as installed. */
+export function serverInstall(env: NodeJS.ProcessEnv = process.env): { server: string; sqlTool: string; postgresSchemaDir: string } {
+  const dir = serverInstallDir(env);
+  return {
+    server: path.join(dir, 'bin', 'temporal-server'),
+    sqlTool: path.join(dir, 'bin', 'temporal-sql-tool'),
+    postgresSchemaDir: path.join(dir, 'schema', 'postgresql', 'v12'),
+  };
 }
 
 export interface ResolvedExecutable {

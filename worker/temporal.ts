@@ -11,8 +11,10 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { NativeConnection } from '@temporalio/worker';
 import { PATHWAY_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import type { Config } from './config';
-import type { Logger } from './log';
 import { resolveDevServer } from './temporal-servers';
+import { untilReachable } from './until-reachable';
+import { startDevServer } from './embedded-dev-server';
+import { silentLogger, type Logger } from '../observability/log';
 
 export interface TemporalConnections {
   address: string;
@@ -60,12 +62,48 @@ function connectionOptions(config: Config['temporal'], address: string): Connect
 }
 
 /** Starts the embedded dev server (SQLite in the data folder, Web UI on) and connects to it. */
-async function startEmbedded(config: Config, log: Logger): Promise<TemporalConnections> {
+async function startEmbedded(config: Config, log: Logger, uiCodecEndpoint?: string): Promise<TemporalConnections> {
   const { executable, source } = resolveDevServer();
   mkdirSync(config.dataDir, { recursive: true });
   const dbFilename = path.join(config.dataDir, 'temporal.sqlite');
   const { port, uiPort } = config.temporal.devServer;
+  const namespace = config.temporal.namespace;
   log.info('starting embedded Temporal dev server', { executableSource: source, dbFilename, port, uiPort });
+  const uiUrl = `http://127.0.0.1:${uiPort}`;
+  if (executable.type === 'existing-path') {
+    const server = startDevServer({ executable: executable.path, ip: '127.0.0.1', port, uiPort, dbFilename, namespace, uiCodecEndpoint }, log);
+    const address = `127.0.0.1:${port}`;
+    const gone = server.exited.then((code) => {
+      throw new Error(`the Temporal dev server exited while starting (${code})`);
+    });
+    gone.catch(() => undefined); // it also exits when stopped later, which is no error
+    try {
+      const reach = <T>(connect: () => Promise<T>) =>
+        Promise.race([untilReachable('Temporal dev server', address, connect, silentLogger, { initialMs: 200, maxMs: 1000, attempts: 60 }), gone]);
+      const connection = await reach(async () => {
+        const c = await Connection.connect({ address, connectTimeout: 2000, ...CLIENT_RECOVERY });
+        await c.workflowService.describeNamespace({ namespace });
+        return c;
+      });
+      const nativeConnection = await reach(() => NativeConnection.connect({ address }));
+      return {
+        address,
+        namespace,
+        connection,
+        nativeConnection,
+        uiUrl,
+        async close() {
+          await nativeConnection.close();
+          await connection.close();
+          await server.stop();
+        },
+      };
+    } catch (err) {
+      await server.stop();
+      throw err;
+    }
+  }
+  // No installed CLI: the SDK downloads one and runs it (its banner is not JSON).
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
       executable,
@@ -74,17 +112,18 @@ async function startEmbedded(config: Config, log: Logger): Promise<TemporalConne
       port,
       ui: true,
       uiPort,
-      namespace: config.temporal.namespace,
+      namespace,
       log: { format: 'json', level: 'warn' },
+      ...(uiCodecEndpoint ? { extraArgs: ['--ui-codec-endpoint', uiCodecEndpoint] } : {}),
     },
   });
   const connection = await Connection.connect({ address: env.address, ...CLIENT_RECOVERY });
   return {
     address: env.address,
-    namespace: config.temporal.namespace,
+    namespace,
     connection,
     nativeConnection: env.nativeConnection,
-    uiUrl: `http://127.0.0.1:${uiPort}`,
+    uiUrl,
     async close() {
       await connection.close();
       await env.teardown();
@@ -92,13 +131,13 @@ async function startEmbedded(config: Config, log: Logger): Promise<TemporalConne
   };
 }
 
-export async function connectTemporal(config: Config, log: Logger): Promise<TemporalConnections> {
+export async function connectTemporal(config: Config, log: Logger, opts: { uiCodecEndpoint?: string } = {}): Promise<TemporalConnections> {
   const address = config.temporal.address;
-  if (!address) return startEmbedded(config, log);
+  if (!address) return startEmbedded(config, log, opts.uiCodecEndpoint);
   const options = connectionOptions(config.temporal, address);
   log.info('connecting to Temporal', { address, namespace: config.temporal.namespace });
-  const connection = await Connection.connect({ ...options, ...CLIENT_RECOVERY });
-  const nativeConnection = await NativeConnection.connect(options);
+  const connection = await untilReachable('Temporal', address, () => Connection.connect({ ...options, ...CLIENT_RECOVERY }), log);
+  const nativeConnection = await untilReachable('Temporal', address, () => NativeConnection.connect(options), log);
   return {
     address,
     namespace: config.temporal.namespace,

@@ -1,7 +1,7 @@
 /**
- * Liveness (the process answers) and readiness (Temporal and the record store answer too). No
- * authentication, no data: load balancers and orchestrators call these, and probes give up
- * after a second.
+ * Liveness (the process answers) and readiness (Temporal and the record store answer, and
+ * nothing the service needs there is missing). No authentication, no data: load balancers and
+ * orchestrators call these, and probes give up after a second.
  */
 import { Router } from 'express';
 import { RETRY_AFTER_SECONDS } from '../temporal-deadline';
@@ -9,24 +9,29 @@ import { RETRY_AFTER_SECONDS } from '../temporal-deadline';
 /** Readiness answers within this, whatever Temporal or the database do. */
 export const READY_WITHIN_MS = 800;
 
+/** What keeps the service from working, in words an operator acts on; empty when nothing does. */
+export type ReadinessCheck = () => Promise<string[]>;
+
 export interface ReadinessChecks {
   temporal: () => Promise<boolean>;
   /** The record store (PostgreSQL or the embedded one). */
   database: () => Promise<boolean>;
+  /** What else must be there once Temporal answers: search attributes, a worker polling (worker/readiness.ts). */
+  missing?: ReadinessCheck;
 }
 
-/** A check that answers false past the deadline, and that probes arriving meanwhile share. */
-function bounded(check: () => Promise<boolean>): () => Promise<boolean> {
-  let inFlight: Promise<boolean> | undefined;
+/** A check that answers `late` past the deadline, and that probes arriving meanwhile share. */
+function bounded<T>(check: () => Promise<T>, failed: T): () => Promise<T> {
+  let inFlight: Promise<T> | undefined;
   return async () => {
     inFlight ??= check()
-      .catch(() => false)
+      .catch(() => failed)
       .finally(() => {
         inFlight = undefined;
       });
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), READY_WITHIN_MS);
+    const late = new Promise<T>((resolve) => {
+      timer = setTimeout(() => resolve(failed), READY_WITHIN_MS);
     });
     const answer = await Promise.race([inFlight, late]);
     clearTimeout(timer);
@@ -36,16 +41,17 @@ function bounded(check: () => Promise<boolean>): () => Promise<boolean> {
 
 export function healthRouter(checks: ReadinessChecks): Router {
   const router = Router();
-  const temporalCheck = bounded(checks.temporal);
-  const databaseCheck = bounded(checks.database);
+  const temporalCheck = bounded(checks.temporal, false);
+  const databaseCheck = bounded(checks.database, false);
+  const missingCheck = checks.missing ? bounded(checks.missing, ['the readiness check did not answer in time']) : async () => [];
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
   router.get('/readyz', async (_req, res) => {
-    const [temporal, database] = await Promise.all([temporalCheck(), databaseCheck()]);
-    const ready = temporal && database;
+    const [temporal, database, missing] = await Promise.all([temporalCheck(), databaseCheck(), missingCheck()]);
+    const ready = temporal && database && missing.length === 0;
     if (!ready) res.set('Retry-After', String(RETRY_AFTER_SECONDS));
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', temporal, database });
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', temporal, database, ...(missing.length > 0 ? { missing } : {}) });
   });
   return router;
 }

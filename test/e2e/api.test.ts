@@ -9,6 +9,8 @@ import { ApiKeyStore } from '../../api/auth';
 import { loadDefinitions } from '../../clinical/registry';
 import { http, startApi, type ApiUnderTest } from '../harness/api';
 import { eventually } from '../harness/pathway-driver';
+import { delta, scrape } from '../harness/metrics';
+import { temporalReadiness } from '../../worker/readiness';
 
 let api: ApiUnderTest;
 let call: ReturnType<typeof http>;
@@ -494,5 +496,48 @@ describe('operations', () => {
     const everything = JSON.stringify(api.logger.lines);
     expect(everything).not.toContain('ref-LOGCHECK-42');
     expect(everything).not.toContain('painNrs');
+  });
+
+  it('counts requests by route and status, and care-team messages sent, on the metrics endpoint', async () => {
+    const before = await scrape(api.metricsUrl);
+    await enroll();
+    const urgent = await enroll({ redFlags: ['saddle-anaesthesia'] });
+    expect((await call('POST', '/v1/pathways', { as: 'coordinator', body: enrollBody({ careTeam: '' }) })).status).toBe(400);
+    expect((await call('GET', `/v1/pathways/pw-${'0'.repeat(32)}`)).status).toBe(404);
+    await eventually(async () => api.channel.topics(urgent.pathwayId), (t) => t.includes('urgent-referral'));
+    const after = await eventually(
+      () => scrape(api.metricsUrl),
+      (m) => delta(before, m, 'pathway_care_team_messages_total{kind="notification",outcome="sent"}') >= 1,
+    );
+    const requests = (labels: string) => delta(before, after, `pathway_http_request_duration_seconds_count{${labels}}`);
+    expect(requests('method="POST",route="/v1/pathways/",status="201"')).toBe(2);
+    expect(requests('method="POST",route="/v1/pathways/",status="400"')).toBe(1);
+    expect(requests('method="GET",route="/v1/pathways/:pathwayId",status="404"')).toBe(1);
+    // No label carries a pathway id or anything about a patient.
+    expect(after.text).not.toMatch(/pw-[0-9a-f]{32}|ref-/);
+    expect(after.text).toContain('# TYPE pathway_http_request_duration_seconds histogram');
+  });
+
+  it('says on /readyz when no worker polls the task queue', async () => {
+    const app = createApp({
+      pathways: api.service,
+      definitions: loadDefinitions(),
+      apiKeys: new ApiKeyStore([]),
+      logger: api.logger,
+      isTemporalReachable: async () => true,
+      record: api.record,
+      readiness: temporalReadiness(api.env.connection, 'default', `nobody-polls-${randomUUID()}`),
+    });
+    const server = await new Promise<import('node:http').Server>((r) => {
+      const s = app.listen(0, '127.0.0.1', () => r(s));
+    });
+    const { port } = server.address() as import('node:net').AddressInfo;
+    const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+    server.close();
+    expect(res.status).toBe(503);
+    const body = (await res.json()) as { status: string; temporal: boolean; missing: string[] };
+    expect(body).toMatchObject({ status: 'unavailable', temporal: true });
+    expect(body.missing).toEqual([expect.stringMatching(/^no worker polls task queue nobody-polls-/)]);
+    expect((await call('GET', '/readyz', { as: null })).body).toEqual({ status: 'ready', temporal: true });
   });
 });

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPathway } from '../../record/read';
 import { pathwayQuery } from '../../workflows/messages';
 import { openRecordStore } from '../../record/store';
-import { silentLogger } from '../../worker/log';
+import { silentLogger } from '../../observability/log';
 import { rebuildRecord } from '../../worker/rebuild-record';
 import { http, startApi, type ApiUnderTest } from '../harness/api';
 import { eventually } from '../harness/pathway-driver';

@@ -12,8 +12,12 @@ import type { CareTeamChannel } from '../../activities/care-team-channel';
 import type { RecordDeps } from '../../activities';
 import type { Role } from '../../clinical/permissions';
 import { loadDefinitions } from '../../clinical/registry';
-import type { Logger, LogFields } from '../../worker/log';
-import { connectDevServer, RecordingChannel, startPathwayWorker } from './temporal';
+import type { Logger, LogFields } from '../../observability/log';
+import { createMetrics, type Metrics } from '../../observability/metrics';
+import { startMetricsServer } from '../../observability/metrics-server';
+import { temporalReadiness, workersPolling } from '../../worker/readiness';
+import { eventually } from './pathway-driver';
+import { connectEndToEndServer, RecordingChannel, startPathwayWorker } from './temporal';
 
 export const KEYS: Record<string, { key: string; role: Role; careTeams?: string[] }> = {
   viewer: { key: 'test-viewer-key-0001', role: 'viewer' },
@@ -45,6 +49,9 @@ export interface ApiUnderTest {
   service: PathwayService;
   /** The record store the worker writes and the API reads. */
   record: RecordDeps;
+  metrics: Metrics;
+  /** Where Prometheus would scrape this API's and its worker's metrics. */
+  metricsUrl: string;
   /** Stops the HTTP server and starts a new app on a new port, as a restarted API process would. */
   restartApi(): Promise<void>;
   stop(): Promise<void>;
@@ -62,11 +69,15 @@ export async function listen(app: ReturnType<typeof createApp>): Promise<Server>
   });
 }
 
-/** The API, a worker and the dev server; messages go to `channel` (a recording one unless given). */
+/** The API, a worker and the file's end-to-end server; messages go to `channel` (a recording one unless given). */
 export async function startApi(opts: { channel?: CareTeamChannel; record?: RecordDeps; temporalDeadlineMs?: number } = {}): Promise<ApiUnderTest> {
-  const env = await connectDevServer();
+  const env = await connectEndToEndServer();
   const channel = new RecordingChannel();
-  const worker = await startPathwayWorker(env, opts.channel ?? channel, opts.record ? { record: opts.record } : {});
+  const metrics = createMetrics();
+  const worker = await startPathwayWorker(env, opts.channel ?? channel, { metrics, ...(opts.record ? { record: opts.record } : {}) });
+  const metricsServer = await startMetricsServer({ metrics, host: '127.0.0.1', port: 0 });
+  // Ready as /readyz means it: the worker's polls have reached the server.
+  await eventually(() => workersPolling(env.connection, 'default', worker.taskQueue), (n) => n > 0);
   const logger = new CapturingLogger();
   const patientKey = randomBytes(32).toString('hex');
   const makeService = () => new PathwayService({ client: env.client, taskQueue: worker.taskQueue, definitions: loadDefinitions(), patientKey, record: worker.record });
@@ -76,6 +87,7 @@ export async function startApi(opts: { channel?: CareTeamChannel; record?: Recor
       definitions: loadDefinitions(),
       apiKeys: testKeyStore(),
       logger,
+      metrics,
       isTemporalReachable: async () => {
         await env.connection.workflowService.getSystemInfo({});
         return true;
@@ -83,6 +95,7 @@ export async function startApi(opts: { channel?: CareTeamChannel; record?: Recor
       record: worker.record,
       // Generous: the run's shared server is busy; test/e2e/temporal-outage.test.ts checks the deadline itself.
       temporal: { connection: env.connection, deadlineMs: opts.temporalDeadlineMs ?? 15_000 },
+      readiness: temporalReadiness(env.connection, 'default', worker.taskQueue),
     });
   let service = makeService();
   let server = await listen(makeApp(service));
@@ -94,6 +107,8 @@ export async function startApi(opts: { channel?: CareTeamChannel; record?: Recor
     logger,
     service,
     record: worker.record,
+    metrics,
+    metricsUrl: metricsServer.url,
     async restartApi() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -109,6 +124,7 @@ export async function startApi(opts: { channel?: CareTeamChannel; record?: Recor
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await metricsServer.close();
       await worker.stop();
       await env.teardown();
     },

@@ -53,9 +53,11 @@ export class ServiceProcess {
   }
 
   static start(env: Record<string, string>): ServiceProcess {
-    const child = spawn(path.join(ROOT, 'node_modules', '.bin', 'tsx'), ['worker/main.ts'], {
+    // As `npm start` runs it: one node process with tsx's loader, so signals reach the service itself.
+    const child = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
       cwd: ROOT,
-      env: { ...process.env, LOG_LEVEL: 'info', ...env },
+      // Metrics off unless a test asks: several services (and test runs) share this machine.
+      env: { ...process.env, LOG_LEVEL: 'info', PATHWAY_METRICS_PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     return new ServiceProcess(child);

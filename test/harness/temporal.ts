@@ -6,6 +6,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createActivities, type CareTeamChannel, type RecordDeps } from '../../activities';
+import type { Metrics } from '../../observability/metrics';
 import { freshRecordStore, testCipher } from './record-store';
 import { closeStarted } from './pathway-driver';
 import type { CareTeamMessage, DeliveryResult } from '../../activities/messages';
@@ -29,6 +30,21 @@ export async function connectTimeSkipping(): Promise<TestWorkflowEnvironment> {
 export async function connectDevServer(): Promise<TestWorkflowEnvironment> {
   quietRuntime();
   return TestWorkflowEnvironment.createFromExistingServer({ address: inject('devServerAddress'), namespace: 'default' });
+}
+
+/** The Temporal server a file's end-to-end tests run on: the dev server, or the production-like one. */
+export type EndToEndServer = 'dev' | 'production';
+let endToEndServer: EndToEndServer = 'dev';
+
+/** Runs this test file's end-to-end tests on the production-like server (test/e2e/*.production-server.test.ts). */
+export function runEndToEndOn(server: EndToEndServer): void {
+  endToEndServer = server;
+}
+
+export async function connectEndToEndServer(): Promise<TestWorkflowEnvironment> {
+  if (endToEndServer === 'dev') return connectDevServer();
+  quietRuntime();
+  return TestWorkflowEnvironment.createFromExistingServer({ address: inject('productionTemporalAddress'), namespace: 'default' });
 }
 
 /** A care-team channel that records what it was asked to send, and can be told to fail. */
@@ -72,7 +88,7 @@ function quietRuntime(): void {
 export async function startPathwayWorker(
   env: TestWorkflowEnvironment,
   channel: CareTeamChannel,
-  opts: { taskQueue?: string; record?: RecordDeps } = {},
+  opts: { taskQueue?: string; record?: RecordDeps; metrics?: Metrics } = {},
 ): Promise<{ worker: Worker; taskQueue: string; record: RecordDeps; stop(): Promise<void> }> {
   quietRuntime();
   const taskQueue = opts.taskQueue ?? `test-${randomUUID()}`;
@@ -82,7 +98,7 @@ export async function startPathwayWorker(
     namespace: env.namespace ?? 'default',
     taskQueue,
     workflowBundle: { codePath: inject('workflowBundlePath') },
-    activities: createActivities({ channel, record }),
+    activities: createActivities({ channel, record, metrics: opts.metrics }),
   });
   const running = worker.run();
   return {

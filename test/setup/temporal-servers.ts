@@ -1,7 +1,9 @@
 /**
  * Starts the real servers once per test run: the time-skipping Temporal test server for
  * workflow tests (weeks of pathway time in seconds), a Temporal dev server for end-to-end tests,
- * and a PostgreSQL server for the record store. Also bundles the workflow code once.
+ * a PostgreSQL server for the record store, and on that PostgreSQL a production-like Temporal
+ * server (the real server, SQL persistence and visibility) that the end-to-end tests also run on.
+ * Also bundles the workflow code once.
  * A server that cannot start fails the run: no test skips.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,11 +14,13 @@ import { Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
-import { silentLogger } from '../../worker/log';
+import { silentLogger } from '../../observability/log';
 import { ensureSearchAttributes } from '../../worker/temporal';
 import { resolveDevServer, resolveTimeSkippingServer } from '../../worker/temporal-servers';
 import { startPostgresServer } from '../harness/postgres-server';
 import { freePort } from '../harness/service-process';
+import { startProductionTemporal } from '../harness/temporal-server';
+import { WORKFLOW_INTERCEPTORS } from '../../worker/worker';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -26,6 +30,8 @@ declare module 'vitest' {
     tempDir: string;
     /** Superuser URL of the run's PostgreSQL server; each test file creates its own database. */
     postgresUrl: string;
+    /** The production-like Temporal server (test/harness/temporal-server.ts), on the same PostgreSQL. */
+    productionTemporalAddress: string;
   }
 }
 
@@ -82,7 +88,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const devServer = resolveDevServer();
   console.log(`[temporal] time-skipping server from ${timeSkippingServer.source}, dev server from ${devServer.source}`);
 
-  const [timeSkipping, dev, bundle, postgres] = await Promise.all([
+  const postgresStarted = startPostgresServer();
+  const servers = await Promise.allSettled([
     timeSkippingServer.executable.type === 'existing-path'
       ? startTimeSkippingServer(timeSkippingServer.executable.path)
       : started('time-skipping server', async () => {
@@ -90,9 +97,33 @@ export default async function setup(project: TestProject): Promise<() => Promise
           return { address: env.address, connection: env.connection, stop: () => env.teardown() };
         }),
     started('dev server', () => TestWorkflowEnvironment.createLocal({ server: { executable: devServer.executable, log: { format: 'json', level: 'error' } } })),
-    bundleWorkflowCode({ workflowsPath: path.join(__dirname, '..', '..', 'workflows', 'index.ts'), logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error } }),
-    startPostgresServer(),
-  ]);
+    bundleWorkflowCode({ workflowsPath: path.join(__dirname, '..', '..', 'workflows', 'index.ts'), workflowInterceptorModules: [WORKFLOW_INTERCEPTORS], logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error } }),
+    postgresStarted,
+    postgresStarted.then((pg) => startProductionTemporal(pg.url)),
+  ] as const);
+  const [timeSkippingStart, devStart, , postgresStart, productionStart] = servers;
+  const stopAll = async () => {
+    await Promise.allSettled([
+      timeSkippingStart.status === 'fulfilled' ? timeSkippingStart.value.stop() : undefined,
+      devStart.status === 'fulfilled' ? devStart.value.teardown() : undefined,
+      productionStart.status === 'fulfilled' ? productionStart.value.stop() : undefined,
+    ]);
+    if (postgresStart.status === 'fulfilled') await postgresStart.value.destroy();
+    rmSync(tempDir, { recursive: true, force: true });
+  };
+  // One server that cannot start fails the run, and takes down those that did (no orphans).
+  const failed = servers.find((r) => r.status === 'rejected');
+  if (failed) {
+    await stopAll();
+    throw failed.reason;
+  }
+  const [timeSkipping, dev, bundle, postgres, production] = servers.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [
+    Awaited<ReturnType<typeof startTimeSkippingServer>>,
+    TestWorkflowEnvironment,
+    Awaited<ReturnType<typeof bundleWorkflowCode>>,
+    Awaited<ReturnType<typeof startPostgresServer>>,
+    Awaited<ReturnType<typeof startProductionTemporal>>,
+  ];
   // Both servers refuse search attributes they do not know, as a production cluster does.
   await ensureSearchAttributes(timeSkipping.connection, 'default', silentLogger);
   await timeSkipping.connection.close();
@@ -105,9 +136,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('workflowBundlePath', workflowBundlePath);
   project.provide('tempDir', tempDir);
   project.provide('postgresUrl', postgres.url);
+  project.provide('productionTemporalAddress', production.address);
 
-  return async () => {
-    await Promise.all([timeSkipping.stop(), dev.teardown(), postgres.destroy()]);
-    rmSync(tempDir, { recursive: true, force: true });
-  };
+  return stopAll;
 }

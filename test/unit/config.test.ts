@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { hashKey, loadApiKeys, newApiKey } from '../../api/auth';
 import { loadWebhooks } from '../../activities/webhooks';
 import { ConfigError, loadConfig } from '../../worker/config';
-import { silentLogger } from '../../worker/log';
+import { silentLogger } from '../../observability/log';
 import { startService } from '../../worker/service';
 
 describe('loadConfig', () => {
@@ -90,5 +90,19 @@ describe('production start-up', () => {
     const { entry } = newApiKey('ops', 'viewer');
     const config = loadConfig({ PATHWAY_ENV: 'production', TEMPORAL_ADDRESS: '127.0.0.1:1', PATHWAY_API_KEYS: JSON.stringify([entry]) });
     await expect(startService(config, silentLogger)).rejects.toThrow(/PATHWAY_PATIENT_KEY/);
+  });
+
+  it('never starts an embedded dev server: a production worker without TEMPORAL_ADDRESS refuses to start', async () => {
+    const config = loadConfig({ PATHWAY_ENV: 'production', PATHWAY_ROLE: 'worker', PATHWAY_PAYLOAD_KEY: 'ab'.repeat(32) });
+    await expect(startService(config, silentLogger)).rejects.toThrow(/production mode needs TEMPORAL_ADDRESS/);
+  });
+});
+
+describe('operations settings', () => {
+  it('reads the metrics port (0 turns metrics off) and the Web UI origins, and refuses odd origins', () => {
+    expect(loadConfig({}).metrics.port).toBe(9464);
+    expect(loadConfig({ PATHWAY_METRICS_PORT: '0' }).metrics.port).toBe(0);
+    expect(loadConfig({ PATHWAY_WEB_UI_ORIGINS: 'http://127.0.0.1:8080, https://ui.example.test' }).webUiOrigins).toEqual(['http://127.0.0.1:8080', 'https://ui.example.test']);
+    expect(() => loadConfig({ PATHWAY_WEB_UI_ORIGINS: 'ui.example.test/path' })).toThrow(/PATHWAY_WEB_UI_ORIGINS/);
   });
 });

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ENV_VARIABLES, loadConfig } from '../../worker/config';
+import { TEMPORAL_SERVER_VERSION } from '../../worker/temporal-servers';
 
 const root = path.join(__dirname, '..', '..');
 const read = (file: string) => readFileSync(path.join(root, file), 'utf8');
@@ -105,6 +106,28 @@ describe('docker-compose.yml', () => {
     expect(service('temporal').image).toMatch(/^temporalio\/auto-setup:1\.29\.\d+(@sha256:[0-9a-f]{64})?$/);
     expect(service('temporal-ui').image).toMatch(/^temporalio\/ui:\d+\.\d+\.\d+/);
     expect(service('postgresql').image).toMatch(/^postgres:16(\b|$)/);
+  });
+
+  it('runs the Temporal server version the test suite runs as its production-like server', () => {
+    expect(service('temporal').image).toBe(`temporalio/auto-setup:${TEMPORAL_SERVER_VERSION.replace(/^v/, '')}`);
+  });
+
+  it('wires the Web UI to the API\'s codec endpoint, and the API\'s CORS to the UI\'s origin', () => {
+    const ui = environment(service('temporal-ui'));
+    const apiPort = publishedPorts(service('api'))[0]!;
+    expect(ui.TEMPORAL_CODEC_ENDPOINT).toBe(`http://127.0.0.1:${apiPort.host}/codec`);
+    const uiPort = publishedPorts(service('temporal-ui'))[0]!;
+    const origins = loadConfig({ PATHWAY_WEB_UI_ORIGINS: environment(service('api')).PATHWAY_WEB_UI_ORIGINS }).webUiOrigins;
+    expect(origins).toContain(`http://127.0.0.1:${uiPort.host}`);
+  });
+
+  it('keeps the metrics ports inside the network: exposed, never published', () => {
+    for (const name of PATHWAY_SERVICES) {
+      const port = loadConfig({ PATHWAY_METRICS_PORT: environment(service(name)).PATHWAY_METRICS_PORT }).metrics.port;
+      expect(port, name).toBe(9464);
+      expect(publishedPorts(service(name)).map((p) => p.container), name).not.toContain(port);
+      expect((service(name) as { expose?: string[] }).expose, name).toContain(String(port));
+    }
   });
 
   it('wires Temporal to PostgreSQL through the auto-setup variables', () => {

@@ -8,7 +8,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { careTeamChannel } from '../../activities/care-team-channel';
 import { sign, verifySignature } from '../../activities/webhooks';
-import { silentLogger } from '../../worker/log';
+import { silentLogger } from '../../observability/log';
 import { PathwayDriver, closeIfRunning } from '../harness/pathway-driver';
 import { connectTimeSkipping, startPathwayWorker } from '../harness/temporal';
 import { WebhookReceiver } from '../harness/webhook-receiver';

@@ -1,0 +1,55 @@
+/**
+ * The service's logger writes one JSON object a line, and patient data given to it by mistake
+ * never reaches the output.
+ */
+import { describe, expect, it } from 'vitest';
+import { createLogger, REDACTED, REDACTED_KEYS, type LogFields } from '../../observability/log';
+
+function capture(level: Parameters<typeof createLogger>[0] = 'debug') {
+  const lines: string[] = [];
+  return { lines, log: createLogger(level, (l) => lines.push(l), { service: 'pathway' }) };
+}
+
+describe('logger', () => {
+  it('writes JSON lines with time, level, message, base and fields, above the configured level', () => {
+    const { lines, log } = capture('info');
+    log.debug('not shown');
+    log.info('pathway enrolled', { pathwayId: 'pw-1', careTeam: 'spine-a', count: 2, ok: true });
+    log.error('failed', { error: 'Error: boom' });
+    expect(lines).toHaveLength(2);
+    const first = JSON.parse(lines[0]!);
+    expect(first).toMatchObject({ level: 'info', msg: 'pathway enrolled', service: 'pathway', pathwayId: 'pw-1', careTeam: 'spine-a', count: 2, ok: true });
+    expect(new Date(first.time).toISOString()).toBe(first.time);
+    expect(JSON.parse(lines[1]!).level).toBe('error');
+    expect(lines.every((l) => !l.includes('\n'))).toBe(true);
+  });
+
+  it('never writes a body, a note, a reason, a patient reference or a score, even when a caller passes one', () => {
+    const { lines, log } = capture();
+    const secrets = {
+      body: { patientRef: 'clinic-ref-SECRET-1', baseline: { painNrs: 9 } },
+      note: 'SECRET note about the patient',
+      notes: 'SECRET notes',
+      reason: 'SECRET reason naming the patient',
+      patientRef: 'clinic-ref-SECRET-2',
+      baseline: { painNrs: 7, odi: 38 },
+      painNrs: 7.5,
+      odi: 41.5,
+      pgic: 6.5,
+      dailyMme: 123.5,
+      redFlags: ['SECRET-flag'],
+    };
+    // As a careless caller would: the type forbids nested objects, a cast gets around it.
+    log.info('careless', { pathwayId: 'pw-2', ...secrets } as unknown as LogFields);
+    log.warn('nested', { request: secrets, pathwayId: 'pw-3' } as unknown as LogFields);
+    const out = lines.join('\n');
+    for (const leaked of ['SECRET', 'clinic-ref', '7.5', '41.5', '6.5', '123.5']) expect(out).not.toContain(leaked);
+    const top = JSON.parse(lines[0]!);
+    for (const key of REDACTED_KEYS) expect(top[key], key).toBe(REDACTED);
+    expect(top.pathwayId).toBe('pw-2');
+    const nested = JSON.parse(lines[1]!);
+    expect(nested.request.painNrs).toBe(REDACTED);
+    expect(nested.request.body).toBe(REDACTED);
+    expect(nested.pathwayId).toBe('pw-3');
+  });
+});
