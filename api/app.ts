@@ -3,7 +3,7 @@
  * service build as many as they need.
  */
 import { randomUUID } from 'node:crypto';
-import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { Logger } from '../worker/log';
 import { authenticate, type ApiKeyStore } from './auth';
 import { openApiDocument } from './openapi';
@@ -23,6 +23,8 @@ export interface AppDeps {
   isTemporalReachable: () => Promise<boolean>;
   /** Largest accepted JSON body. */
   bodyLimit?: string;
+  /** The care team's console (console/): its pages and sign-in, and the session cookie /v1 also accepts. */
+  console?: { router: Router; sessions: RequestHandler };
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -64,7 +66,9 @@ export function createApp(deps: AppDeps): Express {
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument());
   });
-  app.use('/v1', requireJson, express.json({ limit: deps.bodyLimit ?? '64kb', strict: true }), authenticate(deps.apiKeys));
+  if (deps.console) app.use(deps.console.router);
+  const sessions = deps.console ? [deps.console.sessions] : [];
+  app.use('/v1', requireJson, express.json({ limit: deps.bodyLimit ?? '64kb', strict: true }), ...sessions, authenticate(deps.apiKeys));
   app.use('/v1/pathways', pathwaysRouter(deps.pathways));
   app.use('/v1/worklist', worklistRouter(deps.pathways));
   app.use('/v1/definitions', definitionsRouter(deps.definitions));

@@ -1,8 +1,9 @@
 /**
- * Bearer API keys. Each key has an id, a role and optionally the care teams it is limited to.
- * Only SHA-256 hashes of keys are configured or held in memory.
+ * Who is calling: a machine client with a bearer API key, or a person signed in to the console
+ * with a session cookie. Each key has an id, a role and optionally the care teams it is limited
+ * to; only SHA-256 hashes of keys are configured or held in memory.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
@@ -90,14 +91,38 @@ declare module 'express-serve-static-core' {
   }
 }
 
+declare module 'express-session' {
+  interface SessionData {
+    /** The signed-in person (console/sign-in.ts sets it). */
+    principal: Principal;
+    /** Synchronizer token: cookie-authenticated unsafe requests must echo it in X-CSRF-Token. */
+    csrfToken: string;
+  }
+}
+
+export const CSRF_HEADER = 'x-csrf-token';
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+const sameToken = (given: string | undefined, expected: string): boolean =>
+  given !== undefined && given.length === expected.length && timingSafeEqual(Buffer.from(given), Buffer.from(expected));
+
+/** A bearer API key when the request sends one; otherwise the console session's person, with CSRF protection. */
 export function authenticate(store: ApiKeyStore): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     const header = req.get('authorization') ?? '';
+    const session = req.session;
+    if (!header && session?.principal) {
+      if (!SAFE_METHODS.has(req.method) && !sameToken(req.get(CSRF_HEADER), session.csrfToken!)) {
+        return next(new HttpProblem(403, 'send the session\'s CSRF token in X-CSRF-Token'));
+      }
+      req.principal = session.principal;
+      return next();
+    }
     const match = /^Bearer ([\x21-\x7e]{8,256})$/.exec(header);
     const principal = match ? store.authenticate(match[1]!) : undefined;
     if (!principal) {
       res.set('WWW-Authenticate', 'Bearer realm="pathway"');
-      return next(new HttpProblem(401, header ? 'the API key is not valid' : 'send an API key as "Authorization: Bearer <key>"'));
+      return next(new HttpProblem(401, header ? 'the API key is not valid' : 'send an API key as "Authorization: Bearer <key>", or sign in to the console'));
     }
     req.principal = principal;
     next();
