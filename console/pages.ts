@@ -2,7 +2,18 @@
  * The console's pages: static HTML shells without data (every page fills itself from /v1 with
  * the session cookie), so they hold nothing to cache and are sent with no-store.
  */
+import { INTERVENTIONAL_PROCEDURES, RED_FLAGS, SCS_PROCEDURES, STAGES, WORKUP_ITEMS } from '../clinical/definition';
 import type { ConsoleAssets, PageName } from './assets';
+
+/** The clinic's words the forms offer, from the clinical model itself, so the browser needs no copy of its schemas. */
+export const VOCABULARY = {
+  stages: STAGES,
+  redFlags: RED_FLAGS,
+  procedures: [...INTERVENTIONAL_PROCEDURES, ...SCS_PROCEDURES],
+  workupItems: WORKUP_ITEMS,
+};
+// JSON inside <script> may not close the element.
+const vocabulary = JSON.stringify(VOCABULARY).replace(/</g, '\\u003c');
 
 const TITLES: Record<PageName, string> = {
   worklist: 'Worklist',
@@ -31,6 +42,7 @@ export function renderPage(page: PageName, assets: ConsoleAssets): string {
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>${TITLES[page]} · Pathway</title>
   <link rel="stylesheet" href="${assets.style}">
+  <script type="application/json" id="vocabulary">${vocabulary}</script>
   <script type="module" src="${assets.scripts[page]}"></script>
 </head>
 <body data-page="${page}">
