@@ -45,13 +45,14 @@ const rate = (p: OutcomesReport['procedures'][number]) => (p.reassessed > 0 ? (1
 const cell = (v: number | null | undefined, suffix = '') => (v === null || v === undefined ? '–' : `${Math.round(v * 10) / 10}${suffix}`);
 
 function table(caption: string, head: string[], rows: Array<Array<string | number>>, id: string): HTMLElement {
-  return h(
+  // A wide table scrolls inside its own region, which the keyboard can reach.
+  return h('div', { class: 'scroll', tabindex: 0, role: 'region', 'aria-label': caption }, h(
     'table',
     { class: 'data compact', id },
     h('caption', {}, caption),
     h('thead', {}, h('tr', {}, head.map((c) => h('th', { scope: 'col' }, c)))),
     h('tbody', {}, rows.map((r) => h('tr', {}, r.map((c, i) => (i === 0 ? h('th', { scope: 'row' }, c) : h('td', {}, c)))))),
-  );
+  ));
 }
 
 function barChart(id: string, description: string, labels: string[], datasets: Array<{ label: string; data: Array<number | null> }>, opts: { stacked?: boolean; percent?: boolean } = {}): HTMLElement {
@@ -71,7 +72,7 @@ function barChart(id: string, description: string, labels: string[], datasets: A
       },
     }),
   );
-  return h('div', { class: 'chart' }, canvas);
+  return h('figure', { class: 'chart-figure' }, h('h3', {}, description), h('div', { class: 'chart' }, canvas));
 }
 
 /** Pathways with an undelivered message: the summary's count when it has one, otherwise counted from the list. */

@@ -128,7 +128,7 @@ async function page(shell: Shell): Promise<void> {
               h('td', {}, label(item.status)),
               h('td', {}, item.nextDueKind ? `${label(item.nextDueKind)}${workup}` : '–'),
               h('td', {}, dueText(item)),
-              h('td', { class: 'row-actions' }, actionButtons(shell.can, item, title, done, ['procedure', 'workup', 'hold', 'resume', 'withdraw'])),
+              h('td', { class: 'row-actions' }, h('div', {}, actionButtons(shell.can, item, title, done, ['procedure', 'workup', 'hold', 'resume', 'withdraw']))),
             );
           }),
         ),
