@@ -74,6 +74,8 @@ export function signInRouter(opts: SignInOptions): Router {
     const pending = req.session.signIn;
     noStore(res);
     if (!opts.oidc || !pending) return res.redirect(303, '/sign-in?error=expired');
+    // One answer per sign-in: a replayed callback finds nothing to finish.
+    delete req.session.signIn;
     if (typeof req.query.error === 'string') return res.redirect(303, '/sign-in?error=refused');
     try {
       const query = req.originalUrl.slice(req.originalUrl.indexOf('?'));
