@@ -81,7 +81,15 @@ export function openApiDocument(): JsonSchema {
       description: 'Stepped-care pathways for persistent spinal pain syndrome, run as durable Temporal workflows.',
     },
     components: {
-      securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key with a role and optional care teams' } },
+      securitySchemes: {
+        apiKey: { type: 'http', scheme: 'bearer', description: 'An API key with a role and optional care teams' },
+        session: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'pathway.sid',
+          description: "A person signed in to the console; requests other than GET/HEAD/OPTIONS also send the session's CSRF token (GET /auth/session) in X-CSRF-Token",
+        },
+      },
       schemas: {
         Problem: schema(ProblemSchema),
         Pathway: schema(PathwayViewSchema),
@@ -90,7 +98,7 @@ export function openApiDocument(): JsonSchema {
         WorklistItem: schema(WorklistItemSchema),
       },
     },
-    security: [{ apiKey: [] }],
+    security: [{ apiKey: [] }, { session: [] }],
     paths: {
       '/healthz': { get: { summary: 'The process answers', security: [], responses: { '200': { description: 'ok' } } } },
       '/readyz': { get: { summary: 'Temporal is reachable', security: [], responses: { '200': { description: 'ready' }, '503': { description: 'Temporal unreachable' } } } },

@@ -270,6 +270,28 @@ describe('the care team uses the console', () => {
     expect(page.headers.get('location')).toMatch(/^\/sign-in/);
   });
 
+  it('works from the keyboard: an action opens its dialog with the focus inside, and records', async () => {
+    await clinician.goto(`${site.url}/pathways/${first}`);
+    await clinician.waitForSelector('#actions button[data-action="hold"]');
+    await clinician.focus('#actions button[data-action="hold"]');
+    await clinician.keyboard.press('Enter');
+    await clinician.waitForSelector('dialog[data-action="hold"][open]');
+    expect(await clinician.locator('dialog[data-action="hold"] :focus').count()).toBe(1);
+    await clinician.focus('dialog[data-action="hold"] textarea[name="reason"]');
+    await clinician.keyboard.type('Patient asked to pause for surgery elsewhere');
+    await clinician.keyboard.press('Tab');
+    await clinician.keyboard.press('Enter');
+    await clinician.waitForSelector('#latest-decisions li');
+    expect(await clinician.locator('body').getAttribute('data-status')).toBe('on-hold');
+    // Escape closes a dialog without recording.
+    await clinician.focus('#actions button[data-action="resume"]');
+    await clinician.keyboard.press('Enter');
+    await clinician.waitForSelector('dialog[data-action="resume"][open]');
+    await clinician.keyboard.press('Escape');
+    await clinician.waitForSelector('dialog[data-action="resume"]', { state: 'detached' });
+    expect((await backend.service.get(first, {})).status).toBe('on-hold');
+  });
+
   it('refuses a person whose claims name no Pathway role', async () => {
     const page = await newPage();
     await page.goto(`${site.url}/sign-in`);
