@@ -254,6 +254,46 @@ describe('the care team uses the console', () => {
     await noSeriousViolations(clinician, 'the cohort dashboard');
   });
 
+  it('draws the outcomes report of the agreed contract, and passes the filters on', async () => {
+    // GET /v1/reports/outcomes is the system of record's (built beside this console): here the
+    // browser answers it with a report of the agreed shape, to check what the dashboard makes of one.
+    const asked: URL[] = [];
+    await clinician.route('**/v1/reports/outcomes*', (route) => {
+      asked.push(new URL(route.request().url()));
+      return route.fulfill({
+        json: {
+          filters: {},
+          stages: [
+            { stage: 'conservative', entered: 40, responded: 12, escalated: 20, withdrawn: 2, urgentReferral: 1, completed: 0, stillInStage: 5, medianDaysInStage: 44.5, medianPainReliefPercent: 18.2, medianOdiChange: -6 },
+            { stage: 'interventional', entered: 20, responded: 9, escalated: 6, withdrawn: 1, urgentReferral: 0, completed: 0, stillInStage: 4, medianDaysInStage: null, medianPainReliefPercent: null, medianOdiChange: null },
+          ],
+          procedures: [{ type: 'epidural-steroid-injection', performed: 10, reassessed: 8, responded: 6, responseRate: 0.75 }],
+        },
+      });
+    });
+    try {
+      await clinician.goto(`${site.url}/dashboard`);
+      await clinician.waitForSelector('#outcomes-stages');
+      await clinician.selectOption('#f-team', team);
+      await clinician.selectOption('#f-definition', 'psps-lumbar@1');
+      await clinician.fill('#f-from', '2026-01-01');
+      await clinician.fill('#f-to', '2026-06-30');
+      await clinician.click('.filters button[type="submit"]');
+      await clinician.waitForURL((url) => url.searchParams.get('careTeam') === team);
+      await clinician.waitForSelector('#outcomes-stages');
+      const last = asked.at(-1)!;
+      expect(Object.fromEntries(last.searchParams)).toEqual({ careTeam: team, definitionId: 'psps-lumbar', definitionVersion: '1', from: '2026-01-01T00:00:00.000Z', to: '2026-06-30T23:59:59.999Z' });
+      const conservative = await clinician.locator('#outcomes-stages tbody tr').first().innerText();
+      expect(conservative).toContain('44.5');
+      expect(conservative).toContain('18.2%');
+      expect(await clinician.locator('#outcomes-procedures tbody tr').first().innerText()).toContain('75%');
+      expect(await clinician.locator('#chart-responders').count()).toBe(1);
+      await noSeriousViolations(clinician, 'the dashboard with an outcomes report');
+    } finally {
+      await clinician.unroute('**/v1/reports/outcomes*');
+    }
+  });
+
   it('sign-out ends the session on the server', async () => {
     const cookie = await cookieHeader(coordinator);
     expect((await fetch(`${site.url}/v1/worklist`, { headers: { cookie } })).status).toBe(200);
