@@ -143,11 +143,12 @@ async function page(shell: Shell): Promise<void> {
               barChart('chart-status', 'Patients in each status per care team', names, STATUSES.map((s) => ({ label: label(s), data: careTeams.map((t) => t.byStatus[s] ?? 0) })), { stacked: true }),
             ),
             table(
-              'Patients per care team',
-              ['Care team', 'Total', 'Overdue', 'Undelivered', ...vocabulary.stages.map(label), ...STATUSES.map(label)],
-              careTeams.map((t, i) => [t.careTeam, t.total, t.overdue, undelivered[i]!, ...vocabulary.stages.map((s) => t.byStage[s] ?? 0), ...STATUSES.map((s) => t.byStatus[s] ?? 0)]),
+              'Patients per care team, by stage',
+              ['Care team', 'Total', 'Overdue', 'Undelivered', ...vocabulary.stages.map(label)],
+              careTeams.map((t, i) => [t.careTeam, t.total, t.overdue, undelivered[i]!, ...vocabulary.stages.map((s) => t.byStage[s] ?? 0)]),
               'cohort-table',
             ),
+            table('Patients per care team, by status', ['Care team', ...STATUSES.map(label)], careTeams.map((t) => [t.careTeam, ...STATUSES.map((s) => t.byStatus[s] ?? 0)]), 'status-table'),
           ],
     );
   }

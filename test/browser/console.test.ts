@@ -127,13 +127,21 @@ describe('the care team uses the console', () => {
     await coordinator.goto(`${site.url}/enrol`);
     await coordinator.waitForSelector('#enrol-form');
     await noSeriousViolations(coordinator, 'the enrolment page');
-    first = await enrol(coordinator, `ref-${randomUUID()}`, 8, 46);
+    const firstRef = `ref-${randomUUID()}`;
+    first = await enrol(coordinator, firstRef, 8, 46);
     second = await enrol(coordinator, `ref-${randomUUID()}`, 6, 30);
 
     await worklistUntil(coordinator, async () => (await coordinator.locator(`tr[data-pathway-id="${first}"]`).count()) === 1);
     const row = coordinator.locator(`tr[data-pathway-id="${first}"]`);
     expect(await row.innerText()).toContain('Reassessment');
     await noSeriousViolations(coordinator, 'the worklist with rows');
+
+    // Lookup by the clinic's reference opens the pathway, and the reference stays off the page.
+    await coordinator.fill('#lookup-ref', firstRef);
+    await coordinator.click('form:has(#lookup-ref) button[type="submit"]');
+    await coordinator.waitForURL((url) => url.pathname === `/pathways/${first}`);
+    await coordinator.waitForSelector('#scores-chart');
+    expect(await coordinator.content()).not.toContain(firstRef);
   });
 
   it('the coordinator records a procedure from the worklist row once a clinician has escalated', async () => {
