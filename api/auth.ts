@@ -103,8 +103,12 @@ declare module 'express-session' {
 export const CSRF_HEADER = 'x-csrf-token';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-const sameToken = (given: string | undefined, expected: string): boolean =>
-  given !== undefined && given.length === expected.length && timingSafeEqual(Buffer.from(given), Buffer.from(expected));
+/** Whether the request carries its session's CSRF token (compared in constant time). */
+export function hasCsrfToken(req: Request): boolean {
+  const given = req.get(CSRF_HEADER);
+  const expected = req.session?.csrfToken;
+  return given !== undefined && expected !== undefined && given.length === expected.length && timingSafeEqual(Buffer.from(given), Buffer.from(expected));
+}
 
 /** A bearer API key when the request sends one; otherwise the console session's person, with CSRF protection. */
 export function authenticate(store: ApiKeyStore): RequestHandler {
@@ -112,7 +116,7 @@ export function authenticate(store: ApiKeyStore): RequestHandler {
     const header = req.get('authorization') ?? '';
     const session = req.session;
     if (!header && session?.principal) {
-      if (!SAFE_METHODS.has(req.method) && !sameToken(req.get(CSRF_HEADER), session.csrfToken!)) {
+      if (!SAFE_METHODS.has(req.method) && !hasCsrfToken(req)) {
         return next(new HttpProblem(403, 'send the session\'s CSRF token in X-CSRF-Token'));
       }
       req.principal = session.principal;

@@ -19,7 +19,7 @@ export interface ConsoleOptions {
   logger: Logger;
 }
 
-export interface Console {
+export interface CareConsole {
   /** Pages, assets and /auth. */
   router: Router;
   /** Reads the session cookie of /v1 requests (and skips those with an API key). */
@@ -29,7 +29,7 @@ export interface Console {
   signIn: 'oidc' | 'local' | 'none';
 }
 
-export async function createConsole(opts: ConsoleOptions): Promise<Console> {
+export async function createConsole(opts: ConsoleOptions): Promise<CareConsole> {
   const assets = await buildConsoleAssets();
   const sessions = consoleSessions({ idleMs: opts.idleMs, secureCookies: opts.secureCookies });
   const localSignIn = !opts.oidc && !opts.production;

@@ -2,7 +2,7 @@
  * Serves the console at /: pages (no-store, a strict content security policy) for signed-in
  * people, the sign-in page for everyone, hashed assets with a year's cache lifetime, and /auth.
  */
-import { Router, type Response } from 'express';
+import { Router, type RequestHandler, type Response } from 'express';
 import type { ConsoleAssets, PageName } from './assets';
 import { renderPage } from './pages';
 import type { ConsoleSessions } from './session';
@@ -39,15 +39,16 @@ export function consoleRouter(opts: { assets: ConsoleAssets; sessions: ConsoleSe
   router.get('/sign-in', (_req, res) => page(res, 'sign-in'));
 
   // Pages for signed-in people only; anyone else is sent to sign in and brought back.
-  const signedIn = Router();
-  signedIn.use(opts.sessions.middleware, (req, res, next) => {
-    if (req.session.principal) return next();
-    res.set('Cache-Control', 'no-store').redirect(303, `/sign-in?returnTo=${encodeURIComponent(req.originalUrl)}`);
-  });
-  signedIn.get('/', (_req, res) => page(res, 'worklist'));
-  signedIn.get('/enrol', (_req, res) => page(res, 'enrol'));
-  signedIn.get('/dashboard', (_req, res) => page(res, 'dashboard'));
-  signedIn.get(/^\/pathways\/pw-[0-9a-f]{32}$/, (_req, res) => page(res, 'pathway'));
-  router.use((req, res, next) => (req.method === 'GET' && /^\/(enrol|dashboard|pathways\/pw-[0-9a-f]{32})?$/.test(req.path) ? signedIn(req, res, next) : next()));
+  const signedIn: RequestHandler[] = [
+    opts.sessions.middleware,
+    (req, res, next) => {
+      if (req.session.principal) return next();
+      res.set('Cache-Control', 'no-store').redirect(303, `/sign-in?returnTo=${encodeURIComponent(req.originalUrl)}`);
+    },
+  ];
+  router.get('/', ...signedIn, (_req, res) => page(res, 'worklist'));
+  router.get('/enrol', ...signedIn, (_req, res) => page(res, 'enrol'));
+  router.get('/dashboard', ...signedIn, (_req, res) => page(res, 'dashboard'));
+  router.get(/^\/pathways\/pw-[0-9a-f]{32}$/, ...signedIn, (_req, res) => page(res, 'pathway'));
   return router;
 }

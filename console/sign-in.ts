@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import express, { Router, type Request, type Response } from 'express';
-import { CSRF_HEADER, type Principal } from '../api/auth';
+import { hasCsrfToken, type Principal } from '../api/auth';
 import { HttpProblem } from '../api/problem';
 import { ROLES, type Role } from '../clinical/permissions';
 import type { Logger } from '../worker/log';
@@ -103,8 +103,7 @@ export function signInRouter(opts: SignInOptions): Router {
   });
 
   router.post('/sign-out', async (req, res) => {
-    const { principal, csrfToken } = req.session;
-    if (principal && req.get(CSRF_HEADER) !== csrfToken) throw new HttpProblem(403, 'send the session\'s CSRF token in X-CSRF-Token');
+    if (req.session.principal && !hasCsrfToken(req)) throw new HttpProblem(403, 'send the session\'s CSRF token in X-CSRF-Token');
     await new Promise<void>((resolve, reject) => req.session.destroy((err) => (err ? reject(err) : resolve())));
     res.clearCookie(SESSION_COOKIE, { path: '/' });
     noStore(res).status(204).end();

@@ -9,7 +9,7 @@ import { createApp } from '../../api/app';
 import { ApiKeyStore, hashKey } from '../../api/auth';
 import { PathwayService } from '../../api/pathways-service';
 import { loadDefinitions } from '../../clinical/registry';
-import { createConsole, type Console } from '../../console';
+import { createConsole, type CareConsole } from '../../console';
 import type { OidcConfig } from '../../worker/config';
 import { KEYS, CapturingLogger } from './api';
 import { freePort } from './service-process';
@@ -39,7 +39,7 @@ export async function startBackend(): Promise<Backend> {
 
 export interface ConsoleServer {
   url: string;
-  console: Console;
+  console: CareConsole;
   stop(): Promise<void>;
 }
 
