@@ -78,8 +78,8 @@ export function signInRouter(opts: SignInOptions): Router {
     delete req.session.signIn;
     if (typeof req.query.error === 'string') return res.redirect(303, '/sign-in?error=refused');
     try {
-      const query = req.originalUrl.slice(req.originalUrl.indexOf('?'));
-      const principal = await opts.oidc.finish(query, pending);
+      const q = req.originalUrl.indexOf('?');
+      const principal = await opts.oidc.finish(q >= 0 ? req.originalUrl.slice(q) : '', pending);
       await startSession(req, principal);
       opts.logger.info('console sign-in', { method: 'oidc', actor: principal.id, role: principal.role });
       res.redirect(303, pending.returnTo);

@@ -370,6 +370,8 @@ describe('sessions, local sign-in and production', () => {
     try {
       const page = await newPage();
       await page.goto(`${local.url}/dashboard`);
+      await page.waitForSelector('#sign-in-clinician');
+      await noSeriousViolations(page, 'the local sign-in page');
       await page.click('#sign-in-clinician');
       await page.waitForURL((url) => url.pathname === '/dashboard');
       await page.waitForSelector('#cohort-table, .empty');
