@@ -100,7 +100,7 @@ declare module 'express-session' {
   }
 }
 
-export const CSRF_HEADER = 'x-csrf-token';
+const CSRF_HEADER = 'x-csrf-token';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** Whether the request carries its session's CSRF token (compared in constant time). */
