@@ -23,11 +23,25 @@ export class ApiError extends Error {
 }
 
 let csrfToken: string | undefined;
+let idleMs = 0;
+let idleTimer: ReturnType<typeof setTimeout> | undefined;
+
+/**
+ * The server ends a session after its idle timeout; the page follows at the same moment, so no
+ * patient's data stays on an unattended screen.
+ */
+function restartIdleTimer(): void {
+  if (!csrfToken || idleMs <= 0) return;
+  clearTimeout(idleTimer);
+  idleTimer = setTimeout(() => location.assign(signInUrl('expired')), idleMs + 1000);
+}
 
 export async function loadSession(): Promise<SessionInfo> {
   const res = await fetch('/auth/session', { headers: { accept: 'application/json' }, cache: 'no-store' });
   const session = (await res.json()) as SessionInfo;
   csrfToken = session.csrfToken;
+  idleMs = session.idleMinutes * 60_000;
+  restartIdleTimer();
   return session;
 }
 
@@ -40,6 +54,7 @@ export async function api<T>(method: string, path: string, body?: unknown, idemp
   if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
   if (idempotencyKey) headers['idempotency-key'] = idempotencyKey;
   const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' });
+  restartIdleTimer();
   if (res.status === 401) {
     location.assign(signInUrl('expired'));
     throw new ApiError(401, 'Your session has ended; sign in again.');
@@ -53,4 +68,5 @@ export async function api<T>(method: string, path: string, body?: unknown, idemp
 export async function signOut(): Promise<void> {
   await fetch('/auth/sign-out', { method: 'POST', headers: csrfToken ? { 'x-csrf-token': csrfToken } : {} });
   csrfToken = undefined;
+  clearTimeout(idleTimer);
 }

@@ -411,6 +411,15 @@ describe('sessions, local sign-in and production', () => {
       await new Promise((r) => setTimeout(r, 2500));
       expect((await fetch(`${idle.url}/v1/worklist`, { headers: { cookie } })).status).toBe(401);
       expect(idle.console.store.size).toBe(0);
+
+      // The page, left alone, leaves the screen when the session ends.
+      const page = await newPage();
+      await page.goto(`${idle.url}/sign-in`);
+      await page.click('#sign-in-coordinator');
+      await page.waitForSelector('#worklist');
+      await page.waitForURL((url) => url.pathname === '/sign-in' && url.searchParams.get('reason') === 'expired', { timeout: 10_000 });
+      await page.waitForSelector('[role="status"]');
+      expect(await page.locator('main').innerText()).toContain('Your session has ended');
     } finally {
       await idle.stop();
     }
