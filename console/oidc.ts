@@ -81,7 +81,7 @@ export class OidcSignIn {
   }
 
   /** Exchanges the code the provider sent back for tokens, and reads the person from their claims. */
-  async finish(callbackQuery: string, pending: PendingSignIn): Promise<Principal> {
+  async finish(callbackQuery: string, pending: PendingSignIn): Promise<{ principal: Principal; idToken: string }> {
     const config = await this.discover();
     const current = new URL(this.settings.redirectUrl);
     current.search = callbackQuery;
@@ -93,6 +93,22 @@ export class OidcSignIn {
     });
     const idClaims = tokens.claims()!;
     const userinfo = config.serverMetadata().userinfo_endpoint ? await oidc.fetchUserInfo(config, tokens.access_token, idClaims.sub) : {};
-    return principalFromClaims({ ...idClaims, ...userinfo }, this.settings.claims);
+    return { principal: principalFromClaims({ ...idClaims, ...userinfo }, this.settings.claims), idToken: tokens.id_token! };
+  }
+
+  /**
+   * Where to send the browser after signing out of Pathway, so the provider's session ends too
+   * (on a shared workstation the next person must not be signed in as the last): the provider's
+   * end-session address, which brings the browser back to /auth/signed-out; none if it has none.
+   */
+  async endSessionUrl(idToken: string): Promise<string | undefined> {
+    const config = await this.discover();
+    if (!config.serverMetadata().end_session_endpoint) return undefined;
+    return oidc.buildEndSessionUrl(config, { id_token_hint: idToken, post_logout_redirect_uri: this.postLogoutRedirectUrl }).href;
+  }
+
+  /** The address to register with the provider as the post-logout redirect. */
+  get postLogoutRedirectUrl(): string {
+    return new URL('/auth/signed-out', this.settings.redirectUrl).href;
   }
 }

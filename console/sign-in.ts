@@ -14,6 +14,8 @@ import { SESSION_COOKIE, type ConsoleSessions } from './session';
 declare module 'express-session' {
   interface SessionData {
     signIn: PendingSignIn;
+    /** The provider's ID token, kept on the server to end the provider's session at sign-out. */
+    idToken: string;
   }
 }
 
@@ -38,6 +40,8 @@ async function startSession(req: Request, principal: Principal): Promise<void> {
   req.session.csrfToken = randomBytes(32).toString('base64url');
   await new Promise<void>((resolve, reject) => req.session.save((err) => (err ? reject(err) : resolve())));
 }
+
+const SIGNED_OUT = '/sign-in?reason=signed-out';
 
 const noStore = (res: Response) => res.set('Cache-Control', 'no-store');
 
@@ -79,8 +83,9 @@ export function signInRouter(opts: SignInOptions): Router {
     if (typeof req.query.error === 'string') return res.redirect(303, '/sign-in?error=refused');
     try {
       const q = req.originalUrl.indexOf('?');
-      const principal = await opts.oidc.finish(q >= 0 ? req.originalUrl.slice(q) : '', pending);
+      const { principal, idToken } = await opts.oidc.finish(q >= 0 ? req.originalUrl.slice(q) : '', pending);
       await startSession(req, principal);
+      req.session.idToken = idToken;
       opts.logger.info('console sign-in', { method: 'oidc', actor: principal.id, role: principal.role });
       res.redirect(303, pending.returnTo);
     } catch (err) {
@@ -102,12 +107,24 @@ export function signInRouter(opts: SignInOptions): Router {
     noStore(res).redirect(303, safeReturnTo(req.body?.returnTo));
   });
 
+  // Ends the session here, then says where the browser goes: the provider's end-session page, or sign-in.
   router.post('/sign-out', async (req, res) => {
     if (req.session.principal && !hasCsrfToken(req)) throw new HttpProblem(403, 'send the session\'s CSRF token in X-CSRF-Token');
+    const { idToken } = req.session;
     await new Promise<void>((resolve, reject) => req.session.destroy((err) => (err ? reject(err) : resolve())));
     res.clearCookie(SESSION_COOKIE, { path: '/' });
-    noStore(res).status(204).end();
+    let next = SIGNED_OUT;
+    if (opts.oidc && idToken) {
+      next = (await opts.oidc.endSessionUrl(idToken).catch((err: unknown) => {
+        opts.logger.warn('could not end the provider\'s session', { error: err instanceof Error ? err.name : 'error' });
+        return undefined;
+      })) ?? SIGNED_OUT;
+    }
+    noStore(res).json({ next });
   });
+
+  // Where the provider sends the browser back after ending its own session.
+  router.get('/signed-out', (_req, res) => noStore(res).redirect(303, SIGNED_OUT));
 
   return router;
 }

@@ -65,8 +65,11 @@ export async function api<T>(method: string, path: string, body?: unknown, idemp
   return json as T;
 }
 
-export async function signOut(): Promise<void> {
-  await fetch('/auth/sign-out', { method: 'POST', headers: csrfToken ? { 'x-csrf-token': csrfToken } : {} });
+/** Ends the session; resolves with where the browser goes next (the provider's sign-out page, or sign-in). */
+export async function signOut(): Promise<string> {
+  const res = await fetch('/auth/sign-out', { method: 'POST', headers: csrfToken ? { 'x-csrf-token': csrfToken } : {} });
   csrfToken = undefined;
   clearTimeout(idleTimer);
+  const answer = res.ok ? ((await res.json()) as { next?: string }) : {};
+  return answer.next ?? '/sign-in?reason=signed-out';
 }

@@ -31,10 +31,7 @@ export async function startPage(): Promise<Shell> {
           type: 'button',
           class: 'secondary',
           id: 'sign-out',
-          onclick: async () => {
-            await signOut();
-            location.assign('/sign-in?reason=signed-out');
-          },
+          onclick: async () => location.assign(await signOut()),
         },
         'Sign out',
       ),

@@ -30,7 +30,7 @@ beforeAll(async () => {
   backend = await startBackend();
   const [port, idpPort] = [await freePort(), await freePort()];
   const redirectUrl = `http://127.0.0.1:${port}/auth/callback`;
-  provider = await startOidcProvider({ port: idpPort, redirectUri: redirectUrl, people: PEOPLE });
+  provider = await startOidcProvider({ port: idpPort, redirectUri: redirectUrl, postLogoutRedirectUri: `http://127.0.0.1:${port}/auth/signed-out`, people: PEOPLE });
   site = await serveConsole(backend, {
     port,
     oidc: {
@@ -307,7 +307,10 @@ describe('the care team uses the console', () => {
     expect((await fetch(`${site.url}/v1/worklist`, { headers: { cookie } })).status).toBe(200);
     await coordinator.goto(WORKLIST());
     await coordinator.click('#sign-out');
-    await coordinator.waitForURL((url) => url.pathname === '/sign-in');
+    // The provider's session ends too: it asks, then sends the browser back to sign-in.
+    await coordinator.waitForURL((url) => url.origin === provider.issuer);
+    await coordinator.click('button[name="logout"][value="yes"]');
+    await coordinator.waitForURL((url) => url.origin === site.url && url.pathname === '/sign-in');
     await coordinator.waitForSelector('[role="status"]');
     expect(await coordinator.locator('main').innerText()).toContain('You have signed out');
     await noSeriousViolations(coordinator, 'the sign-in page');
@@ -316,6 +319,9 @@ describe('the care team uses the console', () => {
     const page = await fetch(`${site.url}/`, { headers: { cookie }, redirect: 'manual' });
     expect(page.status).toBe(303);
     expect(page.headers.get('location')).toMatch(/^\/sign-in/);
+    // Signing in again asks for the login: the next person at this workstation is not the last.
+    await coordinator.click('#sign-in-oidc');
+    await coordinator.waitForSelector('input[name="login"]');
   });
 
   it('works from the keyboard: an action opens its dialog with the focus inside, and records', async () => {

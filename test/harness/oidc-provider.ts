@@ -20,12 +20,12 @@ export interface TestProvider {
   stop(): Promise<void>;
 }
 
-export async function startOidcProvider(opts: { port: number; redirectUri: string; people: Record<string, Person> }): Promise<TestProvider> {
+export async function startOidcProvider(opts: { port: number; redirectUri: string; postLogoutRedirectUri: string; people: Record<string, Person> }): Promise<TestProvider> {
   const issuer = `http://127.0.0.1:${opts.port}`;
   const clientId = 'pathway-console';
   const clientSecret = 'a-client-secret-of-the-test-provider-0001';
   const provider = new Provider(issuer, {
-    clients: [{ client_id: clientId, client_secret: clientSecret, redirect_uris: [opts.redirectUri], grant_types: ['authorization_code'], response_types: ['code'] }],
+    clients: [{ client_id: clientId, client_secret: clientSecret, redirect_uris: [opts.redirectUri], post_logout_redirect_uris: [opts.postLogoutRedirectUri], grant_types: ['authorization_code'], response_types: ['code'] }],
     claims: { openid: ['sub'], profile: ['preferred_username', 'name'], pathway: ['pathway_role', 'pathway_care_teams'] },
     pkce: { required: () => true },
     features: { devInteractions: { enabled: true } },
