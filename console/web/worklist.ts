@@ -109,7 +109,7 @@ async function page(shell: Shell): Promise<void> {
       h(
         'table',
         { class: 'data' },
-        h('caption', {}, `${items.length} pathways need attention, most urgent first (as of ${day(generatedAt)})`),
+        h('caption', {}, `${items.length} ${items.length === 1 ? 'pathway needs' : 'pathways need'} attention, most urgent first (as of ${day(generatedAt)})`),
         h('thead', {}, h('tr', {}, ['Priority', 'Pathway', 'Care team', 'Stage', 'Status', 'What is due', 'When', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
         h(
           'tbody',
