@@ -90,7 +90,8 @@ async function page(shell: Shell): Promise<void> {
   );
   const notice = h('div', { 'aria-live': 'polite' });
   const list = h('div', { id: 'worklist' });
-  replace(app(), filters, notice, list, lookupForm());
+  const enrol = shell.can('enroll') ? h('p', { class: 'page-actions' }, h('a', { class: 'button', href: '/enrol' }, 'Enrol a patient')) : null;
+  replace(app(), enrol, filters, notice, list, lookupForm());
 
   async function load(): Promise<void> {
     const query = new URLSearchParams({ dueSoonDays: dueSoon.value, ...(careTeam.value ? { careTeam: careTeam.value } : {}) });
