@@ -67,7 +67,8 @@ function scoresChart(p: PathwayView): HTMLElement {
   const x = (iso: string) => Math.round(((new Date(iso).getTime() - t0) / DAY) * 10) / 10;
   const points = [{ at: p.enrolledAt, painNrs: p.baseline.painNrs, odi: p.baseline.odi, stage: 'baseline' }, ...p.reassessments];
   const from = x(p.stageEnteredAt);
-  const to = Math.max(x(new Date().toISOString()), ...points.map((q) => x(q.at)), from + 1);
+  // Up to the next due item too, so the chart shows how far the pathway is from its next reassessment.
+  const to = Math.max(x(new Date().toISOString()), ...points.map((q) => x(q.at)), p.due ? x(p.due.dueAt) : 0, from + 1);
   const thirty = p.definition.stages.conservative.response.painReductionPercent;
   const fifty = p.definition.stages.interventional.response.reliefPercent;
   const odiPoints = p.definition.stages.conservative.response.odiReductionPoints;
