@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Connection } from '@temporalio/client';
-import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import helmet from 'helmet';
 import type { Logger } from '../observability/log';
 import type { Metrics } from '../observability/metrics';
@@ -53,6 +53,8 @@ export interface AppDeps {
   metrics?: Metrics;
   /** The Temporal Web UI's remote codec at /codec (api/routes/codec.ts). */
   codec?: CodecOptions;
+  /** The care team's console (console/): its pages and sign-in, and the session cookie /v1 also accepts. */
+  console?: { router: Router; sessions: RequestHandler };
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -132,8 +134,11 @@ export function createApp(deps: AppDeps): Express {
     res.json(openApiDocument());
   });
   if (deps.codec) app.use('/codec', codecRouter({ ...deps.codec, apiKeys: deps.apiKeys, logger: deps.logger }));
+  // The console's pages set their own security policy, which replaces the API's.
+  if (deps.console) app.use(deps.console.router);
   app.use(
     '/v1',
+    ...(deps.console ? [deps.console.sessions] : []),
     identify(deps.apiKeys),
     authFailureLimit(limits),
     requirePrincipal,

@@ -1,8 +1,9 @@
 /**
- * Bearer API keys. Each key has an id, a role and optionally the care teams it is limited to.
- * Only SHA-256 hashes of keys are configured or held in memory.
+ * Who is calling: a machine client with a bearer API key, or a person signed in to the console
+ * with a session cookie. Each key has an id, a role and optionally the care teams it is limited
+ * to; only SHA-256 hashes of keys are configured or held in memory.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
@@ -91,13 +92,43 @@ declare module 'express-serve-static-core' {
   }
 }
 
+declare module 'express-session' {
+  interface SessionData {
+    /** The signed-in person (console/sign-in.ts sets it). */
+    principal: Principal;
+    /** Synchronizer token: cookie-authenticated unsafe requests must echo it in X-CSRF-Token. */
+    csrfToken: string;
+  }
+}
+
+const CSRF_HEADER = 'x-csrf-token';
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** Whether the request carries its session's CSRF token (compared in constant time). */
+export function hasCsrfToken(req: Request): boolean {
+  const given = req.get(CSRF_HEADER);
+  const expected = req.session?.csrfToken;
+  return given !== undefined && expected !== undefined && given.length === expected.length && timingSafeEqual(Buffer.from(given), Buffer.from(expected));
+}
+
 /** The key's scheme is case-insensitive (RFC 9110); the key itself is printable ASCII. */
 const BEARER = /^bearer +([\x21-\x7e]{8,256})$/i;
 
-/** Sets the request's principal when it carries a valid key; refusing is left to `requirePrincipal`. */
+/**
+ * Sets the request's principal: a bearer API key when the request sends one (machine clients),
+ * otherwise the console session's person, with CSRF protection for unsafe methods. Refusing a
+ * request with neither is left to `requirePrincipal`.
+ */
 export function identify(store: ApiKeyStore): RequestHandler {
   return (req: Request, _res: Response, next: NextFunction) => {
-    const match = BEARER.exec(req.get('authorization') ?? '');
+    const header = req.get('authorization');
+    const session = req.session;
+    if (!header && session?.principal) {
+      if (!SAFE_METHODS.has(req.method) && !hasCsrfToken(req)) return next(new HttpProblem(403, "send the session's CSRF token in X-CSRF-Token"));
+      req.principal = session.principal;
+      return next();
+    }
+    const match = BEARER.exec(header ?? '');
     const principal = match ? store.authenticate(match[1]!) : undefined;
     if (principal) req.principal = principal;
     next();
@@ -108,7 +139,7 @@ export function identify(store: ApiKeyStore): RequestHandler {
 export function requirePrincipal(req: Request, res: Response, next: NextFunction): void {
   if (req.principal) return next();
   res.set('WWW-Authenticate', 'Bearer realm="pathway"');
-  next(new HttpProblem(401, req.get('authorization') ? 'the API key is not valid' : 'send an API key as "Authorization: Bearer <key>"'));
+  next(new HttpProblem(401, req.get('authorization') ? 'the API key is not valid' : 'send an API key as "Authorization: Bearer <key>", or sign in to the console'));
 }
 
 export function requirePermission(req: Request, permission: Permission): Principal {

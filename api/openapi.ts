@@ -190,7 +190,15 @@ export function openApiDocument(): JsonSchema & { paths: Record<string, Record<s
       description: 'Stepped-care pathways for persistent spinal pain syndrome, run as durable Temporal workflows.',
     },
     components: {
-      securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key with a role and optional care teams' } },
+      securitySchemes: {
+        apiKey: { type: 'http', scheme: 'bearer', description: 'An API key with a role and optional care teams' },
+        session: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'pathway.sid',
+          description: "A person signed in to the console; requests other than GET/HEAD/OPTIONS also send the session's CSRF token (GET /auth/session) in X-CSRF-Token",
+        },
+      },
       schemas: {
         Problem: schema(ProblemSchema),
         Pathway: schema(PathwayViewSchema),
@@ -200,7 +208,7 @@ export function openApiDocument(): JsonSchema & { paths: Record<string, Record<s
         ...FHIR_SCHEMAS,
       },
     },
-    security: [{ apiKey: [] }],
+    security: [{ apiKey: [] }, { session: [] }],
     paths: {
       '/healthz': {
         get: { summary: 'The process answers', operationId: 'healthz', security: [], responses: { '200': json('ok', { type: 'object', properties: { status: { const: 'ok' } } }) } },

@@ -66,9 +66,30 @@ const EnvSchema = z.object({
   TEMPORAL_TLS_SERVER_NAME: z.string().optional(),
   TEMPORAL_DEV_SERVER_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
+  PATHWAY_SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(720).default(15),
+  PATHWAY_OIDC_ISSUER: z.string().url().optional(),
+  PATHWAY_OIDC_CLIENT_ID: z.string().min(1).optional(),
+  PATHWAY_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  PATHWAY_OIDC_REDIRECT_URL: z.string().url().optional(),
+  PATHWAY_OIDC_SCOPE: z.string().regex(/(^|\s)openid(\s|$)/, 'space-separated scopes including openid').default('openid profile'),
+  PATHWAY_OIDC_USERNAME_CLAIM: z.string().min(1).default('preferred_username'),
+  PATHWAY_OIDC_ROLE_CLAIM: z.string().min(1).default('pathway_role'),
+  PATHWAY_OIDC_CARE_TEAMS_CLAIM: z.string().min(1).default('pathway_care_teams'),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
+
+/** Sign-in to the console through the hospital's OpenID Connect provider. */
+export interface OidcConfig {
+  issuer: string;
+  clientId: string;
+  /** Unset: a public client, authenticated by PKCE alone. */
+  clientSecret?: string;
+  redirectUrl: string;
+  scope: string;
+  /** Which claims carry the person's name for the timeline, their role and their care teams. */
+  claims: { username: string; role: string; careTeams: string };
+}
 
 export interface Config {
   role: Env['PATHWAY_ROLE'];
@@ -106,6 +127,12 @@ export interface Config {
   metrics: { port: number };
   /** Origins of the Temporal Web UI that may call the codec endpoints (CORS). */
   webUiOrigins: string[];
+  console: {
+    /** Minutes without a request after which a console session ends (automatic logoff). */
+    idleMinutes: number;
+    /** Unset: the embedded default offers local sign-in; production refuses console sign-in. */
+    oidc?: OidcConfig;
+  };
   temporal: {
     /** Unset: the embedded default starts a dev server. */
     address?: string;
@@ -128,6 +155,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid settings: ${problems}`);
   }
   const e = parsed.data;
+  const oidc = oidcConfig(e);
   const useTls = e.TEMPORAL_TLS || Boolean(e.TEMPORAL_TLS_CERT_PATH || e.TEMPORAL_TLS_CA_PATH);
   if (!e.DATABASE_URL && e.PATHWAY_ROLE !== 'all') {
     throw new ConfigError(`invalid settings: DATABASE_URL: PATHWAY_ROLE=${e.PATHWAY_ROLE} needs a PostgreSQL shared with the other role (the embedded store lives in one process)`);
@@ -157,6 +185,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     metrics: { port: e.PATHWAY_METRICS_PORT },
     webUiOrigins: (e.PATHWAY_WEB_UI_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+    console: { idleMinutes: e.PATHWAY_SESSION_IDLE_MINUTES, oidc },
     temporal: {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,
@@ -167,6 +196,29 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         : undefined,
       devServer: { port: e.TEMPORAL_DEV_SERVER_PORT, uiPort: e.TEMPORAL_UI_PORT },
     },
+  };
+}
+
+const isLoopback = (url: URL) => ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+
+function oidcConfig(e: Env): OidcConfig | undefined {
+  const { PATHWAY_OIDC_ISSUER: issuer, PATHWAY_OIDC_CLIENT_ID: clientId } = e;
+  if (!issuer && !clientId && !e.PATHWAY_OIDC_CLIENT_SECRET && !e.PATHWAY_OIDC_REDIRECT_URL) return undefined;
+  if (!issuer || !clientId) throw new ConfigError('invalid settings: PATHWAY_OIDC_ISSUER and PATHWAY_OIDC_CLIENT_ID go together');
+  const redirectUrl = e.PATHWAY_OIDC_REDIRECT_URL ?? (e.PATHWAY_PUBLIC_URL ? new URL('/auth/callback', e.PATHWAY_PUBLIC_URL).href : undefined);
+  if (!redirectUrl) throw new ConfigError('invalid settings: PATHWAY_OIDC_REDIRECT_URL (or PATHWAY_PUBLIC_URL) is needed with PATHWAY_OIDC_ISSUER');
+  // Plain http only on loopback (a provider on the same machine, as in the tests).
+  for (const [name, value] of [['PATHWAY_OIDC_ISSUER', issuer], ['PATHWAY_OIDC_REDIRECT_URL', redirectUrl]] as const) {
+    const url = new URL(value);
+    if (url.protocol !== 'https:' && !isLoopback(url)) throw new ConfigError(`invalid settings: ${name}: https, or http on loopback only`);
+  }
+  return {
+    issuer,
+    clientId,
+    clientSecret: e.PATHWAY_OIDC_CLIENT_SECRET,
+    redirectUrl,
+    scope: e.PATHWAY_OIDC_SCOPE,
+    claims: { username: e.PATHWAY_OIDC_USERNAME_CLAIM, role: e.PATHWAY_OIDC_ROLE_CLAIM, careTeams: e.PATHWAY_OIDC_CARE_TEAMS_CLAIM },
   };
 }
 

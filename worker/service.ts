@@ -14,6 +14,7 @@ import { createApp } from '../api/app';
 import { loadApiKeys } from '../api/auth';
 import { PathwayService } from '../api/pathways-service';
 import { READY_WITHIN_MS } from '../api/routes/health';
+import { createConsole } from '../console';
 import { loadDefinitions } from '../clinical/registry';
 import type { Config } from './config';
 import type { Logger } from '../observability/log';
@@ -143,9 +144,20 @@ export async function startService(config: Config, log: Logger): Promise<Running
     }
     let apiUrl: string | undefined;
     if (runsApi) {
+      const careConsole = await createConsole({
+        idleMs: config.console.idleMinutes * 60_000,
+        oidc: config.console.oidc,
+        production: config.production,
+        secureCookies: config.production || config.publicUrl?.startsWith('https:') === true,
+        logger: log,
+      });
+      if (careConsole.signIn === 'local') log.warn('the console offers local sign-in as each role (embedded default); configure PATHWAY_OIDC_ISSUER for real sign-in');
+      if (careConsole.signIn === 'none') log.warn('console sign-in is off: production needs PATHWAY_OIDC_ISSUER; API keys still work');
+      stops.push(async () => careConsole.store.close());
       const app = createApp({
         pathways: new PathwayService({ client, taskQueue: config.temporal.taskQueue, definitions, patientKey: key, record }),
         record,
+        console: careConsole,
         definitions,
         apiKeys: keys!.store,
         logger: log,
@@ -191,6 +203,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
       role: config.role,
       api: apiUrl,
       metrics: metricsUrl,
+      console: apiUrl ? `${apiUrl}/` : undefined,
       temporal: temporal.address,
       namespace: temporal.namespace,
       temporalWebUi: temporal.uiUrl,

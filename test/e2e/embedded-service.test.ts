@@ -52,6 +52,13 @@ describe('embedded default service', () => {
     await eventually(() => fetch(`${api}/readyz`).then((r) => r.status), (status) => status === 200);
     // The Web UI the log points at answers.
     expect((await fetch(ready.temporalWebUi as string)).status).toBe(200);
+    // The console, where the log says, offers the local roles' sign-in.
+    expect(ready.console).toBe(`${api}/`);
+    const home = await fetch(`${api}/`, { redirect: 'manual' });
+    expect(home.status).toBe(303);
+    expect(home.headers.get('location')).toBe('/sign-in?returnTo=%2F');
+    const session = (await (await fetch(`${api}/auth/session`)).json()) as { methods: unknown };
+    expect(session.methods).toEqual({ oidc: false, local: ['viewer', 'coordinator', 'clinician'] });
 
     const enrolled = await fetch(`${api}/v1/pathways`, {
       method: 'POST',

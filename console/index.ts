@@ -1,0 +1,43 @@
+/**
+ * The care team's console: built once when the API starts, mounted by createApp beside /v1.
+ */
+import type { RequestHandler, Router } from 'express';
+import type { OidcConfig } from '../worker/config';
+import type { Logger } from '../observability/log';
+import { buildConsoleAssets } from './assets';
+import { OidcSignIn } from './oidc';
+import { consoleRouter } from './router';
+import { consoleSessions, type IdleSessionStore } from './session';
+import { signInRouter } from './sign-in';
+
+export interface ConsoleOptions {
+  idleMs: number;
+  oidc?: OidcConfig;
+  production: boolean;
+  /** Off only on the plain-http embedded default. */
+  secureCookies: boolean;
+  logger: Logger;
+}
+
+export interface CareConsole {
+  /** Pages, assets and /auth. */
+  router: Router;
+  /** Reads the session cookie of /v1 requests (and skips those with an API key). */
+  sessions: RequestHandler;
+  store: IdleSessionStore;
+  /** How people sign in: the provider, the local roles, or nobody (production without a provider). */
+  signIn: 'oidc' | 'local' | 'none';
+}
+
+export async function createConsole(opts: ConsoleOptions): Promise<CareConsole> {
+  const assets = await buildConsoleAssets();
+  const sessions = consoleSessions({ idleMs: opts.idleMs, secureCookies: opts.secureCookies });
+  const localSignIn = !opts.oidc && !opts.production;
+  const signIn = signInRouter({ sessions, oidc: opts.oidc ? new OidcSignIn(opts.oidc) : undefined, localSignIn, logger: opts.logger });
+  return {
+    router: consoleRouter({ assets, sessions, signIn }),
+    sessions: sessions.middleware,
+    store: sessions.store,
+    signIn: opts.oidc ? 'oidc' : localSignIn ? 'local' : 'none',
+  };
+}

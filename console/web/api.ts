@@ -1,0 +1,75 @@
+/**
+ * The console's only way to the service: the same /v1 API as every client, with the session
+ * cookie and, for changes, the session's CSRF token.
+ */
+import type { Role } from '../../clinical/permissions';
+
+export interface SessionInfo {
+  signedIn: boolean;
+  principal?: { id: string; role: Role; careTeams?: string[] };
+  csrfToken?: string;
+  idleMinutes: number;
+  methods: { oidc: boolean; local: Role[] };
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly errors: Array<{ field: string; message: string }> = [],
+  ) {
+    super(message);
+  }
+}
+
+let csrfToken: string | undefined;
+let idleMs = 0;
+let idleTimer: ReturnType<typeof setTimeout> | undefined;
+
+/**
+ * The server ends a session after its idle timeout; the page follows at the same moment, so no
+ * patient's data stays on an unattended screen.
+ */
+function restartIdleTimer(): void {
+  if (!csrfToken || idleMs <= 0) return;
+  clearTimeout(idleTimer);
+  idleTimer = setTimeout(() => location.assign(signInUrl('expired')), idleMs + 1000);
+}
+
+export async function loadSession(): Promise<SessionInfo> {
+  const res = await fetch('/auth/session', { headers: { accept: 'application/json' }, cache: 'no-store' });
+  const session = (await res.json()) as SessionInfo;
+  csrfToken = session.csrfToken;
+  idleMs = session.idleMinutes * 60_000;
+  restartIdleTimer();
+  return session;
+}
+
+export const signInUrl = (reason?: string) =>
+  `/sign-in?${new URLSearchParams({ ...(reason ? { reason } : {}), returnTo: location.pathname + location.search })}`;
+
+export async function api<T>(method: string, path: string, body?: unknown, idempotencyKey?: string): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
+  if (idempotencyKey) headers['idempotency-key'] = idempotencyKey;
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' });
+  restartIdleTimer();
+  if (res.status === 401) {
+    location.assign(signInUrl('expired'));
+    throw new ApiError(401, 'Your session has ended; sign in again.');
+  }
+  const text = await res.text();
+  const json = text ? JSON.parse(text) : undefined;
+  if (!res.ok) throw new ApiError(res.status, json?.detail ?? `the service answered ${res.status}`, json?.errors ?? []);
+  return json as T;
+}
+
+/** Ends the session; resolves with where the browser goes next (the provider's sign-out page, or sign-in). */
+export async function signOut(): Promise<string> {
+  const res = await fetch('/auth/sign-out', { method: 'POST', headers: csrfToken ? { 'x-csrf-token': csrfToken } : {} });
+  csrfToken = undefined;
+  clearTimeout(idleTimer);
+  const answer = res.ok ? ((await res.json()) as { next?: string }) : {};
+  return answer.next ?? '/sign-in?reason=signed-out';
+}

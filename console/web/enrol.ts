@@ -1,0 +1,96 @@
+/**
+ * Enrolment: the clinic's patient reference (sent to the API, never stored or shown back), the
+ * care team, the baseline scores and the red-flag screen.
+ */
+import { api, ApiError } from './api';
+import { app, day, h, label, message, replace } from './dom';
+import { run, type Shell } from './shell';
+import { vocabulary } from './vocabulary';
+
+interface Enrolled {
+  pathway: { pathwayId: string; stage: string; status: string };
+  firstDue: { kind: string; dueAt: string } | null;
+}
+
+async function page(shell: Shell): Promise<void> {
+  if (!shell.can('enroll')) {
+    replace(app(), message('info', `Your role (${shell.person.role}) does not enrol patients.`));
+    return;
+  }
+  const { items: definitions } = await api<{ items: Array<{ id: string; version: number; title: string }> }>('GET', '/v1/definitions');
+  const teams = shell.person.careTeams;
+  const field = (id: string, text: string, input: HTMLElement, hint?: string) =>
+    h('div', { class: 'field' }, h('label', { for: id }, text), hint ? h('span', { class: 'hint', id: `${id}-hint` }, hint) : null, input);
+  const result = h('div', { id: 'enrol-result', 'aria-live': 'polite' });
+  const latest = new Map<string, number>();
+  for (const d of definitions) latest.set(d.id, Math.max(latest.get(d.id) ?? 0, d.version));
+  const form = h(
+    'form',
+    {
+      id: 'enrol-form',
+      class: 'stack',
+      onsubmit: async (e: Event) => {
+        e.preventDefault();
+        const data = new FormData(form);
+        const [definitionId, version] = String(data.get('definition')).split('@');
+        const body = {
+          patientRef: String(data.get('patientRef')).trim(),
+          careTeam: String(data.get('careTeam')).trim(),
+          baseline: { painNrs: Number(data.get('painNrs')), ...(data.get('odi') ? { odi: Number(data.get('odi')) } : {}) },
+          redFlags: data.getAll('redFlags').map(String),
+          definition: { id: definitionId!, version: Number(version) },
+        };
+        replace(result);
+        try {
+          const enrolled = await api<Enrolled>('POST', '/v1/pathways', body, `console-${crypto.randomUUID()}`);
+          // The reference has done its work: it leaves the page.
+          (form.elements.namedItem('patientRef') as HTMLInputElement).value = '';
+          const { pathway, firstDue } = enrolled;
+          replace(
+            result,
+            h(
+              'div',
+              { class: 'message message-info', role: 'status' },
+              h('p', {}, `Enrolled: pathway ${pathway.pathwayId.slice(3, 11)}, ${label(pathway.stage)}, ${label(pathway.status)}.`, firstDue ? ` First due: ${label(firstDue.kind)} on ${day(firstDue.dueAt)}.` : ''),
+              h('p', {}, h('a', { href: `/pathways/${pathway.pathwayId}`, id: 'enrolled-link' }, 'Open the pathway')),
+            ),
+          );
+        } catch (err) {
+          const e2 = err instanceof ApiError ? err : new ApiError(0, String(err));
+          replace(result, message('error', `Not enrolled: ${e2.message}`, e2.errors.map((x) => `${x.field}: ${x.message}`)));
+        }
+      },
+    },
+    field('patient-ref', 'Patient reference', h('input', { id: 'patient-ref', name: 'patientRef', required: true, autocomplete: 'off', minlength: 6, maxlength: 128, 'aria-describedby': 'patient-ref-hint' }), "The clinic's reference (6-128 letters, digits or . _ : -): sent to the service to key the pathway, never stored or shown"),
+    field(
+      'care-team',
+      'Care team',
+      teams
+        ? h('select', { id: 'care-team', name: 'careTeam', required: true }, teams.map((t) => h('option', { value: t }, t)))
+        : h('input', { id: 'care-team', name: 'careTeam', required: true, pattern: '[a-z0-9][a-z0-9\\-]{0,62}', 'aria-describedby': 'care-team-hint' }),
+      teams ? undefined : 'Lower-case letters, digits and dashes',
+    ),
+    field(
+      'definition',
+      'Pathway definition',
+      h('select', { id: 'definition', name: 'definition' }, definitions.map((d) => h('option', { value: `${d.id}@${d.version}`, selected: latest.get(d.id) === d.version && d.id === 'psps-lumbar' }, `${d.title} (v${d.version})`))),
+    ),
+    h(
+      'fieldset',
+      { class: 'field' },
+      h('legend', {}, 'Baseline'),
+      field('pain-nrs', 'Pain NRS (0-10)', h('input', { id: 'pain-nrs', name: 'painNrs', type: 'number', min: 0, max: 10, step: 0.1, required: true })),
+      field('odi', 'ODI (0-100)', h('input', { id: 'odi', name: 'odi', type: 'number', min: 0, max: 100, step: 1 })),
+    ),
+    h(
+      'fieldset',
+      { class: 'field flags' },
+      h('legend', {}, 'Red-flag screen: tick any present (any one means urgent referral)'),
+      vocabulary.redFlags.map((flag) => h('div', { class: 'check' }, h('input', { type: 'checkbox', id: `flag-${flag}`, name: 'redFlags', value: flag }), h('label', { for: `flag-${flag}` }, label(flag)))),
+    ),
+    h('div', { class: 'buttons' }, h('button', { type: 'submit' }, 'Enrol')),
+  );
+  replace(app(), form, result);
+}
+
+run(page);

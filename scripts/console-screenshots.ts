@@ -1,0 +1,100 @@
+/**
+ * `npm run screenshots [-- <folder>]`: starts the embedded default on free ports with a fresh
+ * data folder, enrols a few pathways through the API, signs in to the console as the local
+ * clinician with headless Chromium, and writes screenshots of the worklist, a pathway page and
+ * the cohort dashboard (default folder: screenshots/).
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { loadConfig } from '../worker/config';
+import { createLogger } from '../observability/log';
+import { startService } from '../worker/service';
+
+const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const folder = path.resolve(process.argv[2] ?? 'screenshots');
+  mkdirSync(folder, { recursive: true });
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'pathway-screenshots-'));
+  const config = loadConfig({
+    PATHWAY_DATA_DIR: dataDir,
+    PORT: '0',
+    TEMPORAL_DEV_SERVER_PORT: String(await freePort()),
+    TEMPORAL_UI_PORT: String(await freePort()),
+  });
+  const service = await startService(config, createLogger('warn'));
+  const base = service.apiUrl!;
+  const call = async (method: string, url: string, key: string, body?: unknown) => {
+    const res = await fetch(`${base}${url}`, { method, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as { pathway: { pathwayId: string } };
+  };
+  const coordinator = 'local-coordinator-key';
+  const clinician = 'local-clinician-key';
+  try {
+    // A small cohort: two teams, one pathway with a procedure and reassessments, one urgent referral.
+    const enrol = (careTeam: string, painNrs: number, odi: number, redFlags: string[] = []) =>
+      call('POST', '/v1/pathways', coordinator, { patientRef: `demo-${randomUUID()}`, careTeam, baseline: { painNrs, odi }, redFlags }).then((r) => r.pathway.pathwayId);
+    const shown = await enrol('spine-a', 8, 46);
+    await call('POST', `/v1/pathways/${shown}/reassessments`, clinician, { painNrs: 7, odi: 42 });
+    await call('POST', `/v1/pathways/${shown}/actions`, clinician, { action: 'escalate', reason: 'No meaningful relief after conservative care' });
+    await call('POST', `/v1/pathways/${shown}/procedures`, coordinator, { type: 'epidural-steroid-injection' });
+    await call('POST', `/v1/pathways/${shown}/reassessments`, clinician, { painNrs: 3, odi: 28 });
+    const urgent = await enrol('spine-a', 6, 35);
+    await call('POST', `/v1/pathways/${urgent}/red-flags`, clinician, { redFlags: ['progressive-motor-deficit'] });
+    for (const [team, nrs, odi] of [['spine-a', 7, 40], ['spine-a', 9, 60], ['spine-b', 6, 30], ['spine-b', 8, 52]] as const) await enrol(team, nrs, odi);
+    const held = await enrol('spine-b', 7, 44);
+    await call('POST', `/v1/pathways/${held}/actions`, coordinator, { action: 'hold', reason: 'Patient travelling for a month' });
+
+    const executablePath = CHROMIUM.find((p) => require('node:fs').existsSync(p));
+    if (!executablePath) throw new Error('Chromium is missing: apt-get install -y chromium');
+    const browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+      await page.goto(`${base}/sign-in`);
+      await page.click('#sign-in-clinician');
+      await page.waitForSelector('#worklist');
+      // Visibility (the worklist's source) follows the workflows within a second or two.
+      for (let i = 0; i < 40; i++) {
+        await page.goto(`${base}/?dueSoonDays=60`);
+        await page.waitForSelector('#worklist table, #worklist .empty');
+        if ((await page.locator('#worklist tbody tr').count()) >= 6) break;
+        await page.waitForTimeout(500);
+      }
+      await page.screenshot({ path: path.join(folder, 'worklist.png'), fullPage: true });
+      await page.goto(`${base}/pathways/${shown}`);
+      await page.waitForSelector('#scores-chart');
+      await page.screenshot({ path: path.join(folder, 'pathway.png'), fullPage: true });
+      await page.goto(`${base}/dashboard`);
+      await page.waitForSelector('#cohort-table');
+      await page.waitForSelector('#outcomes h2 + *');
+      await page.screenshot({ path: path.join(folder, 'dashboard.png'), fullPage: true });
+    } finally {
+      await browser.close();
+    }
+    console.log(`screenshots written to ${folder}: worklist.png, pathway.png, dashboard.png`);
+  } finally {
+    await service.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+});
