@@ -6,6 +6,8 @@ import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { Actor, ActionInput, ProcedureInput, ReassessmentInput, RedFlagReport, WorkupResultInput } from '../clinical/events';
 import type { Effect, Enrollment, PathwayState, Refusal, TimelineEntry } from '../clinical/pathway';
 import type { WorkupItem } from '../clinical/definition';
+import type { CareTeamMessage } from '../activities/messages';
+import type { DeliveryOutcome } from '../clinical/pathway';
 
 export const TASK_QUEUE = 'pathway';
 export const WORKFLOW_TYPE = 'pathwayWorkflow';
@@ -56,3 +58,23 @@ export const reportRedFlags = defineUpdate<ChangeResult, [Command<RedFlagReport>
 export const applyAction = defineUpdate<ChangeResult, [Command<ActionInput>]>('applyAction');
 
 export const pathwayQuery = defineQuery<PathwayView>('pathway');
+
+/**
+ * What a closed pathway still owed, handed to a workflow of its own (`closingMessagesWorkflow`)
+ * so the pathway's workflow completes at once and the patient can be enrolled again.
+ */
+export const CLOSING_MESSAGES_WORKFLOW_TYPE = 'closingMessagesWorkflow';
+
+export interface ClosingMessagesInput {
+  pathwayId: string;
+  careTeam: string;
+  messages: CareTeamMessage[];
+}
+
+export interface ClosingMessagesResult {
+  pathwayId: string;
+  outcomes: Array<{ messageId: string; type: CareTeamMessage['type']; outcome: DeliveryOutcome; at: string }>;
+}
+
+/** The id of the workflow that delivers what a closed pathway run still owed: the pathway id and run, no patient data. */
+export const closingMessagesId = (pathwayId: string, runId: string): string => `${pathwayId}.closing-messages.${runId}`;

@@ -6,12 +6,13 @@
 import {
   ApplicationFailure,
   ActivityFailure,
+  CancellationScope,
   allHandlersFinished,
+  isCancellation,
   condition,
   continueAsNew,
   patched,
   setHandler,
-  startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -42,6 +43,7 @@ import {
 import {
   REFUSAL_ERROR_TYPE,
   applyAction,
+  closingMessagesId,
   pathwayQuery,
   recordProcedure,
   recordReassessment,
@@ -66,12 +68,11 @@ import {
   UndeliveredKey,
 } from './search-attributes';
 import { messageFor } from '../activities/messages';
-import { delivery } from './care-team-delivery';
-import { closingMessagesId, closingMessagesWorkflow } from './closing-messages';
+import { delivery, handOver } from './care-team-delivery';
 
 /**
- * Patch: a closed pathway completes at once and hands the messages it still owes to a child
- * workflow. Runs started before it keep waiting for their messages, as their histories say.
+ * Patch: a closed pathway completes at once and hands the messages it still owes to a workflow
+ * of their own. Runs started before it keep waiting for their messages, as their histories say.
  */
 export const CLOSING_HANDS_OVER_MESSAGES = 'closing-hands-over-messages';
 
@@ -151,6 +152,8 @@ export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<Path
   // never holds back a timer or an update.
   let carryingOut = false;
   let continuingAsNew = false;
+  /** The delivery in flight, cancelled when a closed pathway hands its messages over. */
+  let delivering: CancellationScope | undefined;
   const carryOutSideEffects = async (): Promise<void> => {
     for (;;) {
       // Before continue-as-new, no new effect starts: the rest are carried to the next run. Once
@@ -159,11 +162,16 @@ export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<Path
       carryingOut = true;
       const effect = outbox[0]!;
       try {
-        const result = await delivery.deliverToCareTeam(messageFor(effect, state.pathwayId, state.careTeam));
+        delivering = new CancellationScope();
+        const message = messageFor(effect, state.pathwayId, state.careTeam);
+        const result = await delivering.run(() => delivery.deliverToCareTeam(message));
         state = noteSideEffect(state, Date.now(), effect, result.channel);
       } catch (err) {
+        if (isCancellation(err)) return; // closed: it was handed over with the rest
         if (!(err instanceof ActivityFailure)) throw err;
         state = noteSideEffect(state, Date.now(), effect, 'undelivered');
+      } finally {
+        delivering = undefined;
       }
       outbox.shift();
       carryingOut = false;
@@ -218,16 +226,14 @@ export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<Path
   if (handsOverOnClose) {
     // Closing frees the patient at once: what the pathway still owes (the message in flight
     // too: receivers drop a repeated id) goes to a workflow of its own, which outlives this one.
+    // An activity starts it, so nothing ties it to this run (a child would be tied to its parent).
+    delivering?.cancel();
     if (outbox.length > 0) {
       const deliveredBy = closingMessagesId(state.pathwayId, workflowInfo().runId);
-      await startChild(closingMessagesWorkflow, {
+      await handOver.handOverClosingMessages({
         workflowId: deliveredBy,
-        args: [{ pathwayId: state.pathwayId, careTeam: state.careTeam, messages: outbox.map((e) => messageFor(e, state.pathwayId, state.careTeam)) }],
-        parentClosePolicy: 'ABANDON',
-        typedSearchAttributes: [
-          { key: CareTeamKey, value: state.careTeam },
-          { key: UndeliveredKey, value: false },
-        ],
+        taskQueue: workflowInfo().taskQueue,
+        input: { pathwayId: state.pathwayId, careTeam: state.careTeam, messages: outbox.map((e) => messageFor(e, state.pathwayId, state.careTeam)) },
       });
       state = noteHandover(state, Date.now(), outbox.splice(0), deliveredBy);
     }
