@@ -15,7 +15,7 @@ export type { CareTeamChannel } from './care-team-channel';
 export interface ActivityDeps {
   channel: CareTeamChannel;
   /** Reads visibility for the daily digest; starts the delivery of a closed pathway's owed messages. */
-  client?: Client;
+  client: Client;
 }
 
 export function createActivities({ channel, client }: ActivityDeps) {
@@ -29,7 +29,6 @@ export function createActivities({ channel, client }: ActivityDeps) {
      * after a start whose answer was lost finds it started.
      */
     async handOverClosingMessages(handover: { workflowId: string; taskQueue: string; input: ClosingMessagesInput }): Promise<void> {
-      if (!client) throw new Error('handing over closing messages needs a Temporal client');
       try {
         await client.workflow.start(CLOSING_MESSAGES_WORKFLOW_TYPE, {
           workflowId: handover.workflowId,
@@ -46,7 +45,6 @@ export function createActivities({ channel, client }: ActivityDeps) {
     },
     /** Counts of what each care team has due and overdue, for the daily digest. */
     async collectDigestCounts(at: number): Promise<DigestCounts[]> {
-      if (!client) throw new Error('the daily digest needs a Temporal client');
       return digestCounts(await readRows(client, { open: true }), at);
     },
   };
