@@ -6,9 +6,7 @@
 import {
   ApplicationFailure,
   ActivityFailure,
-  CancellationScope,
   allHandlersFinished,
-  isCancellation,
   condition,
   continueAsNew,
   patched,
@@ -152,8 +150,6 @@ export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<Path
   // never holds back a timer or an update.
   let carryingOut = false;
   let continuingAsNew = false;
-  /** The delivery in flight, cancelled when a closed pathway hands its messages over. */
-  let delivering: CancellationScope | undefined;
   const carryOutSideEffects = async (): Promise<void> => {
     for (;;) {
       // Before continue-as-new, no new effect starts: the rest are carried to the next run. Once
@@ -162,16 +158,11 @@ export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<Path
       carryingOut = true;
       const effect = outbox[0]!;
       try {
-        delivering = new CancellationScope();
-        const message = messageFor(effect, state.pathwayId, state.careTeam);
-        const result = await delivering.run(() => delivery.deliverToCareTeam(message));
+        const result = await delivery.deliverToCareTeam(messageFor(effect, state.pathwayId, state.careTeam));
         state = noteSideEffect(state, Date.now(), effect, result.channel);
       } catch (err) {
-        if (isCancellation(err)) return; // closed: it was handed over with the rest
         if (!(err instanceof ActivityFailure)) throw err;
         state = noteSideEffect(state, Date.now(), effect, 'undelivered');
-      } finally {
-        delivering = undefined;
       }
       outbox.shift();
       carryingOut = false;
@@ -225,9 +216,9 @@ export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<Path
   }
   if (handsOverOnClose) {
     // Closing frees the patient at once: what the pathway still owes (the message in flight
-    // too: receivers drop a repeated id) goes to a workflow of its own, which outlives this one.
+    // too, left to finish or be abandoned: receivers drop a repeated id) goes to a workflow of
+    // its own, which outlives this one.
     // An activity starts it, so nothing ties it to this run (a child would be tied to its parent).
-    delivering?.cancel();
     if (outbox.length > 0) {
       const deliveredBy = closingMessagesId(state.pathwayId, workflowInfo().runId);
       await handOver.handOverClosingMessages({
