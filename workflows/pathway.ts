@@ -215,9 +215,11 @@ export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<Path
     }
   }
   if (handsOverOnClose) {
-    // Closing frees the patient at once: what the pathway still owes (the message in flight
-    // too, left to finish or be abandoned: receivers drop a repeated id) goes to a workflow of
-    // its own, which outlives this one.
+    // A message being delivered right now usually lands in moments: a few seconds for it, rather
+    // than sending it twice (a webhook that is down keeps it longer; it is then handed over too).
+    if (carryingOut) await condition(() => !carryingOut, '5 seconds');
+    // Closing frees the patient at once: what the pathway still owes goes to a workflow of its
+    // own, which outlives this one (a message still in flight too: receivers drop a repeated id).
     // An activity starts it, so nothing ties it to this run (a child would be tied to its parent).
     if (outbox.length > 0) {
       const deliveredBy = closingMessagesId(state.pathwayId, workflowInfo().runId);
