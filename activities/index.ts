@@ -4,9 +4,12 @@
  * service and the tests choose where messages go and which record store is written.
  */
 import { Context } from '@temporalio/activity';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { msOptionalToNumber } from '@temporalio/common/lib/time';
 import { messageKind, type Metrics } from '../observability/metrics';
+import { CLOSING_MESSAGES_WORKFLOW_TYPE, type ClosingMessagesInput } from '../workflows/messages';
+import { CareTeamKey, UndeliveredKey } from '../workflows/search-attributes';
 import type { CareTeamChannel } from './care-team-channel';
 import type { CareTeamMessage, DeliveryResult } from './messages';
 import { recordActivities, type RecordDeps } from './record';
@@ -17,6 +20,8 @@ export type { RecordDeps } from './record';
 export interface ActivityDeps {
   channel: CareTeamChannel;
   record: RecordDeps;
+  /** Starts the delivery of a closed pathway's owed messages. */
+  client: Client;
   /** Counts deliveries sent, retried and given up. */
   metrics?: Pick<Metrics, 'careTeamMessages'>;
 }
@@ -51,6 +56,31 @@ export function deliveryActivities({ channel, metrics }: Pick<ActivityDeps, 'cha
   };
 }
 
-export function createActivities({ channel, record, metrics }: ActivityDeps) {
-  return { ...deliveryActivities({ channel, metrics }), ...recordActivities(record) };
+/** What a closed pathway still owed goes to a workflow of its own. */
+export function handOverActivities({ client }: Pick<ActivityDeps, 'client'>) {
+  return {
+    /**
+     * Starts the workflow that delivers what a closed pathway still owed. Idempotent: a retry
+     * after a start whose answer was lost finds it started.
+     */
+    async handOverClosingMessages(handover: { workflowId: string; taskQueue: string; input: ClosingMessagesInput }): Promise<void> {
+      try {
+        await client.workflow.start(CLOSING_MESSAGES_WORKFLOW_TYPE, {
+          workflowId: handover.workflowId,
+          taskQueue: handover.taskQueue,
+          args: [handover.input],
+          typedSearchAttributes: [
+            { key: CareTeamKey, value: handover.input.careTeam },
+            { key: UndeliveredKey, value: false },
+          ],
+        });
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      }
+    },
+  };
+}
+
+export function createActivities({ channel, record, client, metrics }: ActivityDeps) {
+  return { ...deliveryActivities({ channel, metrics }), ...handOverActivities({ client }), ...recordActivities(record) };
 }

@@ -60,6 +60,7 @@ async function main(): Promise<void> {
     taskQueue,
     channel: careTeamChannel({ webhooks: { careTeams: {} }, logger: silentLogger }),
     record: { ...record, idempotencyKeyDays: 30 },
+    client,
   });
   const running = worker.run();
   const app = createApp({

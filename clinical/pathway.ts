@@ -100,8 +100,8 @@ export interface ProcedureRecord {
 export interface ReassessmentRecord extends Scores {
   /** When the assessment happened (clinical time). */
   at: string;
-  /** When it was recorded. */
-  recordedAt: string;
+  /** When it was recorded (absent on records made before assessments could be back-dated). */
+  recordedAt?: string;
   /** Ids of the records in the clinic's system the scores came from (FHIR import). */
   sourceIds?: ReassessmentInput['sourceIds'];
   stage: Stage;

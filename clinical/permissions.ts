@@ -1,6 +1,9 @@
 /**
  * Who may do what. Shared by the API (which answers 403) and the workflow's update validators
- * (which refuse the same change if it ever arrives by another route).
+ * (which refuse the same change if it ever arrives by another route). Two permissions also
+ * depend on the pathway's state and are checked with it (clinical/pathway.ts, checkEvent):
+ * only a clinician resumes after an urgent referral, and only a clinician records an SCS trial
+ * early with an override.
  */
 import type { ActionName } from './events';
 

@@ -133,6 +133,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
         taskQueue: config.temporal.taskQueue,
         channel: careTeamChannel({ webhooks: webhooks!, publicUrl: config.publicUrl, logger: log }),
         record: { ...record, recordRetentionDays: config.record.retentionDays, idempotencyKeyDays: config.record.idempotencyKeyDays },
+        client,
         dataConverter,
         metrics,
       });

@@ -12,3 +12,9 @@ export const delivery = proxyActivities<Activities>({
   scheduleToCloseTimeout: '12 hours',
   retry: { initialInterval: '30 seconds', backoffCoefficient: 2, maximumInterval: '30 minutes' },
 });
+
+/** Handing a closed pathway's owed messages over is quick: it only starts a workflow. */
+export const handOver = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+});

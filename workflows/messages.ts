@@ -7,6 +7,8 @@ import type { Actor, ActionInput, ProcedureInput, ReassessmentInput, RedFlagRepo
 import type { Effect, Enrollment, PathwayState, Refusal, TimelineEntry } from '../clinical/pathway';
 import type { WorkupItem } from '../clinical/definition';
 import type { RecordProgress } from '../record/batch';
+import type { CareTeamMessage } from '../activities/messages';
+import type { DeliveryOutcome } from '../clinical/pathway';
 
 export const TASK_QUEUE = 'pathway';
 export const WORKFLOW_TYPE = 'pathwayWorkflow';
@@ -78,3 +80,25 @@ export const pathwayQuery = defineQuery<LivePathwayView>('pathway');
 
 /** The patch that made the workflow write the record store; histories from before it replay without writes. */
 export const RECORD_STORE_PATCH = 'record-store';
+
+/**
+ * What a closed pathway still owed, handed to a workflow of its own (`closingMessagesWorkflow`)
+ * so the pathway's workflow completes at once and the patient can be enrolled again.
+ */
+export const CLOSING_MESSAGES_WORKFLOW_TYPE = 'closingMessagesWorkflow';
+
+export interface ClosingMessagesInput {
+  pathwayId: string;
+  /** The enrolment whose record keeps the outcomes. */
+  enrolmentId: string;
+  careTeam: string;
+  messages: CareTeamMessage[];
+}
+
+export interface ClosingMessagesResult {
+  pathwayId: string;
+  outcomes: Array<{ messageId: string; type: CareTeamMessage['type']; outcome: DeliveryOutcome; at: string }>;
+}
+
+/** The id of the workflow that delivers what a closed pathway run still owed: the pathway id and run, no patient data. */
+export const closingMessagesId = (pathwayId: string, runId: string): string => `${pathwayId}.closing-messages.${runId}`;

@@ -12,7 +12,6 @@ import {
   patched,
   proxyLocalActivities,
   setHandler,
-  startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -46,6 +45,7 @@ import {
   RECORD_STORE_PATCH,
   REFUSAL_ERROR_TYPE,
   applyAction,
+  closingMessagesId,
   confirmEnrolment,
   pathwayQuery,
   recordProcedure,
@@ -72,12 +72,11 @@ import {
   UndeliveredKey,
 } from './search-attributes';
 import { messageFor } from '../activities/messages';
-import { delivery } from './care-team-delivery';
-import { closingMessagesId, closingMessagesWorkflow } from './closing-messages';
+import { delivery, handOver } from './care-team-delivery';
 
 /**
- * Patch: a closed pathway completes at once and hands the messages it still owes to a child
- * workflow. Runs started before it keep waiting for their messages, as their histories say.
+ * Patch: a closed pathway completes at once and hands the messages it still owes to a workflow
+ * of their own. Runs started before it keep waiting for their messages, as their histories say.
  */
 export const CLOSING_HANDS_OVER_MESSAGES = 'closing-hands-over-messages';
 
@@ -267,18 +266,18 @@ export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<Path
     }
   }
   if (handsOverOnClose) {
-    // Closing frees the patient at once: what the pathway still owes (the message in flight
-    // too: receivers drop a repeated id) goes to a workflow of its own, which outlives this one.
+    // A message being delivered right now usually lands in moments: a few seconds for it, rather
+    // than sending it twice (a webhook that is down keeps it longer; it is then handed over too).
+    if (carryingOut) await condition(() => !carryingOut, '5 seconds');
+    // Closing frees the patient at once: what the pathway still owes goes to a workflow of its
+    // own, which outlives this one (a message still in flight too: receivers drop a repeated id).
+    // An activity starts it, so nothing ties it to this run (a child would be tied to its parent).
     if (outbox.length > 0) {
       const deliveredBy = closingMessagesId(state.pathwayId, workflowInfo().runId);
-      await startChild(closingMessagesWorkflow, {
+      await handOver.handOverClosingMessages({
         workflowId: deliveredBy,
-        args: [{ pathwayId: state.pathwayId, enrolmentId, careTeam: state.careTeam, messages: outbox.map((e) => messageFor(e, state.pathwayId, state.careTeam)) }],
-        parentClosePolicy: 'ABANDON',
-        typedSearchAttributes: [
-          { key: CareTeamKey, value: state.careTeam },
-          { key: UndeliveredKey, value: false },
-        ],
+        taskQueue: workflowInfo().taskQueue,
+        input: { pathwayId: state.pathwayId, enrolmentId, careTeam: state.careTeam, messages: outbox.map((e) => messageFor(e, state.pathwayId, state.careTeam)) },
       });
       state = noteHandover(state, Date.now(), outbox.splice(0), deliveredBy);
     }

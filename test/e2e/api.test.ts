@@ -151,7 +151,7 @@ describe('enrolment', () => {
     expect(first.body.firstDue.kind).toBe('reassessment');
     const days = (Date.parse(first.body.firstDue.dueAt) - Date.parse(first.body.pathway.enrolledAt)) / 86_400_000;
     expect(days).toBe(42);
-    expect(first.body.pathway.definition).toMatchObject({ id: 'psps-lumbar', version: 1 });
+    expect(first.body.pathway.definition).toMatchObject({ id: 'psps-lumbar', version: 2 });
 
     const again = await call('POST', '/v1/pathways', { as: 'coordinator', body: { ...body, baseline: { painNrs: 5 } } });
     expect(again.status).toBe(409);
@@ -325,7 +325,8 @@ describe('clinical safety (issue 9)', () => {
     const beforeEnrolment = await call('POST', `/v1/pathways/${p.pathwayId}/red-flags`, { body: { redFlags: ['infection'], reportedAt: new Date(Date.now() - 2 * 24 * 3600_000).toISOString() } });
     expect(beforeEnrolment.status).toBe(409);
     expect(beforeEnrolment.body.errors[0].field).toBe('reportedAt');
-    const recent = new Date(Date.now() - 1000).toISOString();
+    // After the enrolment (the last recorded event), before now.
+    const recent = new Date(Date.parse((p as unknown as { enrolledAt: string }).enrolledAt) + 1).toISOString();
     const ok = await call('POST', `/v1/pathways/${p.pathwayId}/reassessments`, { body: { painNrs: 5, odi: 30, assessedAt: recent } });
     expect(ok.status).toBe(200);
     expect(ok.body.decisions[0].occurredAt).toBe(recent);

@@ -9,7 +9,7 @@ import type { ActionInput, Actor, ProcedureInput, ReassessmentInput, RedFlagRepo
 import { isClosed } from '../../clinical/pathway';
 import { loadDefinitions } from '../../clinical/registry';
 import { DAY_MS } from '../../clinical/rules';
-import type { ClosingMessagesResult } from '../../workflows/closing-messages';
+import type { ClosingMessagesResult } from '../../workflows/messages';
 import type { pathwayWorkflow } from '../../workflows/pathway';
 import {
   WORKFLOW_TYPE,

@@ -98,7 +98,7 @@ export async function startPathwayWorker(
     namespace: env.namespace ?? 'default',
     taskQueue,
     workflowBundle: { codePath: inject('workflowBundlePath') },
-    activities: createActivities({ channel, record, metrics: opts.metrics }),
+    activities: createActivities({ channel, record, client: env.client, metrics: opts.metrics }),
   });
   const running = worker.run();
   return {

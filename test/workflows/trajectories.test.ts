@@ -245,9 +245,12 @@ describe('a non-responder', () => {
     expect(ruleIdsOf(decisionsOf(result.timeline))).toEqual([
       'response.conservative',
       'escalation.conservative',
+      'procedure.reassess-after',
       'response.interventional',
+      'procedure.reassess-after',
       'response.interventional',
       'escalation.interventional',
+      'procedure.scs-trial-days',
       'response.scs-trial',
       'escalation.scs-trial',
       'referral.workup-complete',
