@@ -511,9 +511,10 @@ describe('operations', () => {
       (m) => delta(before, m, 'pathway_care_team_messages_total{kind="notification",outcome="sent"}') >= 1,
     );
     const requests = (labels: string) => delta(before, after, `pathway_http_request_duration_seconds_count{${labels}}`);
-    expect(requests('method="POST",route="/v1/pathways/",status="201"')).toBe(2);
-    expect(requests('method="POST",route="/v1/pathways/",status="400"')).toBe(1);
-    expect(requests('method="GET",route="/v1/pathways/:pathwayId",status="404"')).toBe(1);
+    // Routes are labelled with their OpenAPI template.
+    expect(requests('method="POST",route="/v1/pathways",status="201"')).toBe(2);
+    expect(requests('method="POST",route="/v1/pathways",status="400"')).toBe(1);
+    expect(requests('method="GET",route="/v1/pathways/{pathwayId}",status="404"')).toBe(1);
     // No label carries a pathway id or anything about a patient.
     expect(after.text).not.toMatch(/pw-[0-9a-f]{32}|ref-/);
     expect(after.text).toContain('# TYPE pathway_http_request_duration_seconds histogram');
@@ -539,6 +540,6 @@ describe('operations', () => {
     const body = (await res.json()) as { status: string; temporal: boolean; missing: string[] };
     expect(body).toMatchObject({ status: 'unavailable', temporal: true });
     expect(body.missing).toEqual([expect.stringMatching(/^no worker polls task queue nobody-polls-/)]);
-    expect((await call('GET', '/readyz', { as: null })).body).toEqual({ status: 'ready', temporal: true });
+    expect((await call('GET', '/readyz', { as: null })).body).toEqual({ status: 'ready', temporal: true, database: true });
   });
 });
