@@ -7,7 +7,7 @@
 import type { Bundle, CarePlan, Goal, Observation, OperationOutcome, PlanDefinition, Provenance, Resource, ServiceRequest, Task } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
 import { PathwayDefinitionSchema } from '../../clinical/definition';
-import pspsLumbarV1 from '../../clinical/definitions/psps-lumbar.v1.json';
+import pspsLumbarV2 from '../../clinical/definitions/psps-lumbar.v2.json';
 import { ReassessmentInputSchema, type Actor, type ReassessmentInput } from '../../clinical/events';
 import { applyClock, applyEvent, checkEvent, enroll, pendingWorkup, type PathwayEvent, type PathwayState } from '../../clinical/pathway';
 import { DAY_MS } from '../../clinical/rules';
@@ -24,7 +24,8 @@ const T0 = Date.UTC(2025, 0, 6, 9, 0, 0);
 const at = (days: number): number => T0 + days * DAY_MS;
 const CLINICIAN: Actor = { id: 'dr-lee', role: 'clinician' };
 const COORDINATOR: Actor = { id: 'coord-kim', role: 'coordinator' };
-const DEF = PathwayDefinitionSchema.parse(pspsLumbarV1);
+/** The default definition: its rules (back-dating window, baseline, 14 days between injections, clinician-only resume after a red flag) hold in every scenario. */
+const DEF = PathwayDefinitionSchema.parse(pspsLumbarV2);
 const SUBJECT = { patientRef: 'clinic-ref-0001', system: 'https://clinic.example/patients' };
 
 /** A pathway driven through the state machine; each step refused by the rules fails the test. */
@@ -106,7 +107,7 @@ describe('export of a pathway as a FHIR Bundle', () => {
       id: s.state.pathwayId,
       status: 'active',
       intent: 'plan',
-      instantiatesCanonical: [planDefinitionCanonical('psps-lumbar', 1)],
+      instantiatesCanonical: [planDefinitionCanonical('psps-lumbar', 2)],
       subject: { type: 'Patient', identifier: { system: SUBJECT.system, value: SUBJECT.patientRef } },
       period: { start: new Date(at(0)).toISOString() },
     });
@@ -172,10 +173,12 @@ describe('export of a pathway as a FHIR Bundle', () => {
       .apply(1, { type: 'action', actor: CLINICIAN, input: { action: 'escalate', reason: 'patient preference after review' } })
       .apply(5, { type: 'procedure', actor: COORDINATOR, input: { type: 'epidural-steroid-injection', spinalRegion: 'L4-L5' } })
       .apply(6, { type: 'red-flags', actor: CLINICIAN, input: { redFlags: ['infection'] } })
-      .apply(8, { type: 'action', actor: COORDINATOR, input: { action: 'resume', reason: 'infection excluded' } })
+      // Stepped care after a red flag resumes on a clinician's decision.
+      .apply(8, { type: 'action', actor: CLINICIAN, input: { action: 'resume', reason: 'infection excluded' } })
       .reassess(33, { painNrs: 7 })
       .apply(34, { type: 'procedure', actor: COORDINATOR, input: { type: 'medial-branch-block' } })
-      .reassess(62, { painNrs: 8 })
+      // It escalates to SCS and becomes that stage's reference, which needs function (ODI) as well as pain.
+      .reassess(62, { painNrs: 8, odi: 42 })
       .apply(63, { type: 'procedure', actor: COORDINATOR, input: { type: 'psychological-evaluation', outcome: 'not-cleared' } })
       .apply(70, { type: 'workup-result', actor: COORDINATOR, input: { item: 'imaging' } });
     expect(s.state.stage).toBe('revision-referral');
@@ -204,8 +207,19 @@ describe('export of a pathway as a FHIR Bundle', () => {
       ['second-opinion', 'requested'],
     ]);
     expect(workup[1]!.restriction!.period!.end).toBe(s.state.due!.dueAt);
-    const rules = resources<Provenance>(bundle, 'Provenance').map((p) => p.activity!.coding![0]!.code);
-    expect(rules).toEqual(['red-flag.urgent-referral', 'response.interventional', 'response.interventional', 'escalation.interventional', 'escalation.scs-psychology']);
+    const decisions = resources<Provenance>(bundle, 'Provenance');
+    expect(decisions.map((p) => p.activity!.coding![0]!.code)).toEqual([
+      'procedure.reassess-after',
+      'red-flag.urgent-referral',
+      'response.interventional',
+      'procedure.reassess-after',
+      'response.interventional',
+      'escalation.interventional',
+      'escalation.scs-psychology',
+    ]);
+    // A recorded procedure cites the rules it starts: the reassessment it sets due, and its count toward the limit.
+    const numbers = (p: Provenance) => Object.fromEntries(p.extension![0]!.extension!.map((e) => [e.url, e.valueDecimal ?? e.valueString ?? e.valueBoolean]));
+    expect(numbers(decisions[3]!)).toEqual({ type: 'medial-branch-block', proceduresInWindow: 2, limit: 4, windowDays: 365, reassessAfterDays: 28, minimumIntervalDays: 14, nextProcedureFrom: new Date(at(48)).toISOString().slice(0, 10) });
   });
 
   it('maps a closed pathway: the plan revoked, nothing due, the current stage stopped and the rest cancelled', () => {
@@ -236,7 +250,7 @@ describe('a definition as a PlanDefinition', () => {
   it('has one action per stage in order, with timing, conditions as sentences and related actions', () => {
     const plan: PlanDefinition = planDefinition(DEF);
     expect(fhirProblems(plan)).toEqual([]);
-    expect(plan).toMatchObject({ id: 'psps-lumbar-v1', url: 'https://pathway.invalid/fhir/PlanDefinition/psps-lumbar', version: '1', name: 'PspsLumbar', status: 'active' });
+    expect(plan).toMatchObject({ id: 'psps-lumbar-v2', url: 'https://pathway.invalid/fhir/PlanDefinition/psps-lumbar', version: '2', name: 'PspsLumbar', status: 'active' });
     expect(plan.action!.map((a) => a.id)).toEqual(['conservative', 'interventional', 'scs', 'revision-referral']);
     expect(plan.action!.map((a) => a.relatedAction?.[0]?.actionId)).toEqual([undefined, 'conservative', 'interventional', 'scs']);
     expect(plan.action![0]!.timingTiming!.repeat).toMatchObject({ period: 42, periodUnit: 'd', boundsDuration: { value: 42, code: 'd' } });
