@@ -7,14 +7,15 @@
 import type { Bundle, CarePlan, Goal, Observation, OperationOutcome, PlanDefinition, Provenance, Resource, ServiceRequest, Task } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
 import { PathwayDefinitionSchema } from '../../clinical/definition';
+import pspsLumbarV1 from '../../clinical/definitions/psps-lumbar.v1.json';
 import pspsLumbarV2 from '../../clinical/definitions/psps-lumbar.v2.json';
 import { ReassessmentInputSchema, type Actor, type ReassessmentInput } from '../../clinical/events';
 import { applyClock, applyEvent, checkEvent, enroll, pendingWorkup, type PathwayEvent, type PathwayState } from '../../clinical/pathway';
 import { DAY_MS } from '../../clinical/rules';
 import { PatientRefSchema } from '../../api/schemas';
 import { LOINC, planDefinitionCanonical } from '../../fhir/codes';
-import { importAnswer, recordedOutcome } from '../../fhir/import-answer';
-import { idempotencyKeyFor, readObservationBundle, recordedBefore } from '../../fhir/observation-import';
+import { effectiveTimeRefusal, importAnswer, recordedOutcome } from '../../fhir/import-answer';
+import { idempotencyKeyFor, readObservationBundle, recordedBefore, type ImportedReassessment } from '../../fhir/observation-import';
 import { pathwayBundle } from '../../fhir/pathway-bundle';
 import { planDefinition } from '../../fhir/plan-definition';
 import type { PathwayView } from '../../workflows/messages';
@@ -31,8 +32,8 @@ const SUBJECT = { patientRef: 'clinic-ref-0001', system: 'https://clinic.example
 /** A pathway driven through the state machine; each step refused by the rules fails the test. */
 class Scenario {
   state: PathwayState;
-  constructor(baseline = { painNrs: 8, odi: 40 }) {
-    this.state = enroll({ pathwayId: `pw-${'a'.repeat(32)}`, careTeam: 'spine-a', definition: DEF, baseline, redFlags: [], enrolledBy: COORDINATOR }, at(0)).state;
+  constructor(baseline = { painNrs: 8, odi: 40 }, definition = DEF) {
+    this.state = enroll({ pathwayId: `pw-${'a'.repeat(32)}`, careTeam: 'spine-a', definition, baseline, redFlags: [], enrolledBy: COORDINATOR }, at(0)).state;
   }
   apply(day: number, event: PathwayEvent): this {
     expect(checkEvent(this.state, event, at(day))).toBeNull();
@@ -375,6 +376,40 @@ describe('import of Observations', () => {
     expect(recordedBefore(s.state.reassessments, amended)).toBe('changed');
     const moved = { ...r, input: { ...r.input, assessedAt: T2 } };
     expect(recordedBefore(s.state.reassessments, moved)).toBe('changed');
+  });
+
+  it("answers an effective time the pathway's rules refuse with 422, naming each Observation's effective time", () => {
+    // T1 is day 42 of a pathway enrolled on day 0; the ODI's time is an effectiveInstant.
+    const read = readObservationBundle(
+      bundleOf('transaction', [obs('t-pain', '72514-3', 5, T1), obs('t-odi', '97909-6', 30, T1, { effectiveDateTime: undefined, effectiveInstant: T1 })]),
+      PatientRefSchema,
+    );
+    if (!read.ok) throw new Error('expected a valid bundle');
+    const r = read.value.reassessments[0]!;
+    expect(r.effectiveElements).toEqual(['Bundle.entry[0].resource.effectiveDateTime', 'Bundle.entry[1].resource.effectiveInstant']);
+    /** What the pathway answers when these scores arrive on `day`, as the API hands it on. */
+    const answered = (s: Scenario, day: number, scores: ImportedReassessment = r) => {
+      const refusal = checkEvent(s.state, { type: 'reassessment', actor: CLINICIAN, input: ReassessmentInputSchema.parse(scores.input) }, at(day));
+      expect(refusal).not.toBeNull();
+      return effectiveTimeRefusal(scores, refusal!.field ? [{ field: refusal!.field, message: refusal!.message }] : []);
+    };
+    const refused = (text: string | RegExp) => ({
+      reassessment: r,
+      status: 422,
+      outcome: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'business-rule', expression: r.effectiveElements, details: { text } }] },
+    });
+
+    expect(checkEvent(new Scenario().state, { type: 'reassessment', actor: CLINICIAN, input: ReassessmentInputSchema.parse(r.input) }, at(42))).toBeNull();
+    expect(answered(new Scenario(), 41)).toEqual(refused('the effective time is in the future'));
+    expect(answered(new Scenario(), 57)).toEqual(refused("the effective time is more than 14 days ago (the definition's backdateWindowDays)"));
+    const held = new Scenario().apply(43, { type: 'action', actor: COORDINATOR, input: { action: 'hold', reason: 'in hospital' } });
+    expect(answered(held, 44)).toEqual(refused(`the effective time is before the pathway's last recorded event (${new Date(at(43)).toISOString()})`));
+    const v1 = new Scenario(undefined, PathwayDefinitionSchema.parse(pspsLumbarV1));
+    expect(answered(v1, 43)).toEqual(refused('the effective time is back-dated, and psps-lumbar v1 sets no back-dating window: its events are recorded as they happen'));
+    expect(fhirProblems(answered(v1, 43)!.outcome)).toEqual([]);
+    // Any other refusal is not about the time: the route answers it as the pathway refused it.
+    const afterTheHold = { ...r, input: { ...r.input, assessedAt: new Date(at(43.5)).toISOString() } };
+    expect(answered(held, 44, afterTheHold)).toBeNull();
   });
 
   it('answers with a response Bundle: one entry per Observation sent, in order, with the decisions', () => {
