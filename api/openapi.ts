@@ -119,7 +119,7 @@ const FHIR_SCHEMAS: Record<string, JsonSchema> = {
   ObservationBundle: {
     type: 'object',
     description:
-      "FHIR R4 Bundle (transaction: one effective time; batch: several) of Observations for one patient, identified by subject.identifier.value (the clinic's patient reference). Codes: LOINC 72514-3 pain NRS, LOINC 97909-6 ODI total, https://pathway.invalid/fhir/CodeSystem/scores pgic and daily-mme; valueQuantity with a UCUM unit; effectiveDateTime with its offset; an id (or a urn:uuid fullUrl) on each.",
+      "FHIR R4 Bundle (transaction: one effective time; batch: several) of Observations for one patient, identified by subject.identifier.value (the clinic's patient reference). Codes: LOINC 72514-3 pain NRS, LOINC 97909-6 ODI total, https://pathway.invalid/fhir/CodeSystem/scores pgic and daily-mme; valueQuantity with a UCUM unit; effectiveDateTime with its offset (it becomes the reassessment's assessedAt: not in the future, not before the pathway's last recorded event, within the definition's backdateWindowDays); an id (or a urn:uuid fullUrl) on each.",
     required: ['resourceType', 'type', 'entry'],
     properties: {
       resourceType: { const: 'Bundle' },
@@ -370,6 +370,9 @@ export function openApiDocument(): JsonSchema & { paths: Record<string, Record<s
             ...FHIR_ERRORS,
             '404': outcome('No active pathway for this patient (or not in the care teams of the key)'),
             '409': outcome('The pathway is closed, or refuses the reassessment (a transaction)'),
+            '422': outcome(
+              "The pathway's rules refuse the effective time (a transaction): in the future, further back than the definition's backdateWindowDays, or before the pathway's last recorded event; a business-rule issue names each Observation's effectiveDateTime (in a batch, that entry answers 422)",
+            ),
           },
         },
       },

@@ -526,7 +526,7 @@ function checkClinicalTime(s: PathwayState, field: string, value: string | undef
       field,
       message:
         window === undefined
-          ? `${field}: ${s.definition.id} v${s.definition.version} sets no back-dating window; record it without ${field}`
+          ? `${field} is back-dated, and ${s.definition.id} v${s.definition.version} sets no back-dating window: its events are recorded as they happen`
           : `${field} is more than ${window} days ago (the definition's backdateWindowDays)`,
     };
   }

@@ -6,7 +6,7 @@
 import type { Bundle, BundleEntry, OperationOutcome } from '@medplum/fhirtypes';
 import type { TimelineEntry } from '../clinical/pathway';
 import { decisionIssue } from './decisions';
-import { operationOutcome, type ImportedReassessment, type ObservationImport } from './observation-import';
+import { issue, operationOutcome, type ImportedReassessment, type ObservationImport } from './observation-import';
 
 export interface ReassessmentResult {
   reassessment: ImportedReassessment;
@@ -35,6 +35,23 @@ export function alreadyRecordedOutcome(): OperationOutcome {
   return operationOutcome([
     { severity: 'information', code: 'duplicate', details: { text: 'These Observations were recorded before: nothing was recorded twice.' } },
   ]);
+}
+
+/** The reassessment field an Observation's effective time becomes. */
+const EFFECTIVE_TIME_FIELD = 'assessedAt';
+
+/**
+ * The pathway's rules refused the time the scores were taken: in the future, further back than
+ * the definition's back-dating window, or before the pathway's last recorded event. The
+ * Observations are valid FHIR that a business rule refuses, so 422 (as FHIR answers a resource
+ * that breaks the server's business rules), with the issue on each Observation's effective time.
+ * Null when the refusal is about something else.
+ */
+export function effectiveTimeRefusal(r: ImportedReassessment, errors: ReadonlyArray<{ field: string; message: string }>): ReassessmentResult | null {
+  const refused = errors.find((e) => e.field === EFFECTIVE_TIME_FIELD);
+  if (!refused) return null;
+  const text = refused.message.replaceAll(EFFECTIVE_TIME_FIELD, 'the effective time');
+  return { reassessment: r, status: 422, outcome: operationOutcome([issue('business-rule', r.effectiveElements, text)]) };
 }
 
 export function importAnswer(imported: ObservationImport, results: ReassessmentResult[]): Bundle {

@@ -25,6 +25,8 @@ export interface ImportedReassessment {
   /** Positions of its Observations in the Bundle, so the answer can speak to each, and their ids. */
   entries: number[];
   ids: string[];
+  /** FHIRPath of each of its Observations' effective time (effectiveDateTime or effectiveInstant): they become `assessedAt`. */
+  effectiveElements: string[];
   input: ReassessmentInput & { assessedAt: string; sourceIds: NonNullable<ReassessmentInput['sourceIds']> };
   /** Derived from the Observations' ids, so a repeat of the same Observations is recognised as one. */
   idempotencyKey: string;
@@ -59,6 +61,8 @@ interface ParsedObservation {
   value: number;
   at: number;
   atText: string;
+  /** FHIRPath of its effective time. */
+  atElement: string;
   patientRef: string;
 }
 
@@ -134,7 +138,7 @@ function readEntry(entry: unknown, index: number, patientRef: z.ZodType<string>,
   }
 
   if (issues.length > before || !known || id === undefined || ref === undefined || value === undefined) return null;
-  return { index, id, field: known.field, value, at: Date.parse(effective as string), atText: effective as string, patientRef: ref };
+  return { index, id, field: known.field, value, at: Date.parse(effective as string), atText: effective as string, atElement: `${path}.${effectiveKey}`, patientRef: ref };
 }
 
 /** A stable key from the Observations' ids: the same Observations, in any order, give the same key. */
@@ -182,6 +186,7 @@ export function readObservationBundle(body: unknown, patientRef: z.ZodType<strin
     reassessments.push({
       entries: group.map((o) => o.index),
       ids: group.map((o) => o.id),
+      effectiveElements: group.map((o) => o.atElement),
       input: {
         painNrs: pain.value,
         ...(value('odi') !== undefined ? { odi: value('odi') } : {}),

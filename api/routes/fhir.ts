@@ -9,7 +9,7 @@ import type { OperationOutcome, OperationOutcomeIssue, Resource } from '@medplum
 import { isClosed } from '../../clinical/pathway';
 import { ReassessmentInputSchema, type Actor } from '../../clinical/events';
 import type { DefinitionRegistry } from '../../clinical/registry';
-import { alreadyRecordedOutcome, importAnswer, recordedOutcome, type ReassessmentResult } from '../../fhir/import-answer';
+import { alreadyRecordedOutcome, effectiveTimeRefusal, importAnswer, recordedOutcome, type ReassessmentResult } from '../../fhir/import-answer';
 import { issue, operationOutcome, readObservationBundle, recordedBefore, type ImportedReassessment } from '../../fhir/observation-import';
 import { pathwayBundle } from '../../fhir/pathway-bundle';
 import { planDefinition } from '../../fhir/plan-definition';
@@ -84,7 +84,9 @@ async function recordOne(service: PathwayService, view: PathwayView, r: Imported
     const result = await service.change(view.pathwayId, 'reassessments', actorOf(principal), input, scopeOf(principal), r.idempotencyKey);
     return { reassessment: r, status: 201, outcome: recordedOutcome(result.decisions) };
   } catch (err) {
-    if (err instanceof HttpProblem && err.status >= 400 && err.status < 500) return { reassessment: r, status: err.status, outcome: outcomeOf(err, expressions) };
+    if (err instanceof HttpProblem && err.status >= 400 && err.status < 500) {
+      return effectiveTimeRefusal(r, err.extra.errors ?? []) ?? { reassessment: r, status: err.status, outcome: outcomeOf(err, expressions) };
+    }
     throw err;
   }
 }

@@ -26,7 +26,7 @@ const enrollBody = (overrides: Record<string, unknown> = {}) => ({
 async function enroll(overrides: Record<string, unknown> = {}, as: NonNullable<Parameters<typeof call>[2]>['as'] = 'coordinator') {
   const res = await call('POST', '/v1/pathways', { as, body: enrollBody(overrides) });
   expect(res.status).toBe(201);
-  return res.body.pathway as { pathwayId: string; careTeam: string; stage: string; status: string; timeline: unknown[]; due: { kind: string; dueAt: string } };
+  return res.body.pathway as { pathwayId: string; careTeam: string; stage: string; status: string; enrolledAt: string; timeline: unknown[]; due: { kind: string; dueAt: string } };
 }
 
 /** Timeline entries of decisions; notes of notifications sent arrive on their own time. */
@@ -151,6 +151,7 @@ describe('enrolment', () => {
     expect(first.body.firstDue.kind).toBe('reassessment');
     const days = (Date.parse(first.body.firstDue.dueAt) - Date.parse(first.body.pathway.enrolledAt)) / 86_400_000;
     expect(days).toBe(42);
+    // psps-lumbar v2 is the default for new enrolments (issue 9); v1 stays for pathways already running.
     expect(first.body.pathway.definition).toMatchObject({ id: 'psps-lumbar', version: 2 });
 
     const again = await call('POST', '/v1/pathways', { as: 'coordinator', body: { ...body, baseline: { painNrs: 5 } } });
@@ -325,8 +326,9 @@ describe('clinical safety (issue 9)', () => {
     const beforeEnrolment = await call('POST', `/v1/pathways/${p.pathwayId}/red-flags`, { body: { redFlags: ['infection'], reportedAt: new Date(Date.now() - 2 * 24 * 3600_000).toISOString() } });
     expect(beforeEnrolment.status).toBe(409);
     expect(beforeEnrolment.body.errors[0].field).toBe('reportedAt');
-    // After the enrolment (the last recorded event), before now.
-    const recent = new Date(Date.parse((p as unknown as { enrolledAt: string }).enrolledAt) + 1).toISOString();
+    // Back-dated, but not before the enrolment, the pathway's last recorded event: halfway between it and now.
+    const enrolledAt = Date.parse(p.enrolledAt);
+    const recent = new Date(enrolledAt + Math.floor((Date.now() - enrolledAt) / 2)).toISOString();
     const ok = await call('POST', `/v1/pathways/${p.pathwayId}/reassessments`, { body: { painNrs: 5, odi: 30, assessedAt: recent } });
     expect(ok.status).toBe(200);
     expect(ok.body.decisions[0].occurredAt).toBe(recent);

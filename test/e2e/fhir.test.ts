@@ -33,13 +33,24 @@ async function enroll(careTeam = 'team-a') {
   const patientRef = `ref-${randomUUID()}`;
   const res = await call('POST', '/v1/pathways', { as: 'coordinator', body: { patientRef, careTeam, baseline: { painNrs: 8, odi: 40 } } });
   expect(res.status).toBe(201);
-  return { patientRef, pathwayId: res.body.pathway.pathwayId as string };
+  return { patientRef, pathwayId: res.body.pathway.pathwayId as string, enrolledAt: res.body.pathway.enrolledAt as string };
 }
 
 const pathway = async (id: string) => (await call('GET', `/v1/pathways/${id}`)).body.pathway;
 const decisionsOf = async (id: string) => ((await pathway(id)).timeline as Array<{ event: string }>).filter((e) => e.event !== 'notification').length;
 
 const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000).toISOString().replace(/\.\d{3}Z$/, '+00:00');
+
+/**
+ * `count` effective times the pathway can take, in order, the last one now: not before its last
+ * recorded event (here the enrolment a moment ago), never in the future.
+ */
+function sinceEnrolment(p: { enrolledAt: string }, count = 1): string[] {
+  const from = Date.parse(p.enrolledAt);
+  const to = Date.now();
+  expect(to - from).toBeGreaterThanOrEqual(count);
+  return Array.from({ length: count }, (_, i) => new Date(to - Math.floor(((count - 1 - i) * (to - from)) / count)).toISOString().replace(/Z$/, '+00:00'));
+}
 
 function observation(patientRef: string, id: string, code: 'pain' | 'odi' | 'mme' | 'pgic', value: number, effective: string, extra: Record<string, unknown> = {}) {
   const coding = { pain: { system: LOINC, code: '72514-3' }, odi: { system: LOINC, code: '97909-6' }, mme: { system: SCORES, code: 'daily-mme' }, pgic: { system: SCORES, code: 'pgic' } }[code];
@@ -157,12 +168,12 @@ describe('POST /v1/pathways/{id}/fhir', () => {
 describe('POST /v1/fhir', () => {
   it('records a transaction of Observations as one reassessment, evaluated at once, and a repeat records nothing twice', async () => {
     const p = await enroll();
-    const at = hoursAgo(2);
+    const [at] = sinceEnrolment(p);
     const ids = [`obs-${randomUUID()}`, `obs-${randomUUID()}`, `obs-${randomUUID()}`];
     const body = bundle('transaction', [
-      observation(p.patientRef, ids[0]!, 'pain', 5, at),
-      observation(p.patientRef, ids[1]!, 'odi', 28, at),
-      observation(p.patientRef, ids[2]!, 'mme', 30, at),
+      observation(p.patientRef, ids[0]!, 'pain', 5, at!),
+      observation(p.patientRef, ids[1]!, 'odi', 28, at!),
+      observation(p.patientRef, ids[2]!, 'mme', 30, at!),
     ]);
     const before = await decisionsOf(p.pathwayId);
     const res = await importBundle(body);
@@ -173,7 +184,7 @@ describe('POST /v1/fhir', () => {
 
     const view = await pathway(p.pathwayId);
     expect(view.reassessments).toHaveLength(1);
-    expect(view.reassessments[0]).toMatchObject({ painNrs: 5, odi: 28, dailyMme: 30, at: new Date(at).toISOString(), sourceIds: { painNrs: ids[0], odi: ids[1], dailyMme: ids[2] } });
+    expect(view.reassessments[0]).toMatchObject({ painNrs: 5, odi: 28, dailyMme: 30, at: new Date(at!).toISOString(), sourceIds: { painNrs: ids[0], odi: ids[1], dailyMme: ids[2] } });
     expect(view.consecutiveResponses).toBe(1);
     const after = await decisionsOf(p.pathwayId);
     expect(after).toBe(before + 1);
@@ -188,7 +199,7 @@ describe('POST /v1/fhir', () => {
     expect((await pathway(p.pathwayId)).reassessments).toHaveLength(1);
 
     // An amended score under the same id is neither dropped silently nor applied behind the clinician's back.
-    const amended = bundle('transaction', [observation(p.patientRef, ids[0]!, 'pain', 6, at, { status: 'amended' })]);
+    const amended = bundle('transaction', [observation(p.patientRef, ids[0]!, 'pain', 6, at!, { status: 'amended' })]);
     const refused = await importBundle(amended);
     expectFhir(refused, 409);
     expect(issues(refused.body)).toEqual([expect.stringMatching(/^conflict Bundle.entry\[0\].resource.valueQuantity.value: recorded before with another value/)]);
@@ -197,7 +208,8 @@ describe('POST /v1/fhir', () => {
 
   it('records the same Observations sent twice at once only once: the Idempotency-Key comes from their ids', async () => {
     const p = await enroll();
-    const body = bundle('transaction', [observation(p.patientRef, `c-${randomUUID()}`, 'pain', 6, hoursAgo(1)), observation(p.patientRef, `c-${randomUUID()}`, 'odi', 36, hoursAgo(1))]);
+    const [at] = sinceEnrolment(p);
+    const body = bundle('transaction', [observation(p.patientRef, `c-${randomUUID()}`, 'pain', 6, at!), observation(p.patientRef, `c-${randomUUID()}`, 'odi', 36, at!)]);
     const answers = await Promise.all([importBundle(body), importBundle(body)]);
     for (const a of answers) expectFhir(a, 200);
     expect((await pathway(p.pathwayId)).reassessments).toHaveLength(1);
@@ -207,8 +219,9 @@ describe('POST /v1/fhir', () => {
     const p = await enroll();
     const first = `obs-${randomUUID()}`;
     const second = `obs-${randomUUID()}`;
+    const [earlier, later] = sinceEnrolment(p, 2);
     const res = await call('POST', '/v1/fhir', {
-      body: bundle('batch', [observation(p.patientRef, second, 'pain', 7, hoursAgo(1)), observation(p.patientRef, first, 'pain', 4, hoursAgo(3), { valueQuantity: { value: 4, code: '{score}' } })]),
+      body: bundle('batch', [observation(p.patientRef, second, 'pain', 7, later!), observation(p.patientRef, first, 'pain', 4, earlier!, { valueQuantity: { value: 4, code: '{score}' } })]),
     });
     expectFhir(res, 200);
     expect(res.body.type).toBe('batch-response');
@@ -221,8 +234,8 @@ describe('POST /v1/fhir', () => {
 
   it('round trip: imported scores come back as the same Observations in the export', async () => {
     const p = await enroll();
-    const at = hoursAgo(5);
-    const sent = [observation(p.patientRef, `rt-${randomUUID()}`, 'pain', 6, at), observation(p.patientRef, `rt-${randomUUID()}`, 'odi', 35, at), observation(p.patientRef, `rt-${randomUUID()}`, 'pgic', 3, at)];
+    const [at] = sinceEnrolment(p);
+    const sent = [observation(p.patientRef, `rt-${randomUUID()}`, 'pain', 6, at!), observation(p.patientRef, `rt-${randomUUID()}`, 'odi', 35, at!), observation(p.patientRef, `rt-${randomUUID()}`, 'pgic', 3, at!)];
     expectFhir(await importBundle(bundle('transaction', sent)), 200);
     const exported = await exportPathway(p.pathwayId, p.patientRef);
     expectFhir(exported, 200);
@@ -278,10 +291,37 @@ describe('POST /v1/fhir', () => {
     expect((await pathway(theirs.pathwayId)).reassessments).toEqual([]);
   });
 
+  it("refuses an effective time the pathway's rules do not take with 422, naming the element: in the future, past the back-dating window, before the last recorded event", async () => {
+    const p = await enroll();
+    const cases = [
+      { effective: hoursAgo(-3), text: 'the effective time is in the future' },
+      { effective: hoursAgo(24 * 15), text: "the effective time is more than 14 days ago (the definition's backdateWindowDays)" },
+      { effective: hoursAgo(2), text: `the effective time is before the pathway's last recorded event (${p.enrolledAt})` },
+    ];
+    for (const { effective, text } of cases) {
+      const res = await importBundle(bundle('transaction', [observation(p.patientRef, `t-${randomUUID()}`, 'pain', 5, effective), observation(p.patientRef, `t-${randomUUID()}`, 'odi', 30, effective)]));
+      expectFhir(res, 422);
+      expect(res.body).toEqual({
+        resourceType: 'OperationOutcome',
+        issue: [{ severity: 'error', code: 'business-rule', expression: ['Bundle.entry[0].resource.effectiveDateTime', 'Bundle.entry[1].resource.effectiveDateTime'], details: { text } }],
+      });
+    }
+    // In a batch, each effective time is answered on its own: the refused one with 422, the good one recorded.
+    const [now] = sinceEnrolment(p);
+    const batch = await importBundle(bundle('batch', [observation(p.patientRef, `t-${randomUUID()}`, 'pain', 5, hoursAgo(2)), observation(p.patientRef, `t-${randomUUID()}`, 'pain', 6, now!)]));
+    expectFhir(batch, 200);
+    expect(batch.body.entry.map((e: { response: { status: string } }) => e.response.status)).toEqual(['422 Unprocessable Entity', '201 Created']);
+    expect(batch.body.entry[0].response.outcome.issue[0]).toMatchObject({ code: 'business-rule', expression: ['Bundle.entry[0].resource.effectiveDateTime'] });
+    expect((await pathway(p.pathwayId)).reassessments.map((r: { painNrs: number }) => r.painNrs)).toEqual([6]);
+  });
+
   it("answers the pathway's own refusal: a held pathway takes no reassessment", async () => {
     const p = await enroll();
-    await call('POST', `/v1/pathways/${p.pathwayId}/actions`, { as: 'coordinator', body: { action: 'hold', reason: 'patient in hospital' } });
-    const res = await importBundle(bundle('transaction', [observation(p.patientRef, `h-${randomUUID()}`, 'pain', 5, hoursAgo(1))]));
+    const held = await call('POST', `/v1/pathways/${p.pathwayId}/actions`, { as: 'coordinator', body: { action: 'hold', reason: 'patient in hospital' } });
+    expect(held.status).toBe(200);
+    // Taken after the hold, so only the hold refuses it.
+    const [now] = sinceEnrolment(p);
+    const res = await importBundle(bundle('transaction', [observation(p.patientRef, `h-${randomUUID()}`, 'pain', 5, now!)]));
     expectFhir(res, 409);
     expect(res.body.issue[0]).toMatchObject({ code: 'conflict', expression: ['Bundle.entry[0].resource'], details: { text: expect.stringContaining('on-hold') } });
     expect((await pathway(p.pathwayId)).reassessments).toEqual([]);

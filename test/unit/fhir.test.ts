@@ -8,13 +8,14 @@ import type { Bundle, CarePlan, Goal, Observation, OperationOutcome, PlanDefinit
 import { describe, expect, it } from 'vitest';
 import { PathwayDefinitionSchema } from '../../clinical/definition';
 import pspsLumbarV1 from '../../clinical/definitions/psps-lumbar.v1.json';
+import pspsLumbarV2 from '../../clinical/definitions/psps-lumbar.v2.json';
 import { ReassessmentInputSchema, type Actor, type ReassessmentInput } from '../../clinical/events';
 import { applyClock, applyEvent, checkEvent, enroll, pendingWorkup, type PathwayEvent, type PathwayState } from '../../clinical/pathway';
 import { DAY_MS } from '../../clinical/rules';
 import { PatientRefSchema } from '../../api/schemas';
 import { LOINC, planDefinitionCanonical } from '../../fhir/codes';
-import { importAnswer, recordedOutcome } from '../../fhir/import-answer';
-import { idempotencyKeyFor, readObservationBundle, recordedBefore } from '../../fhir/observation-import';
+import { effectiveTimeRefusal, importAnswer, recordedOutcome } from '../../fhir/import-answer';
+import { idempotencyKeyFor, readObservationBundle, recordedBefore, type ImportedReassessment } from '../../fhir/observation-import';
 import { pathwayBundle } from '../../fhir/pathway-bundle';
 import { planDefinition } from '../../fhir/plan-definition';
 import type { PathwayView } from '../../workflows/messages';
@@ -24,14 +25,15 @@ const T0 = Date.UTC(2025, 0, 6, 9, 0, 0);
 const at = (days: number): number => T0 + days * DAY_MS;
 const CLINICIAN: Actor = { id: 'dr-lee', role: 'clinician' };
 const COORDINATOR: Actor = { id: 'coord-kim', role: 'coordinator' };
-const DEF = PathwayDefinitionSchema.parse(pspsLumbarV1);
+/** The default definition: its rules (back-dating window, baseline, 14 days between injections, clinician-only resume after a red flag) hold in every scenario. */
+const DEF = PathwayDefinitionSchema.parse(pspsLumbarV2);
 const SUBJECT = { patientRef: 'clinic-ref-0001', system: 'https://clinic.example/patients' };
 
 /** A pathway driven through the state machine; each step refused by the rules fails the test. */
 class Scenario {
   state: PathwayState;
-  constructor(baseline = { painNrs: 8, odi: 40 }) {
-    this.state = enroll({ pathwayId: `pw-${'a'.repeat(32)}`, careTeam: 'spine-a', definition: DEF, baseline, redFlags: [], enrolledBy: COORDINATOR }, at(0)).state;
+  constructor(baseline = { painNrs: 8, odi: 40 }, definition = DEF) {
+    this.state = enroll({ pathwayId: `pw-${'a'.repeat(32)}`, careTeam: 'spine-a', definition, baseline, redFlags: [], enrolledBy: COORDINATOR }, at(0)).state;
   }
   apply(day: number, event: PathwayEvent): this {
     expect(checkEvent(this.state, event, at(day))).toBeNull();
@@ -106,7 +108,7 @@ describe('export of a pathway as a FHIR Bundle', () => {
       id: s.state.pathwayId,
       status: 'active',
       intent: 'plan',
-      instantiatesCanonical: [planDefinitionCanonical('psps-lumbar', 1)],
+      instantiatesCanonical: [planDefinitionCanonical('psps-lumbar', 2)],
       subject: { type: 'Patient', identifier: { system: SUBJECT.system, value: SUBJECT.patientRef } },
       period: { start: new Date(at(0)).toISOString() },
     });
@@ -172,10 +174,12 @@ describe('export of a pathway as a FHIR Bundle', () => {
       .apply(1, { type: 'action', actor: CLINICIAN, input: { action: 'escalate', reason: 'patient preference after review' } })
       .apply(5, { type: 'procedure', actor: COORDINATOR, input: { type: 'epidural-steroid-injection', spinalRegion: 'L4-L5' } })
       .apply(6, { type: 'red-flags', actor: CLINICIAN, input: { redFlags: ['infection'] } })
-      .apply(8, { type: 'action', actor: COORDINATOR, input: { action: 'resume', reason: 'infection excluded' } })
+      // Stepped care after a red flag resumes on a clinician's decision.
+      .apply(8, { type: 'action', actor: CLINICIAN, input: { action: 'resume', reason: 'infection excluded' } })
       .reassess(33, { painNrs: 7 })
       .apply(34, { type: 'procedure', actor: COORDINATOR, input: { type: 'medial-branch-block' } })
-      .reassess(62, { painNrs: 8 })
+      // It escalates to SCS and becomes that stage's reference, which needs function (ODI) as well as pain.
+      .reassess(62, { painNrs: 8, odi: 42 })
       .apply(63, { type: 'procedure', actor: COORDINATOR, input: { type: 'psychological-evaluation', outcome: 'not-cleared' } })
       .apply(70, { type: 'workup-result', actor: COORDINATOR, input: { item: 'imaging' } });
     expect(s.state.stage).toBe('revision-referral');
@@ -204,8 +208,19 @@ describe('export of a pathway as a FHIR Bundle', () => {
       ['second-opinion', 'requested'],
     ]);
     expect(workup[1]!.restriction!.period!.end).toBe(s.state.due!.dueAt);
-    const rules = resources<Provenance>(bundle, 'Provenance').map((p) => p.activity!.coding![0]!.code);
-    expect(rules).toEqual(['red-flag.urgent-referral', 'response.interventional', 'response.interventional', 'escalation.interventional', 'escalation.scs-psychology']);
+    const decisions = resources<Provenance>(bundle, 'Provenance');
+    expect(decisions.map((p) => p.activity!.coding![0]!.code)).toEqual([
+      'procedure.reassess-after',
+      'red-flag.urgent-referral',
+      'response.interventional',
+      'procedure.reassess-after',
+      'response.interventional',
+      'escalation.interventional',
+      'escalation.scs-psychology',
+    ]);
+    // A recorded procedure cites the rules it starts: the reassessment it sets due, and its count toward the limit.
+    const numbers = (p: Provenance) => Object.fromEntries(p.extension![0]!.extension!.map((e) => [e.url, e.valueDecimal ?? e.valueString ?? e.valueBoolean]));
+    expect(numbers(decisions[3]!)).toEqual({ type: 'medial-branch-block', proceduresInWindow: 2, limit: 4, windowDays: 365, reassessAfterDays: 28, minimumIntervalDays: 14, nextProcedureFrom: new Date(at(48)).toISOString().slice(0, 10) });
   });
 
   it('maps a closed pathway: the plan revoked, nothing due, the current stage stopped and the rest cancelled', () => {
@@ -236,7 +251,7 @@ describe('a definition as a PlanDefinition', () => {
   it('has one action per stage in order, with timing, conditions as sentences and related actions', () => {
     const plan: PlanDefinition = planDefinition(DEF);
     expect(fhirProblems(plan)).toEqual([]);
-    expect(plan).toMatchObject({ id: 'psps-lumbar-v1', url: 'https://pathway.invalid/fhir/PlanDefinition/psps-lumbar', version: '1', name: 'PspsLumbar', status: 'active' });
+    expect(plan).toMatchObject({ id: 'psps-lumbar-v2', url: 'https://pathway.invalid/fhir/PlanDefinition/psps-lumbar', version: '2', name: 'PspsLumbar', status: 'active' });
     expect(plan.action!.map((a) => a.id)).toEqual(['conservative', 'interventional', 'scs', 'revision-referral']);
     expect(plan.action!.map((a) => a.relatedAction?.[0]?.actionId)).toEqual([undefined, 'conservative', 'interventional', 'scs']);
     expect(plan.action![0]!.timingTiming!.repeat).toMatchObject({ period: 42, periodUnit: 'd', boundsDuration: { value: 42, code: 'd' } });
@@ -361,6 +376,40 @@ describe('import of Observations', () => {
     expect(recordedBefore(s.state.reassessments, amended)).toBe('changed');
     const moved = { ...r, input: { ...r.input, assessedAt: T2 } };
     expect(recordedBefore(s.state.reassessments, moved)).toBe('changed');
+  });
+
+  it("answers an effective time the pathway's rules refuse with 422, naming each Observation's effective time", () => {
+    // T1 is day 42 of a pathway enrolled on day 0; the ODI's time is an effectiveInstant.
+    const read = readObservationBundle(
+      bundleOf('transaction', [obs('t-pain', '72514-3', 5, T1), obs('t-odi', '97909-6', 30, T1, { effectiveDateTime: undefined, effectiveInstant: T1 })]),
+      PatientRefSchema,
+    );
+    if (!read.ok) throw new Error('expected a valid bundle');
+    const r = read.value.reassessments[0]!;
+    expect(r.effectiveElements).toEqual(['Bundle.entry[0].resource.effectiveDateTime', 'Bundle.entry[1].resource.effectiveInstant']);
+    /** What the pathway answers when these scores arrive on `day`, as the API hands it on. */
+    const answered = (s: Scenario, day: number, scores: ImportedReassessment = r) => {
+      const refusal = checkEvent(s.state, { type: 'reassessment', actor: CLINICIAN, input: ReassessmentInputSchema.parse(scores.input) }, at(day));
+      expect(refusal).not.toBeNull();
+      return effectiveTimeRefusal(scores, refusal!.field ? [{ field: refusal!.field, message: refusal!.message }] : []);
+    };
+    const refused = (text: string | RegExp) => ({
+      reassessment: r,
+      status: 422,
+      outcome: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'business-rule', expression: r.effectiveElements, details: { text } }] },
+    });
+
+    expect(checkEvent(new Scenario().state, { type: 'reassessment', actor: CLINICIAN, input: ReassessmentInputSchema.parse(r.input) }, at(42))).toBeNull();
+    expect(answered(new Scenario(), 41)).toEqual(refused('the effective time is in the future'));
+    expect(answered(new Scenario(), 57)).toEqual(refused("the effective time is more than 14 days ago (the definition's backdateWindowDays)"));
+    const held = new Scenario().apply(43, { type: 'action', actor: COORDINATOR, input: { action: 'hold', reason: 'in hospital' } });
+    expect(answered(held, 44)).toEqual(refused(`the effective time is before the pathway's last recorded event (${new Date(at(43)).toISOString()})`));
+    const v1 = new Scenario(undefined, PathwayDefinitionSchema.parse(pspsLumbarV1));
+    expect(answered(v1, 43)).toEqual(refused('the effective time is back-dated, and psps-lumbar v1 sets no back-dating window: its events are recorded as they happen'));
+    expect(fhirProblems(answered(v1, 43)!.outcome)).toEqual([]);
+    // Any other refusal is not about the time: the route answers it as the pathway refused it.
+    const afterTheHold = { ...r, input: { ...r.input, assessedAt: new Date(at(43.5)).toISOString() } };
+    expect(answered(held, 44, afterTheHold)).toBeNull();
   });
 
   it('answers with a response Bundle: one entry per Observation sent, in order, with the decisions', () => {
