@@ -157,9 +157,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   const oidc = oidcConfig(e);
   const useTls = e.TEMPORAL_TLS || Boolean(e.TEMPORAL_TLS_CERT_PATH || e.TEMPORAL_TLS_CA_PATH);
-  if (!e.DATABASE_URL && e.PATHWAY_ROLE !== 'all') {
-    throw new ConfigError(`invalid settings: DATABASE_URL: PATHWAY_ROLE=${e.PATHWAY_ROLE} needs a PostgreSQL shared with the other role (the embedded store lives in one process)`);
-  }
   return {
     role: e.PATHWAY_ROLE,
     production: e.PATHWAY_ENV === 'production',

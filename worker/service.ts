@@ -25,8 +25,9 @@ import { connectTemporal, ensureSearchAttributes } from './temporal';
 import { ensureDigestSchedule } from './digest-schedule';
 import { EncryptionCodec, payloadKeysFor } from './payload-codec';
 import { NoteCipher } from '../record/note-cipher';
-import { openRecordStore } from '../record/store';
+import { describeUrl, openRecordStore } from '../record/store';
 import { recordStoreSnapshot } from '../record/read';
+import { untilReachable } from './until-reachable';
 import { createPathwayWorker } from './worker';
 import { temporalReadiness } from './readiness';
 import { installRuntime } from './runtime';
@@ -84,10 +85,15 @@ export async function startService(config: Config, log: Logger): Promise<Running
   if (payloadKeys.generated) log.warn('generated a local payload encryption key; set PATHWAY_PAYLOAD_KEY in production', { file: payloadKeys.generated });
   const codec = new EncryptionCodec(payloadKeys.current, payloadKeys.previous);
   const dataConverter = { payloadCodecs: [codec] };
-  if (config.production && !config.record.databaseUrl) throw new Error('production mode needs DATABASE_URL: the record is kept in PostgreSQL');
 
+  if (config.production && !config.record.databaseUrl) throw new Error('production mode needs DATABASE_URL: the record is kept in PostgreSQL');
+  if (config.role !== 'all' && !config.record.databaseUrl) {
+    throw new Error(`PATHWAY_ROLE=${config.role} needs DATABASE_URL: the worker and the API share the record store, and the embedded one lives in one process`);
+  }
   // The record store first: both the worker (writes) and the API (reads) need it.
-  const store = await openRecordStore({ url: config.record.databaseUrl, dataDir: config.dataDir });
+  const store = config.record.databaseUrl
+    ? await untilReachable('the record store', describeUrl(config.record.databaseUrl), () => openRecordStore({ url: config.record.databaseUrl, dataDir: config.dataDir }), log)
+    : await openRecordStore({ dataDir: config.dataDir });
   log.info('record store open', { kind: store.kind, location: store.location });
   const record = { store, cipher: new NoteCipher(payloadKeys.current, payloadKeys.previous) };
   const stops: Array<() => Promise<void>> = [() => store.close()];

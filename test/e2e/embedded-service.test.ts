@@ -157,7 +157,10 @@ describe('embedded default service', () => {
     // Every line is JSON, the SDK's own included, and stopping logs no error.
     expect(service.output.filter((l) => l.trim() && !l.startsWith('{'))).toEqual([]);
     expect(service.lines.filter((l) => l.level === 'error').map((l) => l.msg)).toEqual([]);
-    expect(service.lines.filter((l) => l.level === 'warn').map((l) => l.msg)).toEqual([expect.stringMatching(/^using the local API keys/)]);
+    expect(service.lines.filter((l) => l.level === 'warn').map((l) => l.msg)).toEqual([
+      expect.stringMatching(/^using the local API keys/),
+      expect.stringMatching(/^the console offers local sign-in/),
+    ]);
     expect(service.output.join('\n')).not.toMatch(/IllegalStateError|broken pipe|\x1b\[/i);
   });
 });

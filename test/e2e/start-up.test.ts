@@ -14,12 +14,15 @@ import { missingSearchAttributes } from '../../worker/readiness';
 import { PATHWAY_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { eventually } from '../harness/pathway-driver';
 import { freePort, ServiceProcess } from '../harness/service-process';
+import { createDatabase } from '../harness/postgres-server';
 
 const running: ServiceProcess[] = [];
 afterAll(() => running.forEach((s) => s.kill()));
 
 const production = async (extra: Record<string, string>) => ({
   PATHWAY_ENV: 'production',
+  // Both roles share the record store, on the run's PostgreSQL.
+  DATABASE_URL: await createDatabase(inject('postgresUrl'), `startup_${randomUUID().replace(/-/g, '')}`),
   PATHWAY_PAYLOAD_KEY: 'ab'.repeat(32),
   PATHWAY_PATIENT_KEY: 'k'.repeat(40),
   PORT: String(await freePort()),
@@ -62,7 +65,7 @@ describe('start-up', () => {
       expect(await missingSearchAttributes(connection, namespace)).toEqual([]);
       const readyz = await fetch(`http://127.0.0.1:${env.PORT}/readyz`);
       expect(readyz.status).toBe(503);
-      expect(await readyz.json()).toEqual({ status: 'unavailable', temporal: true, missing: [`no worker polls task queue q-${namespace}: changes would wait until a worker starts`] });
+      expect(await readyz.json()).toEqual({ status: 'unavailable', temporal: true, database: true, missing: [`no worker polls task queue q-${namespace}: changes would wait until a worker starts`] });
 
       const worker = ServiceProcess.start({ ...env, PATHWAY_ROLE: 'worker', PORT: '0' });
       running.push(worker);

@@ -92,6 +92,13 @@ describe('production start-up', () => {
     await expect(startService(config, silentLogger)).rejects.toThrow(/PATHWAY_PATIENT_KEY/);
   });
 
+  it('runs the API and the worker apart only on a shared PostgreSQL record store', async () => {
+    const config = loadConfig({ PATHWAY_ROLE: 'api', TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    await expect(startService(config, silentLogger)).rejects.toThrow(/PATHWAY_ROLE=api needs DATABASE_URL/);
+    const production = loadConfig({ PATHWAY_ENV: 'production', PATHWAY_ROLE: 'worker', TEMPORAL_ADDRESS: '127.0.0.1:1', PATHWAY_PAYLOAD_KEY: 'ab'.repeat(32) });
+    await expect(startService(production, silentLogger)).rejects.toThrow(/production mode needs DATABASE_URL/);
+  });
+
   it('never starts an embedded dev server: a production worker without TEMPORAL_ADDRESS refuses to start', async () => {
     const config = loadConfig({ PATHWAY_ENV: 'production', PATHWAY_ROLE: 'worker', PATHWAY_PAYLOAD_KEY: 'ab'.repeat(32) });
     await expect(startService(config, silentLogger)).rejects.toThrow(/production mode needs TEMPORAL_ADDRESS/);
