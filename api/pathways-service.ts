@@ -140,7 +140,9 @@ export class PathwayService {
       const existing = await this.deps.client.workflow.getHandle(pathwayId).describe();
       if (existing.memo?.enrollmentKey === enrollmentKey) {
         const pathway = await readPathway(this.db, this.deps.record.cipher, pathwayId);
-        if (pathway) return { pathway: pathway, replayed: true };
+        // Started, but not in the record yet: the answer is not confirmed yet.
+        if (!pathway) throw notConfirmed();
+        return { pathway, replayed: true };
       }
     }
     // Another team's pathway is out of scope: the same 403 as enrolling for a team the key may not act for, naming nothing.
