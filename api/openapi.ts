@@ -72,10 +72,18 @@ const READY = {
 // media type are checked before them, so 401 and 415 stay problem details.
 const fhir = (description: string, ref: string) => ({ description, content: { 'application/fhir+json': { schema: { $ref: `#/components/schemas/${ref}` } } } });
 const outcome = (description: string) => fhir(description, 'OperationOutcome');
+/** Refused by the FHIR route (an OperationOutcome) or before it reads FHIR at all (problem details: a body that is not JSON, a missing CSRF token). */
+const outcomeOrProblem = (description: string) => ({
+  description,
+  content: {
+    'application/fhir+json': { schema: { $ref: '#/components/schemas/OperationOutcome' } },
+    'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } },
+  },
+});
 const FHIR_ERRORS = {
   ...ANY,
-  '400': outcome('Invalid input: an issue per element at fault'),
-  '403': outcome('The role of the key may not do this'),
+  '400': outcomeOrProblem('Invalid input: an issue per element at fault (problem details when the body is not JSON at all)'),
+  '403': outcomeOrProblem('The role of the key may not do this'),
   '413': problem('The body is larger than the limit'),
   '415': problem('The body is not application/fhir+json or application/json'),
 };
