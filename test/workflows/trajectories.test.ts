@@ -199,6 +199,7 @@ describe('a non-responder', () => {
     expect(cleared.pathway.scs.psychology).toBe('cleared');
     expect(cleared.pathway.due).toEqual({ kind: 'scs-trial', dueAt: plusDays(cleared.decisions[0]!.at, 42) });
     const trial = await p.procedure({ type: 'scs-trial' });
+    expect(stepsOf(trial.decisions)).toEqual(['procedure:procedure.scs-trial-days']);
     expect(trial.pathway.scs.trialStartedAt).toBe(trial.decisions[0]!.at);
     expect(trial.pathway.due).toEqual({ kind: 'trial-reassessment', dueAt: plusDays(trial.decisions[0]!.at, 7) });
 
@@ -242,6 +243,7 @@ describe('a non-responder', () => {
     expect(result).toMatchObject({ status: 'completed', stage: 'revision-referral', due: null });
     expect(result.workup.consultRecordedAt).toBe(consult.decisions[0]!.at);
     expectContiguousTimeline(result.timeline);
+    // Each recorded procedure cites the rule it starts (issue 9): the reassessment after it, the trial's days.
     expect(ruleIdsOf(decisionsOf(result.timeline))).toEqual([
       'response.conservative',
       'escalation.conservative',
