@@ -76,8 +76,8 @@ export const OutcomesQuerySchema = z
     careTeam: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a care team').optional(),
     definitionId: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a definition id').optional(),
     definitionVersion: z.coerce.number().int().min(1).max(10_000).optional(),
-    from: z.iso.datetime({ offset: true }).optional().describe('Stage episodes entered (procedures performed) from this time'),
-    to: z.iso.datetime({ offset: true }).optional().describe('... up to this time, exclusive'),
+    from: z.union([z.iso.datetime({ offset: true }), z.iso.date()]).optional().describe('Stage episodes entered (procedures performed) from this time (a date is its start, UTC)'),
+    to: z.union([z.iso.datetime({ offset: true }), z.iso.date()]).optional().describe('... up to this time, exclusive (a date is its start, UTC)'),
   })
   .strict();
 

@@ -68,6 +68,15 @@ describe('the record outlives Temporal', () => {
     const report = await call('GET', `/v1/reports/outcomes?careTeam=${team}`);
     expect(report.status).toBe(200);
     expect(report.body.stages.find((s: { stage: string }) => s.stage === 'conservative').withdrawn).toBeGreaterThanOrEqual(1);
+    // A quarter as dates: the enrolment falls inside today's range and outside next year's.
+    const today = String(before.enrolledAt).slice(0, 10);
+    const tomorrow = new Date(Date.parse(today) + 86_400_000).toISOString().slice(0, 10);
+    const quarter = await call('GET', `/v1/reports/outcomes?careTeam=${team}&from=${today}&to=${tomorrow}`);
+    expect(quarter.body.stages.find((s: { stage: string }) => s.stage === 'conservative').entered).toBeGreaterThanOrEqual(1);
+    const nextYear = `${Number(today.slice(0, 4)) + 1}-01-01`;
+    const later = await call('GET', `/v1/reports/outcomes?careTeam=${team}&from=${nextYear}`);
+    expect(later.body.stages.every((s: { entered: number }) => s.entered === 0)).toBe(true);
+    expect((await call('GET', `/v1/reports/outcomes?from=last-quarter`)).status).toBe(400);
     // A change to it is refused as closed, not as unknown.
     expect((await call('POST', `/v1/pathways/${pathwayId}/reassessments`, { body: { painNrs: 5 } })).status).toBe(409);
   });
