@@ -101,6 +101,11 @@ async function grow(store: RecordStore, templates: number, total: number): Promi
     await sql`insert into procedures select enrolment_id || ${suffix}, ordinal, type, stage, performed_at, recorded_at, outcome, record, note_enc
       from procedures r where enrolment_id like 'template-%' and enrolment_id not like '%-c%' and exists (select 1 from pathways p where p.enrolment_id = r.enrolment_id || ${suffix})`.execute(store.db);
   }
+  // Copies made by SQL bypass the writer, so the summary's counts are derived again from the rows.
+  await sql`delete from pathway_counts`.execute(store.db);
+  await sql`insert into pathway_counts (care_team, stage, status, total, overdue, undelivered)
+    select care_team, stage, status, count(*), count(*) filter (where overdue), count(*) filter (where undelivered)
+    from pathways group by care_team, stage, status`.execute(store.db);
   await sql`analyze`.execute(store.db);
 }
 

@@ -137,8 +137,27 @@ const initial: Migration = {
   },
 };
 
+const pathwayCounts: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('pathway_counts')
+      .addColumn('care_team', 'text', (c) => c.notNull())
+      .addColumn('stage', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('total', 'integer', (c) => c.notNull())
+      .addColumn('overdue', 'integer', (c) => c.notNull())
+      .addColumn('undelivered', 'integer', (c) => c.notNull())
+      .addPrimaryKeyConstraint('pathway_counts_pk', ['care_team', 'stage', 'status'])
+      .execute();
+    await sql`insert into pathway_counts (care_team, stage, status, total, overdue, undelivered)
+      select care_team, stage, status, count(*), count(*) filter (where overdue), count(*) filter (where undelivered)
+      from pathways group by care_team, stage, status`.execute(db);
+  },
+};
+
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
+  '0002-pathway-counts': pathwayCounts,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

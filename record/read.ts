@@ -160,19 +160,12 @@ export async function listPathways(db: RecordDb, f: RowFilter, pageSize: number,
   };
 }
 
-/** Counts by stage and status per care team (GROUP BY in the database). */
+/** Counts by stage and status per care team, from the counts every write keeps (no scan of the pathways). */
 export async function summarise(db: RecordDb, f: Pick<RowFilter, 'careTeam' | 'careTeams'>): Promise<CareTeamSummary[]> {
-  const rows = await filtered(db.selectFrom('pathways'), f)
-    .select((eb) => [
-      'care_team',
-      'stage',
-      'status',
-      eb.fn.countAll<number>().as('total'),
-      eb.fn.count<number>('enrolment_id').filterWhere('overdue', '=', true).as('overdue'),
-      eb.fn.count<number>('enrolment_id').filterWhere('undelivered', '=', true).as('undelivered'),
-    ])
-    .groupBy(['care_team', 'stage', 'status'])
-    .execute();
+  let q = db.selectFrom('pathway_counts').selectAll().where('total', '>', 0);
+  if (f.careTeams) q = f.careTeams.length ? q.where('care_team', 'in', [...f.careTeams]) : q.where(sql<boolean>`false`);
+  if (f.careTeam) q = q.where('care_team', '=', f.careTeam);
+  const rows = await q.execute();
   const teams = new Map<string, CareTeamSummary>();
   for (const r of rows) {
     const t = teams.get(r.care_team) ?? { careTeam: r.care_team, total: 0, overdue: 0, undelivered: 0, byStage: {}, byStatus: {} };
@@ -326,11 +319,7 @@ export async function recordStoreSnapshot(db: RecordDb): Promise<{
   writeLagSeconds: number | null;
 }> {
   const [counts, lag] = await Promise.all([
-    db
-      .selectFrom('pathways')
-      .select((eb) => ['care_team', 'stage', 'status', eb.fn.countAll<number>().as('n')])
-      .groupBy(['care_team', 'stage', 'status'])
-      .execute(),
+    db.selectFrom('pathway_counts').select(['care_team', 'stage', 'status', 'total as n']).where('total', '>', 0).execute(),
     // How long after the workflow decided a change the record had it, at most, among recent writes.
     sql<{ lag: number | null }>`select extract(epoch from max(recorded_at - last_entry_at)) as lag from pathways where recorded_at > now() - interval '5 minutes'`.execute(db),
   ]);

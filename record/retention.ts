@@ -21,8 +21,22 @@ export async function purgeExpired(db: RecordDb, opts: { recordRetentionDays?: n
     pathways = await db.transaction().execute(async (trx) => {
       const expired = trx.selectFrom('pathways').select('enrolment_id').where('closed_at', '<', before);
       for (const table of CHILD_TABLES) await trx.deleteFrom(table).where('enrolment_id', 'in', expired).execute();
-      const deleted = await trx.deleteFrom('pathways').where('closed_at', '<', before).executeTakeFirst();
-      return Number(deleted.numDeletedRows);
+      const deleted = await trx.deleteFrom('pathways').where('closed_at', '<', before).returning(['care_team', 'stage', 'status', 'overdue', 'undelivered']).execute();
+      // The summary's counts lose what was deleted.
+      for (const gone of deleted) {
+        await trx
+          .updateTable('pathway_counts')
+          .set((eb) => ({
+            total: eb('total', '-', 1),
+            overdue: eb('overdue', '-', gone.overdue ? 1 : 0),
+            undelivered: eb('undelivered', '-', gone.undelivered ? 1 : 0),
+          }))
+          .where('care_team', '=', gone.care_team)
+          .where('stage', '=', gone.stage)
+          .where('status', '=', gone.status)
+          .execute();
+      }
+      return deleted.length;
     });
   }
   const keys = await db

@@ -127,7 +127,18 @@ export interface IdempotencyKeysTable {
   completed_at: Timestamp | null;
 }
 
+/** Pathways per care team, stage and status, kept by every write: the summary reads it without scanning pathways. */
+export interface PathwayCountsTable {
+  care_team: string;
+  stage: string;
+  status: string;
+  total: number;
+  overdue: number;
+  undelivered: number;
+}
+
 export interface RecordDatabase {
+  pathway_counts: PathwayCountsTable;
   pathways: PathwaysTable;
   timeline_entries: TimelineEntriesTable;
   reassessments: ReassessmentsTable;

@@ -137,6 +137,37 @@ async function writeEpisodes(trx: Transaction<RecordDatabase>, batch: RecordBatc
   }
 }
 
+interface Bucket {
+  care_team: string;
+  stage: string;
+  status: string;
+  overdue: boolean;
+  undelivered: boolean;
+}
+
+/** Adds (`sign` 1) or removes (-1) one pathway from its summary bucket. */
+async function count(trx: Transaction<RecordDatabase>, b: Bucket, sign: 1 | -1): Promise<void> {
+  const overdue = b.overdue ? sign : 0;
+  const undelivered = b.undelivered ? sign : 0;
+  await trx
+    .insertInto('pathway_counts')
+    .values({ care_team: b.care_team, stage: b.stage, status: b.status, total: sign, overdue, undelivered })
+    .onConflict((oc) =>
+      oc.columns(['care_team', 'stage', 'status']).doUpdateSet((eb) => ({
+        total: eb('pathway_counts.total', '+', sign),
+        overdue: eb('pathway_counts.overdue', '+', overdue),
+        undelivered: eb('pathway_counts.undelivered', '+', undelivered),
+      })),
+    )
+    .execute();
+}
+
+/** Writes to one enrolment wait for each other, so the counts move once per change. */
+const lockEnrolment = (trx: Transaction<RecordDatabase>, enrolmentId: string) =>
+  sql`select pg_advisory_xact_lock(hashtext(${enrolmentId}))`.execute(trx);
+
+const BUCKET = ['care_team', 'stage', 'status', 'overdue', 'undelivered'] as const;
+
 function timelineRow(enrolmentId: string, e: TimelineEntry, cipher: NoteCipher) {
   const { reason, ...entry } = e;
   return { enrolment_id: enrolmentId, seq: e.seq, at: e.at, event: e.event, rule_id: e.ruleId ?? null, entry: json(entry), reason_enc: cipher.seal(reason) };
@@ -145,6 +176,7 @@ function timelineRow(enrolmentId: string, e: TimelineEntry, cipher: NoteCipher) 
 export async function writeBatch(db: RecordDb, cipher: NoteCipher, batch: RecordBatch, now: Date = new Date()): Promise<{ applied: boolean }> {
   return db.transaction().execute(async (trx) => {
     const id = batch.enrolmentId;
+    await lockEnrolment(trx, id);
     if (batch.entries.length) {
       await trx.insertInto('timeline_entries').values(batch.entries.map((e) => timelineRow(id, e, cipher))).onConflict((oc) => oc.doNothing()).execute();
     }
@@ -230,12 +262,18 @@ export async function writeBatch(db: RecordDb, cipher: NoteCipher, batch: Record
     // A message handed over at closing may have failed since (recordDeliveryOutcome): it stays flagged.
     const stillUndelivered = sql<boolean>`(excluded.undelivered or exists (select 1 from messages m
       where m.enrolment_id = ${id} and m.outcome = 'undelivered' and m.resolved_at is null))`;
-    const result = await trx
+    const before = await trx.selectFrom('pathways').select(BUCKET).where('enrolment_id', '=', id).executeTakeFirst();
+    const after = await trx
       .insertInto('pathways')
       .values(row)
       .onConflict((oc) => oc.column('enrolment_id').doUpdateSet({ ...changes, undelivered: stillUndelivered }).where('pathways.version', '<', batch.version))
+      .returning(BUCKET)
       .executeTakeFirst();
-    return { applied: Number(result.numInsertedOrUpdatedRows ?? 0) > 0 };
+    if (after) {
+      if (before) await count(trx, before, -1);
+      await count(trx, after, 1);
+    }
+    return { applied: after !== undefined };
   });
 }
 
@@ -254,7 +292,18 @@ export async function writeDeliveryOutcome(
       .onConflict((oc) => oc.columns(['enrolment_id', 'message_id']).doUpdateSet({ outcome: outcome.outcome, at: outcome.at }))
       .execute();
     if (outcome.outcome === 'undelivered') {
-      await trx.updateTable('pathways').set({ undelivered: true }).where('enrolment_id', '=', outcome.enrolmentId).execute();
+      await lockEnrolment(trx, outcome.enrolmentId);
+      const flagged = await trx
+        .updateTable('pathways')
+        .set({ undelivered: true })
+        .where('enrolment_id', '=', outcome.enrolmentId)
+        .where('undelivered', '=', false)
+        .returning(BUCKET)
+        .executeTakeFirst();
+      if (flagged) {
+        await count(trx, { ...flagged, undelivered: false }, -1);
+        await count(trx, flagged, 1);
+      }
     }
   });
 }

@@ -17,7 +17,7 @@ import { digestCounts, listPathways, readPathway, summarise, worklist, type List
 import { outcomesReport } from '../../record/reports';
 import { purgeExpired } from '../../record/retention';
 import type { RecordStore } from '../../record/store';
-import { writeBatch } from '../../record/write';
+import { writeBatch, writeDeliveryOutcome } from '../../record/write';
 import { BACKENDS, freshRecordStore, testCipher } from '../harness/record-store';
 
 const DEF = PathwayDefinitionSchema.parse(structuredClone(pspsLumbarV1));
@@ -198,6 +198,36 @@ describe.each(BACKENDS)('record store on %s', (backend) => {
     expect(await claimKey(store.db, cipher, 'k2', 'd', 60_000)).toEqual({ kind: 'new' });
     await sql`update idempotency_keys set created_at = now() - interval '10 minutes' where key_hash = 'k2'`.execute(store.db);
     expect(await claimKey(store.db, cipher, 'k2', 'd', 60_000)).toEqual({ kind: 'new' });
+  });
+
+  it('keeps the summary counts equal to the pathways themselves through changes, delivery outcomes and deletions', async () => {
+    const team = 'counts-a';
+    const p = new Driven('run-counts-1', 'pw-' + 'c1'.repeat(16), team);
+    const q = new Driven('run-counts-2', 'pw-' + 'c2'.repeat(16), team);
+    await writeBatch(store.db, cipher, p.batch());
+    await writeBatch(store.db, cipher, q.batch());
+    p.apply({ type: 'action', actor: COORDINATOR, input: { action: 'hold', reason: 'in hospital elsewhere' } }, day(3));
+    const held = p.batch();
+    await writeBatch(store.db, cipher, held);
+    await writeBatch(store.db, cipher, held); // a retry moves nothing twice
+    q.apply({ type: 'action', actor: COORDINATOR, input: { action: 'withdraw', reason: 'moved away' } }, day(4));
+    await writeBatch(store.db, cipher, q.batch());
+    await writeDeliveryOutcome(store.db, { enrolmentId: 'run-counts-2', messageId: 'm-1', messageType: 'pathway.closed', outcome: 'undelivered', at: new Date(day(4)).toISOString() });
+    await writeDeliveryOutcome(store.db, { enrolmentId: 'run-counts-2', messageId: 'm-1', messageType: 'pathway.closed', outcome: 'undelivered', at: new Date(day(4)).toISOString() });
+
+    const scanned = async () =>
+      (
+        await sql<{ stage: string; status: string; n: number; u: number }>`select stage, status, count(*)::int as n, count(*) filter (where undelivered)::int as u
+          from pathways where care_team = ${team} group by stage, status`.execute(store.db)
+      ).rows;
+    const [summary] = await summarise(store.db, { careTeam: team });
+    expect(summary).toMatchObject({ careTeam: team, total: 2, undelivered: 1, byStatus: { 'on-hold': 1, withdrawn: 1 }, byStage: { conservative: 2 } });
+    expect((await scanned()).reduce((n, r) => n + r.n, 0)).toBe(summary!.total);
+
+    await purgeExpired(store.db, { recordRetentionDays: 1, idempotencyKeyDays: 30, now: day(40) });
+    const after = await summarise(store.db, { careTeam: team });
+    expect(after.map((t) => [t.total, t.undelivered, t.byStatus])).toEqual([[1, 0, { 'on-hold': 1 }]]);
+    expect(await scanned()).toEqual([{ stage: 'conservative', status: 'on-hold', n: 1, u: 0 }]);
   });
 
   it('deletes a closed pathway only after the configured retention; unset, keeps it', async () => {
