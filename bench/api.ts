@@ -68,6 +68,8 @@ async function main(): Promise<void> {
     definitions: loadDefinitions(),
     apiKeys: new ApiKeyStore([{ id: 'bench', role: 'clinician', sha256: hashKey(KEY) }]),
     logger: silentLogger,
+    // A benchmark is one key sending as fast as it can: the per-key limit would measure itself.
+    rateLimits: { windowSeconds: 60, perKey: 10_000_000, authFailures: 20 },
     isTemporalReachable: async () => true,
     record,
   });
