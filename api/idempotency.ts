@@ -44,24 +44,32 @@ export function idempotency(record: { store: RecordStore; cipher: NoteCipher }):
         res.set('Idempotent-Replayed', 'true').status(status).type(status >= 400 ? 'application/problem+json' : 'application/json').send(JSON.stringify(body));
         return;
       }
-      // Keep the answer as it is sent.
+      // Keep the answer as it is sent: the first one only (a late result after the 503 at the
+      // Temporal deadline changes nothing, and is not sent twice).
       const send = res.json.bind(res);
+      let answered = false;
       res.json = (body: unknown) => {
-        // Already answered (the 503 at the Temporal deadline): a late result changes nothing.
-        if (res.headersSent) return res;
+        if (answered || res.headersSent) return res;
+        answered = true;
         const status = res.statusCode;
         const settle = keeps(status)
           ? completeKey(record.store.db, record.cipher, keyHash, status, { status, body, location: res.get('location') })
           : releaseKey(record.store.db, keyHash);
-        settle.then(
-          () => send(body),
-          // The answer could not be kept: say nothing definite, and let the retry run again.
-          () => {
-            void releaseKey(record.store.db, keyHash).catch(() => undefined);
-            res.status(503).set('Retry-After', '2');
-            send({ type: 'about:blank', title: 'Record store unavailable', status: 503, detail: 'the answer could not be confirmed; retry with the same Idempotency-Key' });
-          },
-        );
+        settle
+          .then(
+            () => {
+              // A 503 at the deadline may have set its status while this answer was being kept.
+              if (res.statusCode !== status) res.status(status).removeHeader('Retry-After');
+              send(body);
+            },
+            // The answer could not be kept: say nothing definite, and let the retry run again.
+            () => {
+              void releaseKey(record.store.db, keyHash).catch(() => undefined);
+              res.status(503).set('Retry-After', '2');
+              send({ type: 'about:blank', title: 'Record store unavailable', status: 503, detail: 'the answer could not be confirmed; retry with the same Idempotency-Key' });
+            },
+          )
+          .catch(() => undefined);
         return res;
       };
       if (!res.get('Idempotent-Replayed')) res.set('Idempotent-Replayed', 'false');
