@@ -155,9 +155,24 @@ const pathwayCounts: Migration = {
   },
 };
 
+/** Scores as double precision: a single-precision column refuses values a valid request may carry (e.g. 2.2e-308 MME). */
+const doubleScores: Migration = {
+  async up(db: Kysely<unknown>) {
+    const columns: Array<[string, string[]]> = [
+      ['pathways', ['baseline_pain_nrs', 'latest_pain_nrs']],
+      ['reassessments', ['pain_nrs', 'daily_mme']],
+      ['stage_episodes', ['reference_pain_nrs', 'exit_pain_nrs']],
+    ];
+    for (const [table, names] of columns) {
+      for (const name of names) await sql`alter table ${sql.table(table)} alter column ${sql.ref(name)} type double precision`.execute(db);
+    }
+  },
+};
+
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-pathway-counts': pathwayCounts,
+  '0003-double-precision-scores': doubleScores,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

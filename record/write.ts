@@ -101,7 +101,7 @@ async function writeEpisodes(trx: Transaction<RecordDatabase>, batch: RecordBatc
           to_stage: null,
           responded: false,
           urgent_referral: false,
-          reference_pain_nrs: sql<number>`coalesce(${before.painNrs}, ${p.baseline.painNrs}::real)`,
+          reference_pain_nrs: sql<number>`coalesce(${before.painNrs}, ${p.baseline.painNrs}::double precision)`,
           reference_odi: sql<number | null>`coalesce(${before.odi}, ${p.baseline.odi ?? null}::integer)`,
           exit_pain_nrs: null,
           exit_odi: null,

@@ -5,6 +5,13 @@ import { loadConfig } from './config';
 import { createLogger } from '../observability/log';
 import { startService, type RunningService } from './service';
 
+// Whoever read the logs has gone (a closed pipe): there is nowhere left to write them, which is no reason to crash.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
+}
+
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel);

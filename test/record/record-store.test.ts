@@ -81,6 +81,16 @@ describe.each(BACKENDS)('record store on %s', (backend) => {
     expect(raw).toContain('v1.');
   });
 
+  it('keeps any score a valid request carries, to the last digit', async () => {
+    const p = new Driven('run-tiny-mme', 'pw-' + '3'.repeat(32), 'spine-a');
+    p.apply({ type: 'reassessment', actor: CLINICIAN, input: { painNrs: 2.5, dailyMme: 2.2250738585072014e-308, redFlags: [] } }, day(14));
+    await writeBatch(store.db, cipher, p.batch());
+    const read = await readPathway(store.db, cipher, p.state.pathwayId);
+    expect(read!.reassessments[0]).toMatchObject({ painNrs: 2.5, dailyMme: 2.2250738585072014e-308 });
+    const row = await store.db.selectFrom('reassessments').select(['daily_mme', 'pain_nrs']).where('enrolment_id', '=', 'run-tiny-mme').executeTakeFirstOrThrow();
+    expect(row).toEqual({ daily_mme: 2.2250738585072014e-308, pain_nrs: 2.5 });
+  });
+
   it('writes each batch once: a retry or a replayed batch changes nothing, and an older batch never moves the pathway back', async () => {
     const p = new Driven('run-idem', 'pw-' + '2'.repeat(32), 'spine-a');
     const first = p.batch();
