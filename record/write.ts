@@ -68,24 +68,29 @@ function scoresAt(enrolmentId: string, at: string, stage?: string) {
   return { painNrs: latest('pain_nrs'), odi: latest('odi') };
 }
 
+/**
+ * Ends the stage episode that entry `seq` belongs to: when, how (escalated, completed, ...), and
+ * its exit scores, the newest reassessment made in `stage`. A second write keeps the first values.
+ */
+function leaveEpisode(trx: Transaction<RecordDatabase>, enrolmentId: string, seq: number, at: string, stage: string, exit: string, toStage?: string) {
+  const scores = scoresAt(enrolmentId, at, stage);
+  return episodeAt(trx, enrolmentId, seq)
+    .set((eb) => ({
+      exited_at: eb.fn.coalesce('exited_at', sql<Date>`${at}::timestamptz`),
+      exit: eb.fn.coalesce('exit', sql<string>`${exit}::text`),
+      ...(toStage ? { to_stage: toStage } : {}),
+      exit_pain_nrs: eb.fn.coalesce('exit_pain_nrs', scores.painNrs),
+      exit_odi: eb.fn.coalesce('exit_odi', scores.odi),
+    }))
+    .execute();
+}
+
 async function writeEpisodes(trx: Transaction<RecordDatabase>, batch: RecordBatch): Promise<void> {
   const p = batch.pathway;
   const id = batch.enrolmentId;
   for (const e of batch.entries) {
     const entersStage = e.event === 'enrolled' || e.stageBefore !== e.stageAfter;
-    if (entersStage && e.event !== 'enrolled') {
-      // Leaving a stage: its exit scores are the newest reassessment made in it.
-      const exit = scoresAt(id, e.at, e.stageBefore);
-      await episodeAt(trx, id, e.seq - 1)
-        .set((eb) => ({
-          exited_at: eb.fn.coalesce('exited_at', sql<Date>`${e.at}::timestamptz`),
-          exit: eb.fn.coalesce('exit', sql<string>`${'escalated'}::text`),
-          to_stage: e.stageAfter,
-          exit_pain_nrs: eb.fn.coalesce('exit_pain_nrs', exit.painNrs),
-          exit_odi: eb.fn.coalesce('exit_odi', exit.odi),
-        }))
-        .execute();
-    }
+    if (entersStage && e.event !== 'enrolled') await leaveEpisode(trx, id, e.seq - 1, e.at, e.stageBefore, 'escalated', e.stageAfter);
     if (entersStage) {
       // A stage's reference is the newest reassessment before it, or the baseline.
       const before = scoresAt(id, e.at);
@@ -112,17 +117,7 @@ async function writeEpisodes(trx: Transaction<RecordDatabase>, batch: RecordBatc
     if (e.statusAfter === 'urgent-referral' && e.statusBefore !== 'urgent-referral') {
       await episodeAt(trx, id, e.seq).set({ urgent_referral: true }).execute();
     }
-    if (isClosed(e.statusAfter) && !isClosed(e.statusBefore)) {
-      const exit = scoresAt(id, e.at, e.stageAfter);
-      await episodeAt(trx, id, e.seq)
-        .set((eb) => ({
-          exited_at: eb.fn.coalesce('exited_at', sql<Date>`${e.at}::timestamptz`),
-          exit: eb.fn.coalesce('exit', sql<string>`${e.statusAfter}::text`),
-          exit_pain_nrs: eb.fn.coalesce('exit_pain_nrs', exit.painNrs),
-          exit_odi: eb.fn.coalesce('exit_odi', exit.odi),
-        }))
-        .execute();
-    }
+    if (isClosed(e.statusAfter) && !isClosed(e.statusBefore)) await leaveEpisode(trx, id, e.seq, e.at, e.stageAfter, e.statusAfter);
   }
   for (const { record } of batch.reassessments) {
     if (!record.evaluation?.responding) continue;
