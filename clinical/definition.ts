@@ -4,45 +4,23 @@
  * publishing a new version. A running pathway keeps the definition it was enrolled with.
  */
 import { z } from 'zod';
+import { BASELINE_MEASURES, INTERVENTIONAL_PROCEDURES, RED_FLAGS, SCS_PROCEDURES, STAGES, WORKUP_ITEMS } from './vocabulary';
 
-export const STAGES = ['conservative', 'interventional', 'scs', 'revision-referral'] as const;
 export const StageSchema = z.enum(STAGES);
 export type Stage = z.infer<typeof StageSchema>;
 
-export const RED_FLAGS = [
-  'bladder-bowel-dysfunction',
-  'saddle-anaesthesia',
-  'progressive-motor-deficit',
-  'infection',
-  'suspected-fracture',
-  'suspected-malignancy',
-  'sexual-dysfunction',
-  'bilateral-leg-weakness',
-] as const;
 export const RedFlagSchema = z.enum(RED_FLAGS);
 export type RedFlag = z.infer<typeof RedFlagSchema>;
 
-export const INTERVENTIONAL_PROCEDURES = [
-  'nerve-block',
-  'epidural-steroid-injection',
-  'facet-joint-injection',
-  'si-joint-injection',
-  'medial-branch-block',
-  'radiofrequency-ablation',
-] as const;
-export const SCS_PROCEDURES = ['psychological-evaluation', 'scs-trial', 'scs-implant'] as const;
 export const ProcedureTypeSchema = z.enum([...INTERVENTIONAL_PROCEDURES, ...SCS_PROCEDURES]);
 export type ProcedureType = z.infer<typeof ProcedureTypeSchema>;
 
-export const WORKUP_ITEMS = ['imaging', 'labs', 'bone-density', 'health-optimisation', 'second-opinion'] as const;
 export const WorkupItemSchema = z.enum(WORKUP_ITEMS);
 export type WorkupItem = z.infer<typeof WorkupItemSchema>;
 
 const days = z.number().int().min(0).max(3650);
 const percent = z.number().min(0).max(100);
 
-/** The scores a stage may need as its baseline before its first procedure (Medicare LCD L33906: pain and function). */
-export const BASELINE_MEASURES = ['painNrs', 'odi', 'dailyMme'] as const;
 export const BaselineMeasureSchema = z.enum(BASELINE_MEASURES);
 export type BaselineMeasure = z.infer<typeof BaselineMeasureSchema>;
 const requiredBaseline = z

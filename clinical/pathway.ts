@@ -5,7 +5,7 @@
  * the numbers it used, and the stage and status before and after.
  */
 import type { BaselineMeasure, PathwayDefinition, RedFlag, Stage, WorkupItem } from './definition';
-import { STAGES } from './definition';
+import { STAGES } from './vocabulary';
 import type { ActionInput, Actor, ProcedureInput, ReassessmentInput, RedFlagReport, Scores, WorkupResultInput } from './events';
 import { may, type Permission, type Role } from './permissions';
 import {

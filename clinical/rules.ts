@@ -3,7 +3,8 @@
  * and a sentence a clinician can read, filled in with the definition's own numbers, and every
  * evaluation returns the numbers it used so the timeline can say why a decision was taken.
  */
-import { RED_FLAGS, type BaselineMeasure, type PathwayDefinition, type Stage } from './definition';
+import type { BaselineMeasure, PathwayDefinition, Stage } from './definition';
+import { RED_FLAGS } from './vocabulary';
 
 export type RuleId =
   | 'red-flag.urgent-referral'

@@ -2,7 +2,7 @@
  * The console's pages: static HTML shells without data (every page fills itself from /v1 with
  * the session cookie), so they hold nothing to cache and are sent with no-store.
  */
-import { INTERVENTIONAL_PROCEDURES, RED_FLAGS, SCS_PROCEDURES, STAGES, WORKUP_ITEMS } from '../clinical/definition';
+import { INTERVENTIONAL_PROCEDURES, RED_FLAGS, SCS_PROCEDURES, STAGES, WORKUP_ITEMS } from '../clinical/vocabulary';
 import type { ConsoleAssets, PageName } from './assets';
 
 /** The clinic's words the forms offer, from the clinical model itself, so the browser needs no copy of its schemas. */

@@ -16,7 +16,8 @@ import type {
   ServiceRequest,
   Task,
 } from '@medplum/fhirtypes';
-import { STAGES, type Stage, type WorkupItem } from '../clinical/definition';
+import type { Stage, WorkupItem } from '../clinical/definition';
+import { STAGES } from '../clinical/vocabulary';
 import type { PathwayStatus, ReassessmentRecord } from '../clinical/pathway';
 import { ruleSentence, type RuleId } from '../clinical/rules';
 import type { Scores } from '../clinical/events';

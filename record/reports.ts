@@ -6,7 +6,8 @@
  * episodes, so closed pathways count for as long as their records are kept.
  */
 import { sql, type RawBuilder } from 'kysely';
-import { STAGES, type Stage } from '../clinical/definition';
+import type { Stage } from '../clinical/definition';
+import { STAGES } from '../clinical/vocabulary';
 import type { RecordDb } from './store';
 
 export interface OutcomeFilters {

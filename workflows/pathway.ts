@@ -16,15 +16,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
-import type { z } from 'zod';
-import {
-  ActionInputSchema,
-  ActorSchema,
-  ProcedureInputSchema,
-  ReassessmentInputSchema,
-  RedFlagReportSchema,
-  WorkupResultInputSchema,
-} from '../clinical/events';
+import { checkCommand, type CommandKind } from '../clinical/command-check';
+import type { Actor } from '../clinical/events';
 import {
   applyClock,
   applyEvent,
@@ -102,16 +95,14 @@ function refuse(details: RefusalDetails): never {
   throw ApplicationFailure.create({ type: REFUSAL_ERROR_TYPE, message: details.message, nonRetryable: true, details: [details] });
 }
 
-/** Parses a command with the shared zod schema; a refusal names each field, never the value given. */
-function parseCommand<S extends z.ZodType>(schema: S, command: Command<unknown>): { actor: z.infer<typeof ActorSchema>; input: z.infer<S> } {
-  const actor = ActorSchema.safeParse(command?.actor);
-  const input = schema.safeParse(command?.input);
-  if (actor.success && input.success) return { actor: actor.data, input: input.data };
-  const errors = [
-    ...(actor.success ? [] : actor.error.issues.map((i) => ({ field: ['actor', ...i.path].join('.'), message: i.message }))),
-    ...(input.success ? [] : input.error.issues.map((i) => ({ field: i.path.join('.') || '(body)', message: i.message }))),
-  ];
-  refuse({ code: 'invalid', message: `invalid ${errors.map((e) => e.field).join(', ')}`, errors });
+/**
+ * Checks a command against the API's schemas (as JSON Schema: the workflow carries no zod, which
+ * it would instantiate once per cached pathway); a refusal names each field, never the value given.
+ */
+function parseCommand<K extends CommandKind>(kind: K, command: Command<unknown>): Extract<PathwayEvent, { type: K }> {
+  const checked = checkCommand<Extract<PathwayEvent, { type: K }>['input'], Actor>(kind, command?.actor, command?.input);
+  if (checked.ok) return { type: kind, actor: checked.actor, input: checked.input } as Extract<PathwayEvent, { type: K }>;
+  refuse({ code: 'invalid', message: `invalid ${checked.errors.map((e) => e.field).join(', ')}`, errors: checked.errors });
 }
 
 export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<PathwayView> {
@@ -141,24 +132,16 @@ export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<Path
     return condition(() => recorded.through >= version);
   };
 
-  const toEvent = {
-    reassessment: (c: Command<unknown>): PathwayEvent => ({ type: 'reassessment', ...parseCommand(ReassessmentInputSchema, c) }),
-    procedure: (c: Command<unknown>): PathwayEvent => ({ type: 'procedure', ...parseCommand(ProcedureInputSchema, c) }),
-    'workup-result': (c: Command<unknown>): PathwayEvent => ({ type: 'workup-result', ...parseCommand(WorkupResultInputSchema, c) }),
-    'red-flags': (c: Command<unknown>): PathwayEvent => ({ type: 'red-flags', ...parseCommand(RedFlagReportSchema, c) }),
-    action: (c: Command<unknown>): PathwayEvent => ({ type: 'action', ...parseCommand(ActionInputSchema, c) }),
-  };
-  type Kind = keyof typeof toEvent;
 
-  const validate = (kind: Kind) => (command: Command<unknown>): void => {
+  const validate = (kind: CommandKind) => (command: Command<unknown>): void => {
     // A caller outside the pathway's care team learns nothing, not even that it exists.
     if (command?.scope && !command.scope.careTeams.includes(state.careTeam)) refuse({ code: 'not-found', message: 'no such pathway' });
-    const refusal = checkEvent(state, toEvent[kind](command), Date.now());
+    const refusal = checkEvent(state, parseCommand(kind, command), Date.now());
     if (refusal) refuse(refusal);
   };
   // A change answers once it is in the record, so a read right after it sees it.
-  const handle = (kind: Kind) => (command: Command<unknown>): ChangeResult | Promise<ChangeResult> => {
-    const outcome = applyEvent(state, toEvent[kind](command), Date.now());
+  const handle = (kind: CommandKind) => (command: Command<unknown>): ChangeResult | Promise<ChangeResult> => {
+    const outcome = applyEvent(state, parseCommand(kind, command), Date.now());
     state = outcome.state;
     outbox.push(...outcome.effects);
     changes++;

@@ -3,14 +3,8 @@
  * Day n of a scenario is T0 + n * DAY_MS; enrolment is at day 0 unless a test says otherwise.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  PathwayDefinitionSchema,
-  STAGES,
-  type PathwayDefinition,
-  type ProcedureType,
-  type RedFlag,
-  type WorkupItem,
-} from '../../clinical/definition';
+import { PathwayDefinitionSchema, type PathwayDefinition, type ProcedureType, type RedFlag, type WorkupItem } from '../../clinical/definition';
+import { STAGES } from '../../clinical/vocabulary';
 import pspsLumbarV1 from '../../clinical/definitions/psps-lumbar.v1.json';
 import type { ActionInput, Actor, ProcedureInput, ReassessmentInput, Scores } from '../../clinical/events';
 import {
