@@ -41,7 +41,6 @@ import {
   type PathwayWorkflowInput,
   type RefusalDetails,
 } from '../workflows/messages';
-import { CareTeamKey, DefinitionKey, DefinitionVersionKey, OverdueKey, PathwayStageKey, PathwayStatusKey } from '../workflows/search-attributes';
 import { HttpProblem } from './problem';
 import type { ChangeKind, EnrollRequest, ListQuery } from './schemas';
 
@@ -118,15 +117,8 @@ export class PathwayService {
       args: [input],
       workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      // No search attributes here: the workflow sets them in the same first task that answers.
       ...(enrollmentKey ? { memo: { enrollmentKey } } : {}),
-      typedSearchAttributes: [
-        { key: PathwayStageKey, value: 'conservative' },
-        { key: PathwayStatusKey, value: req.redFlags.length ? 'urgent-referral' : 'active' },
-        { key: CareTeamKey, value: req.careTeam },
-        { key: OverdueKey, value: false },
-        { key: DefinitionKey, value: definition.id },
-        { key: DefinitionVersionKey, value: definition.version },
-      ],
     });
     try {
       const { pathway } = await this.deps.client.workflow.executeUpdateWithStart(confirmEnrolment, { startWorkflowOperation: start });
