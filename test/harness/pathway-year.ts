@@ -74,6 +74,8 @@ export interface PathwayYear {
   view: PathwayView;
   /** Real time the year took to drive, enrolment to day 365, in ms. */
   wallMs: number;
+  /** Of which, moving the clock on: the server firing the year's timers and running what they start. */
+  clockMs: number;
 }
 
 /**
@@ -92,8 +94,11 @@ export async function runPathwayYear(
     ...(opts.continueAsNewAfterEvents ? { continueAsNewAfterEvents: opts.continueAsNewAfterEvents } : {}),
   });
   let today = 0;
+  let clockMs = 0;
   const day = async (d: number): Promise<void> => {
+    const moving = performance.now();
     await p.passDays(d - today);
+    clockMs += performance.now() - moving;
     today = d;
   };
 
@@ -150,5 +155,5 @@ export async function runPathwayYear(
   await day(YEAR_DAYS);
   const view = await p.until((s) => s.timeline.filter((e) => e.event === 'notification').length >= YEAR_EXPECTED.careTeamMessages);
   const wallMs = performance.now() - started;
-  return { pathway: p, firstRunId: (p.handle as WorkflowHandleWithFirstExecutionRunId).firstExecutionRunId, view, wallMs };
+  return { pathway: p, firstRunId: (p.handle as WorkflowHandleWithFirstExecutionRunId).firstExecutionRunId, view, wallMs, clockMs };
 }
