@@ -10,7 +10,7 @@
  *   npm run bench:year
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -52,17 +52,45 @@ function bytesByType(history: History): Array<{ type: string; events: number; by
   return [...byType].map(([type, row]) => ({ type, ...row })).sort((a, b) => b.bytes - a.bytes);
 }
 
+/** CPU time this process has used (every thread: client, worker, workflow threads), in ms. */
+const ownCpuMs = (): number => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
+
+/**
+ * CPU time the time-skipping server (a child of this process) has used, in ms; null where /proc
+ * cannot tell. Wall times on a shared machine swing with its load; CPU time much less.
+ */
+function serverCpuMs(): number | null {
+  try {
+    const children = readdirSync(`/proc/${process.pid}/task`).flatMap((tid) =>
+      readFileSync(`/proc/${process.pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean),
+    );
+    const server = children.find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('temporal-test-server'));
+    if (!server) return null;
+    const fields = readFileSync(`/proc/${server}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in clock ticks of 1/100 s
+  } catch {
+    return null;
+  }
+}
+
 /** Replays a history `REPLAYS` times on one replay worker: the first pays for the worker, the rest are the replay alone. */
-async function replayTimes(bundleCode: string, history: History): Promise<{ first: number; median: number }> {
+async function replayTimes(bundleCode: string, history: History): Promise<{ first: number; median: number; cpu: number }> {
   const histories = Array.from({ length: REPLAYS }, (_, i) => ({ workflowId: `replay-${i}`, history }));
   const times: number[] = [];
+  const cpu: number[] = [];
   let started = performance.now();
+  let startedCpu = ownCpuMs();
   for await (const result of Worker.runReplayHistories({ workflowBundle: { code: bundleCode } }, histories)) {
     if (result.error) throw result.error;
     times.push(performance.now() - started);
+    cpu.push(ownCpuMs() - startedCpu);
     started = performance.now();
+    startedCpu = ownCpuMs();
   }
-  return { first: times[0]!, median: median(times.slice(1)) };
+  return { first: times[0]!, median: median(times.slice(1)), cpu: median(cpu.slice(1)) };
 }
 
 async function main(): Promise<void> {
@@ -92,7 +120,12 @@ async function main(): Promise<void> {
   try {
     // The first year warms the worker (bundle, connections, JIT); the rest are measured.
     const years = [];
-    for (let i = 0; i <= YEARS; i++) years.push(await runPathwayYear(env, taskQueue));
+    for (let i = 0; i <= YEARS; i++) {
+      const [cpu, server] = [ownCpuMs(), serverCpuMs()];
+      const year = await runPathwayYear(env, taskQueue);
+      const serverAfter = serverCpuMs();
+      years.push({ ...year, cpuMs: ownCpuMs() - cpu, serverCpuMs: server === null || serverAfter === null ? null : serverAfter - server });
+    }
     const measured = years.slice(1);
     const year = measured[0]!;
     const runs = await historiesOfRuns(env.client, year.pathway.id, year.firstRunId);
@@ -106,12 +139,14 @@ async function main(): Promise<void> {
     console.log(`\nA worst-case pathway-year on the time-skipping server (continue-as-new after ${CONTINUE_AS_NEW_AFTER_EVENTS} events)\n`);
     console.log(`  wall time of the year:  median ${median(measured.map((y) => y.wallMs)).toFixed(0)} ms  (${measured.map((y) => y.wallMs.toFixed(0)).join(', ')} ms; cold worker ${years[0]!.wallMs.toFixed(0)} ms)`);
     console.log(`  of which moving clock:  median ${median(measured.map((y) => y.clockMs)).toFixed(0)} ms  (the server firing the year's timers, the worker running what they start)`);
+    const serverCpu = measured.map((y) => y.serverCpuMs).filter((ms): ms is number => ms !== null);
+    console.log(`  CPU of the year:        median ${median(measured.map((y) => y.cpuMs)).toFixed(0)} ms in this process (worker, client)${serverCpu.length ? `, ${median(serverCpu).toFixed(0)} ms in the time-skipping server` : ''}`);
     console.log(`  timeline entries:       ${year.view.timeline.length}`);
     console.log(`  runs:                   ${runs.length}`);
     console.log(`  events per run:         ${events.join(', ')}  (longest ${Math.max(...events)})`);
     console.log(`  history bytes per run:  ${bytes.map(kib).join(', ')}  (all runs ${kib(bytes.reduce((a, b) => a + b, 0))})`);
-    console.log(`  replay, longest run:    ${now.median.toFixed(0)} ms  (${Math.max(...events)} events; the first replay on a new replay worker ${now.first.toFixed(0)} ms)`);
-    console.log(`  replay, before (1 run): ${then.median.toFixed(0)} ms  (${before.events.length} events)  -> ${(now.median / then.median).toFixed(2)}x\n`);
+    console.log(`  replay, longest run:    ${now.median.toFixed(0)} ms, ${now.cpu.toFixed(0)} ms CPU  (${Math.max(...events)} events; the first replay on a new replay worker ${now.first.toFixed(0)} ms)`);
+    console.log(`  replay, before (1 run): ${then.median.toFixed(0)} ms, ${then.cpu.toFixed(0)} ms CPU  (${before.events.length} events)  -> ${(now.median / then.median).toFixed(2)}x\n`);
     console.log('  Bytes of the longest run by event type:');
     for (const row of bytesByType(longest.history)) {
       console.log(`    ${row.type.padEnd(40)} ${String(row.events).padStart(4)} events  ${kib(row.bytes).padStart(10)}  ${(row.bytes / row.events).toFixed(0).padStart(6)} B each`);
