@@ -28,7 +28,7 @@ export interface PathwayWorkflowInput {
   enrollment: Enrollment;
   /** State carried across continue-as-new; absent on the first run. */
   carried?: { state: PathwayState; effects: Effect[]; recorded?: RecordProgress };
-  /** Continue as new once history reaches this many events (tests lower it); otherwise when Temporal suggests. */
+  /** Continue as new once history reaches this many events (tests lower it); otherwise at CONTINUE_AS_NEW_AFTER_EVENTS (workflows/pathway.ts). */
   continueAsNewAfterEvents?: number;
 }
 

@@ -73,6 +73,20 @@ import { delivery, handOver } from './care-team-delivery';
  */
 export const CLOSING_HANDS_OVER_MESSAGES = 'closing-hands-over-messages';
 
+/**
+ * Patch: a run continues as new once its history passes CONTINUE_AS_NEW_AFTER_EVENTS, rather
+ * than when Temporal suggests it (thousands of events). Runs started before it keep the old rule.
+ */
+export const EARLY_CONTINUE_AS_NEW = 'early-continue-as-new';
+
+/**
+ * A pathway evicted from the worker's cache replays its current run when its next timer fires,
+ * at a cost that grows with the run's length. A worst-case pathway-year is some 650 events
+ * (bench/pathway-year.ts): at 500 a replay stays well under a second, and a year still continues
+ * as new only once or twice, each time carrying the whole state (about 50 KiB after that year).
+ */
+export const CONTINUE_AS_NEW_AFTER_EVENTS = 500;
+
 // The record is written as soon as the database answers: the write is short, so it runs as a
 // local activity (no round trip through the server), retried without end while the database is down.
 type Activities = ReturnType<typeof createActivities>;
@@ -225,10 +239,12 @@ export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<Path
     }
   };
 
+  // Decided once per run, before its first command: runs from before the patch keep waiting for Temporal's suggestion.
+  const continuesAsNewEarly = patched(EARLY_CONTINUE_AS_NEW);
   const historyIsLong = (): boolean =>
     input.continueAsNewAfterEvents !== undefined
       ? workflowInfo().historyLength >= input.continueAsNewAfterEvents
-      : workflowInfo().continueAsNewSuggested;
+      : workflowInfo().continueAsNewSuggested || (continuesAsNewEarly && workflowInfo().historyLength >= CONTINUE_AS_NEW_AFTER_EVENTS);
 
   keepSearchAttributesCurrent();
   while (!isClosed(state.status)) {

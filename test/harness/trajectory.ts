@@ -10,9 +10,10 @@ import type { TimelineEntry, TimelineEvent } from '../../clinical/pathway';
 import { DAY_MS } from '../../clinical/rules';
 import { REFUSAL_ERROR_TYPE, type RefusalDetails } from '../../workflows/messages';
 import { eventually, type PathwayDriver } from './pathway-driver';
+import { historiesOfRuns, type History } from './run-histories';
 import type { RecordingChannel } from './temporal';
 
-export type History = temporal.api.history.v1.IHistory;
+export type { History };
 export const EventType = temporal.api.enums.v1.EventType;
 
 /** The event types of a history, in order. */
@@ -84,19 +85,8 @@ export function eventuallyLocal<T>(read: () => T, check: (value: T) => boolean):
 /** The run id the pathway started with (the driver's handle comes from `start`, which knows it). */
 export const firstRunId = (p: PathwayDriver): string => (p.handle as WorkflowHandleWithFirstExecutionRunId).firstExecutionRunId;
 
-/** The histories of every run of a workflow, first to last, following continue-as-new. */
-export async function runHistories(p: PathwayDriver): Promise<Array<{ runId: string; history: History }>> {
-  const runs: Array<{ runId: string; history: History }> = [];
-  let runId: string | undefined = firstRunId(p);
-  while (runId) {
-    const history: History = await p.env.client.workflow.getHandle(p.id, runId).fetchHistory();
-    runs.push({ runId, history });
-    const last = history.events?.[history.events.length - 1] ?? undefined;
-    runId = last?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
-    if (runs.length > 200) throw new Error('continue-as-new chain too long');
-  }
-  return runs;
-}
+/** The histories of every run of a pathway, first to last, following continue-as-new. */
+export const runHistories = (p: PathwayDriver): Promise<Array<{ runId: string; history: History }>> => historiesOfRuns(p.env.client, p.id, firstRunId(p));
 
 /** Collects the histories of a pathway's runs for the replay test. */
 export async function collectHistories(into: HistoryAndWorkflowId[], p: PathwayDriver): Promise<void> {
