@@ -23,7 +23,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { loadDefinitions } from '../clinical/registry';
 import { silentLogger } from '../observability/log';
 import { createDatabase, startPostgresServer } from '../test/harness/postgres-server';
-import { ServiceProcess } from '../test/harness/service-process';
+import { ServiceProcess, freePort } from '../test/harness/service-process';
 import { loadConfig } from '../worker/config';
 import { EncryptionCodec } from '../worker/payload-codec';
 import { ensureSearchAttributes } from '../worker/temporal';
@@ -44,20 +44,35 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-/** The worker process's resident set now, in bytes (Linux /proc). */
-function residentSet(pid: number): number {
-  const kb = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-  if (!kb) throw new Error(`no VmRSS for process ${pid}: the worker has exited`);
-  return Number(kb) * 1024;
+/** The worker process's resident set now, in bytes (Linux /proc); undefined once it has exited. */
+function residentSet(pid: number): number | undefined {
+  try {
+    const kb = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? Number(kb) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const mib = (bytes: number) => (bytes / MiB).toFixed(0);
 const thousands = (n: number) => n.toLocaleString('en-GB');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** From the worker's own metrics: its main thread's V8 heap (the workflow thread's is not in it) and the pathways in its cache. */
+async function workerMetrics(port: number): Promise<{ mainHeap?: number; cached?: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const value = (name: string) => {
+    const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'm').exec(text);
+    return m ? Number(m[1]) : undefined;
+  };
+  return { mainHeap: value('nodejs_heap_size_used_bytes'), cached: value('temporal_sticky_cache_size') };
+}
+
 interface Checkpoint {
   pathways: number;
   rss: number;
+  mainHeap?: number;
+  cached?: number;
   /** The highest resident set sampled (once a second) while seeding up to here. */
   peakWhileSeeding: number;
   enrolmentsPerSecond: number;
@@ -78,6 +93,13 @@ async function main(): Promise<void> {
   ]);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'pathway-bench-memory-'));
   let worker: ServiceProcess | undefined;
+  let stopped: Promise<void> | undefined;
+  const stopEverything = () =>
+    (stopped ??= (async () => {
+      if (worker) await worker.interrupt();
+      await Promise.all([env.teardown(), postgres.destroy()]);
+      rmSync(dataDir, { recursive: true, force: true });
+    })());
   try {
     await ensureSearchAttributes(env.connection, 'default', silentLogger);
     const databaseUrl = await createDatabase(postgres.url, 'bench_worker_memory');
@@ -87,7 +109,9 @@ async function main(): Promise<void> {
     const client = new Client({ connection: env.connection, dataConverter: { payloadCodecs: [new EncryptionCodec(payloadKey)] } });
     const definition = loadDefinitions().get('psps-lumbar')!;
 
+    const metricsPort = await freePort();
     worker = ServiceProcess.start({
+      PATHWAY_METRICS_PORT: String(metricsPort),
       PATHWAY_ROLE: 'worker',
       TEMPORAL_ADDRESS: env.address,
       TEMPORAL_TASK_QUEUE: taskQueue,
@@ -97,8 +121,13 @@ async function main(): Promise<void> {
     });
     await worker.waitFor((l) => l.msg === 'pathway service ready');
     const pid = worker.pid;
+    const rssNow = (): number => {
+      const rss = residentSet(pid);
+      if (rss === undefined) throw new Error(`the worker exited; its last lines:\n${worker!.output.slice(-20).join('\n')}`);
+      return rss;
+    };
     await sleep(3000);
-    const idle = residentSet(pid);
+    const idle = rssNow();
     console.log(`worker process ${pid}: workflow cache ${thousands(cacheSize)} pathways (PATHWAY_WORKFLOW_CACHE_SIZE), idle RSS ${mib(idle)} MiB`);
     console.log(`seeding up to ${thousands(target)} pathways, ${concurrency} enrolments in flight, for at most ${seedMinutes} minutes`);
 
@@ -127,7 +156,15 @@ async function main(): Promise<void> {
     const started = performance.now();
     const seedDeadline = started + seedMinutes * 60_000;
     let peak = 0;
-    const sampler = setInterval(() => (peak = Math.max(peak, residentSet(pid))), 1000);
+    const sampler = setInterval(() => {
+      const rss = residentSet(pid);
+      if (rss !== undefined) peak = Math.max(peak, rss);
+      // Enrolments in flight would wait for a worker that has gone: stop here with what it said.
+      else void stopEverything().finally(() => {
+        console.error(`the worker exited while seeding; its last lines:\n${worker!.output.slice(-20).join('\n')}`);
+        process.exit(1);
+      });
+    }, 1000);
     let next = 0;
     for (const mark of [...marks].filter((m) => m <= target).sort((a, b) => a - b)) {
       const from = ids.length;
@@ -139,11 +176,11 @@ async function main(): Promise<void> {
       );
       if (ids.length === from) break;
       await sleep(2000);
-      const rss = residentSet(pid);
+      const rss = rssNow();
       peak = Math.max(peak, rss);
-      checkpoints.push({ pathways: ids.length, rss, peakWhileSeeding: peak, enrolmentsPerSecond: (ids.length - from) / ((performance.now() - t - 2000) / 1000), minutes: (performance.now() - started) / 60_000 });
+      checkpoints.push({ pathways: ids.length, rss, ...(await workerMetrics(metricsPort)), peakWhileSeeding: peak, enrolmentsPerSecond: (ids.length - from) / ((performance.now() - t - 2000) / 1000), minutes: (performance.now() - started) / 60_000 });
       const c = checkpoints.at(-1)!;
-      console.log(`  ${thousands(c.pathways).padStart(7)} pathways: RSS ${mib(c.rss)} MiB (peak ${mib(c.peakWhileSeeding)}), ${c.enrolmentsPerSecond.toFixed(1)} enrolments/s, ${c.minutes.toFixed(1)} min`);
+      console.log(`  ${thousands(c.pathways).padStart(7)} pathways: RSS ${mib(c.rss)} MiB (peak ${mib(c.peakWhileSeeding)}, main-thread heap ${c.mainHeap === undefined ? '?' : mib(c.mainHeap)}, ${c.cached ?? '?'} cached), ${c.enrolmentsPerSecond.toFixed(1)} enrolments/s, ${c.minutes.toFixed(1)} min`);
       if (performance.now() >= seedDeadline) break;
     }
     clearInterval(sampler);
@@ -165,22 +202,26 @@ async function main(): Promise<void> {
     const evictedCount = Math.min(wakes, Math.max(0, seeded - cacheSize - recent));
     const evictedWakes = await wake(ids.slice(0, evictedCount));
     await sleep(2000);
-    const afterWakes = residentSet(pid);
+    const afterWakes = rssNow();
     const problems = worker.lines.filter((l) => l.level === 'warn' || l.level === 'error');
 
     console.log();
     console.log(`Worker memory: one worker process, workflow cache ${thousands(cacheSize)} pathways, ${os.cpus().length} cores, Node ${process.version}`);
-    console.log('active pathways | worker RSS MiB | peak while seeding | enrolments/s (since previous) | minutes');
-    console.log(`${'0 (idle)'.padStart(15)} | ${mib(idle).padStart(14)} |                    |                               |`);
-    for (const c of checkpoints) {
-      console.log(`${thousands(c.pathways).padStart(15)} | ${mib(c.rss).padStart(14)} | ${mib(c.peakWhileSeeding).padStart(18)} | ${c.enrolmentsPerSecond.toFixed(1).padStart(29)} | ${c.minutes.toFixed(1).padStart(7)}`);
-    }
-    console.log(`${`after wakes`.padStart(15)} | ${mib(afterWakes).padStart(14)} |                    |                               |`);
+    console.log('active pathways | worker RSS MiB | of which main-thread heap | in cache | peak RSS while seeding | enrolments/s (since previous) | minutes');
+    const row = (what: string, rss: number, c?: Checkpoint) =>
+      console.log(
+        `${what.padStart(15)} | ${mib(rss).padStart(14)} | ${(c?.mainHeap === undefined ? '' : mib(c.mainHeap)).padStart(25)} | ${String(c?.cached ?? '').padStart(8)} | ${(c ? mib(c.peakWhileSeeding) : '').padStart(22)} | ${(c ? c.enrolmentsPerSecond.toFixed(1) : '').padStart(29)} | ${(c ? c.minutes.toFixed(1) : '').padStart(7)}`,
+      );
+    row('0 (idle)', idle);
+    for (const c of checkpoints) row(thousands(c.pathways), c.rss, c);
+    row('after wakes', afterWakes);
     const atCache = checkpoints.find((c) => c.pathways >= cacheSize && cacheSize > 0);
-    if (atCache) console.log(`per cached pathway: ${((atCache.rss - idle) / atCache.pathways / 1024).toFixed(0)} KiB (RSS over idle at ${thousands(atCache.pathways)} pathways, cache full)`);
+    if (atCache) console.log(`per cached pathway as the cache fills: ${((atCache.rss - idle) / atCache.pathways / 1024).toFixed(0)} KiB of RSS over idle (the garbage collector's headroom comes later)`);
+    // Growth once the cache has long been full (at twice its size, or 1,000): flat if nothing else holds memory per pathway.
+    const settled = checkpoints.find((c) => c.pathways >= Math.max(1000, 2 * cacheSize));
     const last = checkpoints.at(-1);
-    if (atCache && last && last.pathways > atCache.pathways) {
-      console.log(`beyond the cache: ${((last.rss - atCache.rss) / MiB / ((last.pathways - atCache.pathways) / 1000)).toFixed(1)} MiB per 1,000 more pathways (${thousands(atCache.pathways)} → ${thousands(last.pathways)})`);
+    if (settled && last && last.pathways > settled.pathways) {
+      console.log(`beyond the cache: ${((last.rss - settled.rss) / MiB / ((last.pathways - settled.pathways) / 1000)).toFixed(1)} MiB per 1,000 more pathways (${thousands(settled.pathways)} → ${thousands(last.pathways)})`);
     }
     if (seeded < target) console.log(`reached ${thousands(seeded)} of ${thousands(target)} pathways in the ${seedMinutes}-minute cap`);
     console.log(`enrolments that failed: ${failures}; worker log lines at warn or error: ${problems.length}${problems.length ? ` (first: ${problems[0]!.msg})` : ''}`);
@@ -192,9 +233,7 @@ async function main(): Promise<void> {
     }
     if (cachedWakes.length && evictedWakes.length) console.log(`evicted/cached p50: ${(percentile(evictedWakes, 50) / percentile(cachedWakes, 50)).toFixed(2)}×`);
   } finally {
-    if (worker) await worker.interrupt();
-    await Promise.all([env.teardown(), postgres.destroy()]);
-    rmSync(dataDir, { recursive: true, force: true });
+    await stopEverything();
   }
 }
 

@@ -9,10 +9,11 @@ const port = z.coerce.number().int().min(0).max(65535);
 const positive = (max: number) => z.coerce.number().int().min(1).max(max);
 /**
  * Pathways a worker keeps in memory between their workflow tasks. The rest are evicted (least
- * recently used first) and replay their history when they next wake. README.md ("Settings") has
- * what each costs; bench/worker-memory.ts measures it.
+ * recently used first) and replay their history when they next wake. Pathways wake weeks apart,
+ * so a cache this size already serves the tasks that follow each other within seconds, and one
+ * worker stays well under 1 GiB however many pathways run (bench/worker-memory.ts; README.md).
  */
-export const DEFAULT_WORKFLOW_CACHE_SIZE = 500;
+export const DEFAULT_WORKFLOW_CACHE_SIZE = 250;
 
 const flag = z
   .enum(['true', 'false', '1', '0', ''])
