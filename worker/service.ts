@@ -142,6 +142,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
         client,
         dataConverter,
         metrics,
+        workflowCacheSize: config.worker.workflowCacheSize,
       });
       const running = worker.run();
       stops.push(async () => {

@@ -6,6 +6,7 @@ import type { DataConverter } from '@temporalio/common';
 import { Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 import { requestIdActivityInterceptor } from '../observability/request-id-interceptors';
+import { DEFAULT_WORKFLOW_CACHE_SIZE } from './config';
 
 /** The workflow side of request ids; bundles made elsewhere (tests) include it too. */
 export const WORKFLOW_INTERCEPTORS = path.join(__dirname, '..', 'workflows', 'request-id-interceptors.ts');
@@ -18,14 +19,22 @@ export interface PathwayWorkerOptions extends ActivityDeps {
   workflowBundle?: WorkflowBundleOption;
   /** Encrypts payloads (worker/payload-codec.ts). */
   dataConverter?: DataConverter;
+  /** Pathways kept in memory between tasks (PATHWAY_WORKFLOW_CACHE_SIZE); 0: none. */
+  workflowCacheSize?: number;
 }
 
+/** The SDK's default workflow-task concurrency, which it allows no higher than a non-zero cache. */
+const WORKFLOW_TASK_EXECUTIONS = 40;
+
 export async function createPathwayWorker(options: PathwayWorkerOptions): Promise<Worker> {
-  const { connection, namespace, taskQueue, workflowBundle, dataConverter, ...deps } = options;
+  const { connection, namespace, taskQueue, workflowBundle, dataConverter, workflowCacheSize = DEFAULT_WORKFLOW_CACHE_SIZE, ...deps } = options;
   return Worker.create({
     connection,
     namespace,
     taskQueue,
+    // Bounded: the SDK's default sizes the cache from the heap limit (about 2,300 pathways on a 4 GiB heap).
+    maxCachedWorkflows: workflowCacheSize,
+    maxConcurrentWorkflowTaskExecutions: workflowCacheSize === 0 ? WORKFLOW_TASK_EXECUTIONS : Math.min(WORKFLOW_TASK_EXECUTIONS, workflowCacheSize),
     ...(dataConverter ? { dataConverter } : {}),
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities(deps),

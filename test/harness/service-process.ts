@@ -63,6 +63,11 @@ export class ServiceProcess {
     return new ServiceProcess(child);
   }
 
+  /** The node process itself (not a launcher): what a benchmark reads the memory of. */
+  get pid(): number {
+    return this.child.pid!;
+  }
+
   /** Resolves with the first log line that matches, or fails with what the process printed. */
   async waitFor(match: (l: LogLine) => boolean, timeoutMs = 120_000): Promise<LogLine> {
     const deadline = Date.now() + timeoutMs;

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { hashKey, loadApiKeys, newApiKey } from '../../api/auth';
 import { loadWebhooks } from '../../activities/webhooks';
-import { ConfigError, loadConfig } from '../../worker/config';
+import { ConfigError, DEFAULT_WORKFLOW_CACHE_SIZE, loadConfig } from '../../worker/config';
 import { silentLogger } from '../../observability/log';
 import { startService } from '../../worker/service';
 
@@ -22,6 +22,15 @@ describe('loadConfig', () => {
     });
     expect(c.digest).toEqual({ hour: 7, minute: 0, timezone: 'UTC' });
     expect(c.production).toBe(false);
+    expect(c.worker).toEqual({ workflowCacheSize: DEFAULT_WORKFLOW_CACHE_SIZE });
+  });
+
+  it('bounds the worker\'s workflow cache: 0 turns it off, 1 is refused (the SDK needs 2)', () => {
+    expect(loadConfig({ PATHWAY_WORKFLOW_CACHE_SIZE: '0' }).worker.workflowCacheSize).toBe(0);
+    expect(loadConfig({ PATHWAY_WORKFLOW_CACHE_SIZE: '2000' }).worker.workflowCacheSize).toBe(2000);
+    for (const wrong of ['1', '-5', '2.5', 'lots', '1000000']) {
+      expect(() => loadConfig({ PATHWAY_WORKFLOW_CACHE_SIZE: wrong })).toThrow(/PATHWAY_WORKFLOW_CACHE_SIZE/);
+    }
   });
 
   it('names each variable that is wrong', () => {
