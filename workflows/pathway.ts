@@ -146,7 +146,6 @@ export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<Path
     return condition(() => recorded.through >= version);
   };
 
-
   const validate = (kind: CommandKind) => (command: Command<unknown>): void => {
     // A caller outside the pathway's care team learns nothing, not even that it exists.
     if (command?.scope && !command.scope.careTeams.includes(state.careTeam)) refuse({ code: 'not-found', message: 'no such pathway' });
