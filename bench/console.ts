@@ -56,7 +56,8 @@ async function pageWeights(): Promise<void> {
 
 async function authCost(): Promise<void> {
   const key = 'bench-clinician-key-0001';
-  const careConsole = await createConsole({ idleMs: 15 * 60_000, production: false, secureCookies: false, logger: silentLogger });
+  const record = { store: await openRecordStore({ dataDir: mkdtempSync(path.join(os.tmpdir(), 'pathway-bench-console-')) }), cipher: new NoteCipher(randomBytes(32)) };
+  const careConsole = await createConsole({ idleMs: 15 * 60_000, record, production: false, secureCookies: false, logger: silentLogger });
   const app = createApp({
     // GET /v1/definitions reads no pathway: the service is never called.
     pathways: {} as PathwayService,
@@ -64,8 +65,8 @@ async function authCost(): Promise<void> {
     apiKeys: new ApiKeyStore([{ id: 'bench', role: 'clinician', sha256: hashKey(key) }]),
     logger: silentLogger,
     isTemporalReachable: async () => true,
-    // POST requests are not measured: the record store only answers readiness here.
-    record: { store: await openRecordStore({ dataDir: mkdtempSync(path.join(os.tmpdir(), 'pathway-bench-console-')) }), cipher: new NoteCipher(randomBytes(32)) },
+    // POST requests are not measured: the record store keeps the session and answers readiness.
+    record,
     console: careConsole,
   });
   const server: Server = await new Promise((r) => {

@@ -7,11 +7,15 @@ import type { Logger } from '../observability/log';
 import { buildConsoleAssets } from './assets';
 import { OidcSignIn } from './oidc';
 import { consoleRouter } from './router';
-import { consoleSessions, type IdleSessionStore } from './session';
+import { consoleSessions, type RecordSessionStore } from './session';
+import type { NoteCipher } from '../record/note-cipher';
+import type { RecordStore } from '../record/store';
 import { signInRouter } from './sign-in';
 
 export interface ConsoleOptions {
   idleMs: number;
+  /** Sessions are kept in the record store. */
+  record: { store: RecordStore; cipher: NoteCipher };
   oidc?: OidcConfig;
   production: boolean;
   /** Off only on the plain-http embedded default. */
@@ -24,14 +28,14 @@ export interface CareConsole {
   router: Router;
   /** Reads the session cookie of /v1 requests (and skips those with an API key). */
   sessions: RequestHandler;
-  store: IdleSessionStore;
+  store: RecordSessionStore;
   /** How people sign in: the provider, the local roles, or nobody (production without a provider). */
   signIn: 'oidc' | 'local' | 'none';
 }
 
 export async function createConsole(opts: ConsoleOptions): Promise<CareConsole> {
   const assets = await buildConsoleAssets();
-  const sessions = consoleSessions({ idleMs: opts.idleMs, secureCookies: opts.secureCookies });
+  const sessions = consoleSessions({ idleMs: opts.idleMs, record: opts.record, secureCookies: opts.secureCookies });
   const localSignIn = !opts.oidc && !opts.production;
   const signIn = signInRouter({ sessions, oidc: opts.oidc ? new OidcSignIn(opts.oidc) : undefined, localSignIn, logger: opts.logger });
   return {

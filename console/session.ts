@@ -4,55 +4,53 @@
  * after an idle timeout (automatic logoff) or by signing out. Machine clients with an API key
  * never get a session.
  */
-import { randomBytes } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import session, { Store, type SessionData } from 'express-session';
+import type { NoteCipher } from '../record/note-cipher';
+import { deleteSession, purgeEndedSessions, readSession, touchSession, writeSession } from '../record/sessions';
+import type { RecordStore } from '../record/store';
 
 export const SESSION_COOKIE = 'pathway.sid';
 
 /**
- * Sessions in the API process's memory, each forgotten once idle for longer than the timeout.
- * A restart signs everyone out; several API processes need sticky routing to one of them.
+ * Sessions in the record store, so a restart signs nobody out and several API processes share
+ * them. Each is forgotten once idle for longer than the timeout; ended ones are purged.
  */
-export class IdleSessionStore extends Store {
-  private readonly sessions = new Map<string, { data: SessionData; expiresAt: number }>();
+export class RecordSessionStore extends Store {
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor(private readonly idleMs: number) {
+  constructor(
+    private readonly record: { store: RecordStore; cipher: NoteCipher },
+    private readonly idleMs: number,
+  ) {
     super();
-    this.sweeper = setInterval(() => this.sweep(), Math.min(idleMs, 60_000));
+    // A purge that fails (the database is down) is simply tried again at the next sweep.
+    this.sweeper = setInterval(() => purgeEndedSessions(this.db).catch(() => undefined), Math.min(idleMs, 60_000));
     this.sweeper.unref();
   }
 
-  get size(): number {
-    return this.sessions.size;
+  private get db() {
+    return this.record.store.db;
+  }
+
+  private expiry(): Date {
+    return new Date(Date.now() + this.idleMs);
   }
 
   override get(sid: string, cb: (err: unknown, session?: SessionData | null) => void): void {
-    const entry = this.sessions.get(sid);
-    if (entry && entry.expiresAt <= Date.now()) this.sessions.delete(sid);
-    cb(null, entry && entry.expiresAt > Date.now() ? structuredClone(entry.data) : null);
+    readSession(this.db, this.record.cipher, sid).then((data) => cb(null, data as SessionData | null), cb);
   }
 
   override set(sid: string, data: SessionData, cb?: (err?: unknown) => void): void {
-    this.sessions.set(sid, { data: structuredClone(data), expiresAt: Date.now() + this.idleMs });
-    cb?.();
+    writeSession(this.db, this.record.cipher, sid, data, this.expiry()).then(() => cb?.(), (err) => cb?.(err));
   }
 
   override touch(sid: string, _data: SessionData, cb?: (err?: unknown) => void): void {
-    const entry = this.sessions.get(sid);
-    if (entry) entry.expiresAt = Date.now() + this.idleMs;
-    cb?.();
+    touchSession(this.db, sid, this.expiry()).then(() => cb?.(), (err) => cb?.(err));
   }
 
   override destroy(sid: string, cb?: (err?: unknown) => void): void {
-    this.sessions.delete(sid);
-    cb?.();
-  }
-
-  private sweep(): void {
-    const now = Date.now();
-    for (const [sid, entry] of this.sessions) if (entry.expiresAt <= now) this.sessions.delete(sid);
+    deleteSession(this.db, sid).then(() => cb?.(), (err) => cb?.(err));
   }
 
   close(): void {
@@ -62,23 +60,26 @@ export class IdleSessionStore extends Store {
 
 export interface ConsoleSessionOptions {
   idleMs: number;
+  /** Where sessions are kept; the payload key also signs the cookies (the same in every API process). */
+  record: { store: RecordStore; cipher: NoteCipher };
   /** Secure cookies; off only on the plain-http embedded default. */
   secureCookies: boolean;
 }
 
 export interface ConsoleSessions {
   middleware: RequestHandler;
-  store: IdleSessionStore;
+  store: RecordSessionStore;
   idleMs: number;
 }
 
 export function consoleSessions(opts: ConsoleSessionOptions): ConsoleSessions {
-  const store = new IdleSessionStore(opts.idleMs);
+  const store = new RecordSessionStore(opts.record, opts.idleMs);
   const sessions = session({
     name: SESSION_COOKIE,
     store,
-    // The store lives in this process, so a secret of this process signs its cookies.
-    secret: randomBytes(32).toString('hex'),
+    // Derived from the payload key, so every API process, and the next one after a restart, knows
+    // the cookies; after a key rotation the previous keys' secrets still verify them.
+    secret: opts.record.cipher.derivedSecrets('console-session-cookie'),
     resave: false,
     saveUninitialized: false,
     rolling: true,

@@ -169,10 +169,24 @@ const doubleScores: Migration = {
   },
 };
 
+/** Console sessions kept with the record, so a restart signs nobody out and every API process shares them. */
+const consoleSessions: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('console_sessions')
+      .addColumn('sid_hash', 'text', (c) => c.primaryKey())
+      .addColumn('data_enc', 'text', (c) => c.notNull())
+      .addColumn('expires_at', 'timestamptz', (c) => c.notNull())
+      .execute();
+    await sql`CREATE INDEX console_sessions_expires ON console_sessions (expires_at)`.execute(db);
+  },
+};
+
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-pathway-counts': pathwayCounts,
   '0003-double-precision-scores': doubleScores,
+  '0004-console-sessions': consoleSessions,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -3,7 +3,7 @@
  * AES-256-GCM with the payload key, tagged with the key's id so a rotated key still decrypts
  * what was written before (PATHWAY_PAYLOAD_PREVIOUS_KEYS).
  */
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 
 const VERSION = 'v1';
 
@@ -21,6 +21,12 @@ export class NoteCipher {
 
   static idOf(key: Buffer): string {
     return createHash('sha256').update(key).digest('hex').slice(0, 16);
+  }
+
+  /** Secrets for another use of the keys (HMAC of a label): the current key's first, then the previous keys'. */
+  derivedSecrets(label: string): string[] {
+    const ordered = [this.current, ...[...this.keys.values()].filter((k) => k !== this.current)];
+    return ordered.map((k) => createHmac('sha256', k).update(label).digest('hex'));
   }
 
   encrypt(text: string): string {

@@ -137,7 +137,17 @@ export interface PathwayCountsTable {
   undelivered: number;
 }
 
+/** A console session: the person, their CSRF token, a sign-in in progress. */
+export interface ConsoleSessionsTable {
+  /** Hash of the session id: the cookie's value is never stored. */
+  sid_hash: string;
+  /** The session's data, encrypted. */
+  data_enc: string;
+  expires_at: Timestamp;
+}
+
 export interface RecordDatabase {
+  console_sessions: ConsoleSessionsTable;
   pathway_counts: PathwayCountsTable;
   pathways: PathwaysTable;
   timeline_entries: TimelineEntriesTable;

@@ -154,6 +154,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
     if (runsApi) {
       const careConsole = await createConsole({
         idleMs: config.console.idleMinutes * 60_000,
+        record,
         oidc: config.console.oidc,
         production: config.production,
         secureCookies: config.production || config.publicUrl?.startsWith('https:') === true,

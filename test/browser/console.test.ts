@@ -11,6 +11,10 @@ import { launchChromium, seriousViolations } from '../harness/browser';
 import { serveConsole, startBackend, type Backend, type ConsoleServer } from '../harness/console';
 import { startOidcProvider, type TestProvider } from '../harness/oidc-provider';
 import { freePort } from '../harness/service-process';
+import { readSession } from '../../record/sessions';
+
+/** The session id inside express-session's signed cookie (`pathway.sid=s%3A<id>.<signature>`). */
+const sessionIdOf = (cookie: string): string => decodeURIComponent(cookie.slice(cookie.indexOf('=') + 1)).slice(2).split('.')[0]!;
 
 const team = `team-${randomUUID().slice(0, 8)}`;
 const PEOPLE = {
@@ -409,6 +413,33 @@ describe('sessions, local sign-in and production', () => {
     }
   });
 
+  it('keeps sessions in the record store: a restarted API (or another one) knows them; nothing readable rests there', async () => {
+    const first = await serveConsole(backend);
+    const res = await fetch(`${first.url}/auth/local`, { method: 'POST', body: new URLSearchParams({ role: 'clinician' }), redirect: 'manual' });
+    const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
+    expect((await fetch(`${first.url}/v1/worklist`, { headers: { cookie } })).status).toBe(200);
+    await first.stop();
+    const second = await serveConsole(backend);
+    try {
+      expect((await fetch(`${second.url}/v1/worklist`, { headers: { cookie } })).status).toBe(200);
+      const sid = sessionIdOf(cookie);
+      const rows = await backend.record.store.db.selectFrom('console_sessions').selectAll().execute();
+      expect(rows.length).toBeGreaterThan(0);
+      for (const row of rows) {
+        expect(row.sid_hash).not.toContain(sid);
+        expect(row.data_enc).not.toMatch(/clinician|principal/);
+      }
+      // Signing out ends it for every API process.
+      const csrf = (await (await fetch(`${second.url}/auth/session`, { headers: { cookie } })).json()) as { csrfToken?: string };
+      const out = await fetch(`${second.url}/auth/sign-out`, { method: 'POST', headers: { cookie, 'x-csrf-token': csrf.csrfToken ?? '' }, redirect: 'manual' });
+      expect(out.status).toBeLessThan(400);
+      expect((await fetch(`${second.url}/v1/worklist`, { headers: { cookie } })).status).toBe(401);
+      expect(await readSession(backend.record.store.db, backend.record.cipher, sid)).toBeNull();
+    } finally {
+      await second.stop();
+    }
+  });
+
   it('ends a session after the idle timeout (automatic logoff)', async () => {
     const idle = await serveConsole(backend, { idleMs: 1500 });
     try {
@@ -417,7 +448,7 @@ describe('sessions, local sign-in and production', () => {
       expect((await fetch(`${idle.url}/v1/worklist`, { headers: { cookie } })).status).toBe(200);
       await new Promise((r) => setTimeout(r, 2500));
       expect((await fetch(`${idle.url}/v1/worklist`, { headers: { cookie } })).status).toBe(401);
-      expect(idle.console.store.size).toBe(0);
+      expect(await readSession(backend.record.store.db, backend.record.cipher, sessionIdOf(cookie))).toBeNull();
 
       // The page, left alone, leaves the screen when the session ends.
       const page = await newPage();

@@ -53,6 +53,7 @@ export async function serveConsole(
   const port = opts.port ?? (await freePort());
   const careConsole = await createConsole({
     idleMs: opts.idleMs ?? 15 * 60_000,
+    record: backend.record,
     oidc: opts.oidc,
     production: opts.production ?? false,
     secureCookies: opts.secureCookies ?? false,

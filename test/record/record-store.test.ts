@@ -16,6 +16,7 @@ import { claimKey, completeKey, releaseKey } from '../../record/idempotency';
 import { digestCounts, listPathways, readPathway, summarise, worklist, type ListCursor } from '../../record/read';
 import { outcomesReport } from '../../record/reports';
 import { purgeExpired } from '../../record/retention';
+import { deleteSession, purgeEndedSessions, readSession, touchSession, writeSession } from '../../record/sessions';
 import type { RecordStore } from '../../record/store';
 import { writeBatch, writeDeliveryOutcome } from '../../record/write';
 import { BACKENDS, freshRecordStore, testCipher } from '../harness/record-store';
@@ -252,5 +253,27 @@ describe.each(BACKENDS)('record store on %s', (backend) => {
     expect(await readPathway(store.db, cipher, p.state.pathwayId)).toBeNull();
     const left = await store.db.selectFrom('timeline_entries').select('seq').where('enrolment_id', '=', 'run-retention').execute();
     expect(left).toEqual([]);
+  });
+
+  it('keeps console sessions by a hash of their id, encrypted, until they end; ended ones are purged', async () => {
+    const sid = 'session-id-0123456789';
+    const data = { principal: { id: 'dr-lee', role: 'clinician' }, csrfToken: 'token-abc' };
+    const t0 = new Date('2026-11-20T10:00:00Z');
+    await writeSession(store.db, cipher, sid, data, new Date(t0.getTime() + 15 * 60_000));
+    expect(await readSession(store.db, cipher, sid, t0)).toEqual(data);
+    const row = await store.db.selectFrom('console_sessions').selectAll().executeTakeFirstOrThrow();
+    expect(row.sid_hash).not.toContain(sid);
+    expect(row.data_enc).not.toContain('dr-lee');
+    expect(row.data_enc).not.toContain('token-abc');
+    // A request moves the end on; past it the session is gone, and a touch cannot bring it back.
+    await touchSession(store.db, sid, new Date(t0.getTime() + 30 * 60_000), new Date(t0.getTime() + 10 * 60_000));
+    expect(await readSession(store.db, cipher, sid, new Date(t0.getTime() + 20 * 60_000))).toEqual(data);
+    expect(await readSession(store.db, cipher, sid, new Date(t0.getTime() + 31 * 60_000))).toBeNull();
+    await touchSession(store.db, sid, new Date(t0.getTime() + 60 * 60_000), new Date(t0.getTime() + 31 * 60_000));
+    expect(await readSession(store.db, cipher, sid, new Date(t0.getTime() + 32 * 60_000))).toBeNull();
+    await writeSession(store.db, cipher, 'another-session', data, new Date(t0.getTime() + 90 * 60_000));
+    expect(await purgeEndedSessions(store.db, new Date(t0.getTime() + 31 * 60_000))).toBe(1);
+    await deleteSession(store.db, 'another-session');
+    expect(await store.db.selectFrom('console_sessions').selectAll().execute()).toEqual([]);
   });
 });
