@@ -277,7 +277,14 @@ export function openApiDocument(): JsonSchema & { paths: Record<string, Record<s
           operationId: 'worklist',
           parameters: queryParameters(WorklistQuerySchema),
           responses: {
-            '200': json('The worklist', { type: 'object', properties: { generatedAt: { type: 'string' }, items: { type: 'array', items: { $ref: '#/components/schemas/WorklistItem' } } } }),
+            '200': json('A page of the worklist, most urgent first; nextPageToken is null on the last page', {
+              type: 'object',
+              properties: {
+                generatedAt: { type: 'string' },
+                items: { type: 'array', items: { $ref: '#/components/schemas/WorklistItem' } },
+                nextPageToken: { type: ['string', 'null'] },
+              },
+            }),
             ...READ,
           },
         },

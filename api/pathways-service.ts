@@ -22,6 +22,7 @@ import {
   worklist,
   type CareTeamSummary,
   type ListCursor,
+  type WorklistCursor,
   type PathwayRow,
   type WorklistRow,
 } from '../record/read';
@@ -42,7 +43,7 @@ import {
   type RefusalDetails,
 } from '../workflows/messages';
 import { HttpProblem } from './problem';
-import type { ChangeKind, EnrollRequest, ListQuery } from './schemas';
+import type { ChangeKind, EnrollRequest, ListQuery, WorklistQuery } from './schemas';
 
 const UPDATES = {
   reassessments: recordReassessment,
@@ -194,9 +195,14 @@ export class PathwayService {
   }
 
   /** What a care team must act on, most urgent first: urgent referrals, undelivered reminders, lost to follow-up, overdue, due today, due soon. */
-  async worklist(scope: Scope, careTeam: string | undefined, dueSoonDays: number, now = Date.now()): Promise<WorklistItem[]> {
-    if (careTeam && scope.careTeams && !scope.careTeams.includes(careTeam)) return [];
-    return worklist(this.db, { careTeam, ...scopeFilter(scope) }, dueSoonDays, now);
+  async worklist(q: WorklistQuery, scope: Scope): Promise<{ generatedAt: string; items: WorklistItem[]; nextPageToken: string | null }> {
+    const { careTeam, dueSoonDays, pageSize, pageToken } = q;
+    // Every page of one worklist is judged at its first page's time, so no item moves between pages.
+    const page = pageToken ? decodeWorklistToken(pageToken, q) : { now: Date.now(), after: undefined };
+    const generatedAt = new Date(page.now).toISOString();
+    if (careTeam && scope.careTeams && !scope.careTeams.includes(careTeam)) return { generatedAt, items: [], nextPageToken: null };
+    const { items, next } = await worklist(this.db, { careTeam, ...scopeFilter(scope) }, dueSoonDays, page.now, pageSize, page.after);
+    return { generatedAt, items, nextPageToken: next ? encodeWorklistToken(page.now, next, q) : null };
   }
 
   async outcomes(filters: Omit<OutcomeFilters, 'careTeams'>, scope: Scope): Promise<OutcomesReport> {
@@ -210,13 +216,30 @@ function assertInScope(scope: Scope, careTeam: string): void {
 }
 
 /** A page token is the keyset position, tied to the filters it was issued for. */
-function filterFingerprint(q: ListQuery): string {
+function filterFingerprint(q: ListQuery | WorklistQuery): string {
   const { pageToken: _token, ...filters } = q;
   return opaqueKey(JSON.stringify(Object.entries(filters).sort())).slice(0, 12);
 }
 
 function encodePageToken(cursor: ListCursor, q: ListQuery): string {
   return Buffer.from(JSON.stringify({ d: cursor.dueAt, e: cursor.enrolmentId, f: filterFingerprint(q) })).toString('base64url');
+}
+
+function encodeWorklistToken(now: number, cursor: WorklistCursor, q: WorklistQuery): string {
+  return Buffer.from(JSON.stringify({ n: now, c: cursor.category, d: cursor.dueAt, e: cursor.enrolmentId, f: filterFingerprint(q) })).toString('base64url');
+}
+
+function decodeWorklistToken(token: string, q: WorklistQuery): { now: number; after: WorklistCursor } {
+  try {
+    const { n, c, d, e, f } = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Record<string, unknown>;
+    const dueOk = d === null || (typeof d === 'string' && !Number.isNaN(Date.parse(d)));
+    if (Number.isSafeInteger(n) && Number.isInteger(c) && (c as number) >= 0 && (c as number) <= 5 && dueOk && typeof e === 'string' && e.length <= 64 && f === filterFingerprint(q)) {
+      return { now: n as number, after: { category: c as number, dueAt: d as string | null, enrolmentId: e } };
+    }
+  } catch {
+    // fall through to the refusal
+  }
+  throw new HttpProblem(400, 'invalid pageToken', { errors: [{ field: 'pageToken', message: 'not a token issued for this worklist' }] });
 }
 
 function decodePageToken(token: string, q: ListQuery): ListCursor {

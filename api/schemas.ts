@@ -68,8 +68,15 @@ export const WorklistQuerySchema = z
   .object({
     careTeam: CareTeamSchema.optional(),
     dueSoonDays: integerQuery(0, 60).default(7).describe('How far ahead "due soon" looks, in days'),
+    pageSize: integerQuery(1, 500).default(200).describe('Items a page, most urgent first'),
+    pageToken: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,300}$/, 'a token from nextPageToken')
+      .optional()
+      .describe('The next page of the same worklist (the same filters, judged at the same time as its first page)'),
   })
   .strict();
+export type WorklistQuery = z.infer<typeof WorklistQuerySchema>;
 
 export const OutcomesQuerySchema = z
   .object({

@@ -187,7 +187,25 @@ function endOfDay(now: number): Date {
 }
 
 /** What a care team must act on, most urgent first; running pathways only. */
-export async function worklist(db: RecordDb, f: Pick<RowFilter, 'careTeam' | 'careTeams'>, dueSoonDays: number, now: number): Promise<WorklistRow[]> {
+/** Where a worklist page ends: its last item's priority, due date and enrolment. */
+export interface WorklistCursor {
+  category: number;
+  dueAt: string | null;
+  enrolmentId: string;
+}
+
+/**
+ * One page of what a care team must act on, most urgent first, and where the next page starts.
+ * `now` decides "due today" and "due soon": the pages of one worklist share it.
+ */
+export async function worklist(
+  db: RecordDb,
+  f: Pick<RowFilter, 'careTeam' | 'careTeams'>,
+  dueSoonDays: number,
+  now: number,
+  pageSize: number,
+  after?: WorklistCursor,
+): Promise<{ items: WorklistRow[]; next: WorklistCursor | null }> {
   const today = endOfDay(now);
   const soon = new Date(now + dueSoonDays * DAY_MS);
   const category = sql<number | null>`case
@@ -199,16 +217,26 @@ export async function worklist(db: RecordDb, f: Pick<RowFilter, 'careTeam' | 'ca
       when next_due_at <= ${today} then 4
       when next_due_at <= ${soon} then 5
     end`;
-  const rows = await filtered(db.selectFrom('pathways'), f)
+  // Undated items sort last within their priority, as if due at the end of time.
+  const dueOrder = sql<Date>`coalesce(next_due_at, 'infinity'::timestamptz)`;
+  let query = filtered(db.selectFrom('pathways'), f)
     .select([...ROW_COLUMNS, 'pending_workup'])
     .select(category.as('category'))
+    .select(dueOrder.as('due_order'))
     // Closed pathways only for a message they could not deliver.
     .where((eb) => eb.or([eb('closed_at', 'is', null), eb('undelivered', '=', true)]))
-    .where(category, 'is not', null)
-    .orderBy('category')
-    .orderBy(sql`next_due_at asc nulls last`)
-    .orderBy('enrolment_id')
-    .execute();
+    .where(category, 'is not', null);
+  if (after) {
+    const dueAt = after.dueAt === null ? sql`'infinity'::timestamptz` : sql`${new Date(after.dueAt)}::timestamptz`;
+    query = query.where(sql<boolean>`(${category}, ${dueOrder}, enrolment_id) > (${after.category}, ${dueAt}, ${after.enrolmentId})`);
+  }
+  const found = await query.orderBy('category').orderBy('due_order').orderBy('enrolment_id').limit(pageSize + 1).execute();
+  const rows = found.slice(0, pageSize);
+  const last = rows[rows.length - 1];
+  const next =
+    found.length > pageSize && last
+      ? { category: Number(last.category), dueAt: last.next_due_at ? new Date(last.next_due_at).toISOString() : null, enrolmentId: last.enrolment_id }
+      : null;
   const flagged = rows.filter((r) => r.undelivered).map((r) => r.enrolment_id);
   const undelivered = flagged.length
     ? await db
@@ -220,7 +248,7 @@ export async function worklist(db: RecordDb, f: Pick<RowFilter, 'careTeam' | 'ca
         .orderBy('at')
         .execute()
     : [];
-  return rows.map((r) => {
+  const items = rows.map((r) => {
     const item: WorklistRow = { category: WORKLIST_ORDER[Number(r.category)]!, ...toRow(r) };
     const pending = r.pending_workup as unknown as WorkupItem[];
     if (r.next_due_kind === 'workup' && pending.length) item.pendingWorkup = pending;
@@ -231,6 +259,7 @@ export async function worklist(db: RecordDb, f: Pick<RowFilter, 'careTeam' | 'ca
     }
     return item;
   });
+  return { items, next };
 }
 
 /** One digest a care team with running pathways. */

@@ -1,5 +1,5 @@
 /**
- * /v1/worklist: what a care team must act on, most urgent first.
+ * /v1/worklist: what a care team must act on, most urgent first, a page at a time.
  */
 import { Router } from 'express';
 import { requirePermission } from '../auth';
@@ -14,8 +14,7 @@ export function worklistRouter(service: PathwayService): Router {
     const query = WorklistQuerySchema.safeParse(req.query);
     if (!query.success) throw invalid(query.error);
     const scope = principal.careTeams ? { careTeams: principal.careTeams } : {};
-    const items = await service.worklist(scope, query.data.careTeam, query.data.dueSoonDays);
-    res.json({ generatedAt: new Date().toISOString(), items });
+    res.json(await service.worklist(query.data, scope));
   });
   return router;
 }

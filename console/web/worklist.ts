@@ -93,14 +93,21 @@ async function page(shell: Shell): Promise<void> {
   const enrol = shell.can('enroll') ? h('p', { class: 'page-actions' }, h('a', { class: 'button', href: '/enrol' }, 'Enrol a patient')) : null;
   replace(app(), enrol, filters, notice, list, lookupForm());
 
-  async function load(): Promise<void> {
+  /** The first page, or the next one after those shown. */
+  async function load(more?: { pageToken: string; shown: WorklistItem[] }): Promise<void> {
     const query = new URLSearchParams({ dueSoonDays: dueSoon.value, ...(careTeam.value ? { careTeam: careTeam.value } : {}) });
-    history.replaceState(null, '', `/?${query}`);
-    const { items, generatedAt } = await api<{ items: WorklistItem[]; generatedAt: string }>('GET', `/v1/worklist?${query}`);
+    if (!more) history.replaceState(null, '', `/?${query}`);
+    if (more) query.set('pageToken', more.pageToken);
+    const page = await api<{ items: WorklistItem[]; generatedAt: string; nextPageToken: string | null }>('GET', `/v1/worklist?${query}`);
+    const items = [...(more?.shown ?? []), ...page.items];
+    const { generatedAt, nextPageToken } = page;
     const done = (r: ChangeResult) => {
       replace(notice, message('info', `Recorded: ${r.decisions.map((d) => d.summary).join(' ') || 'no change of stage or status'}`));
       void load();
     };
+    const showMore = nextPageToken
+      ? h('p', { class: 'page-actions' }, h('button', { type: 'button', id: 'worklist-more', onclick: () => void load({ pageToken: nextPageToken, shown: items }) }, 'Show more'))
+      : null;
     if (items.length === 0) {
       replace(list, h('p', { class: 'empty' }, 'Nothing needs attention in this window.'));
       return;
@@ -110,7 +117,13 @@ async function page(shell: Shell): Promise<void> {
       h(
         'table',
         { class: 'data' },
-        h('caption', {}, `${items.length} ${items.length === 1 ? 'pathway needs' : 'pathways need'} attention, most urgent first (as of ${day(generatedAt)})`),
+        h(
+          'caption',
+          {},
+          nextPageToken
+            ? `The ${items.length} most urgent of the pathways that need attention (as of ${day(generatedAt)}); more below`
+            : `${items.length} ${items.length === 1 ? 'pathway needs' : 'pathways need'} attention, most urgent first (as of ${day(generatedAt)})`,
+        ),
         h('thead', {}, h('tr', {}, ['Priority', 'Pathway', 'Care team', 'Stage', 'Status', 'What is due', 'When', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
         h(
           'tbody',
@@ -134,6 +147,7 @@ async function page(shell: Shell): Promise<void> {
           }),
         ),
       ),
+      showMore,
     );
   }
   await load();

@@ -64,6 +64,28 @@ describe('worklist', () => {
     expect(items.find((i) => i.pathwayId === workup)!.pendingWorkup).toEqual(['labs', 'bone-density', 'health-optimisation', 'second-opinion']);
     expect(items.find((i) => i.pathwayId === undelivered)!.undeliveredMessages).toEqual([expect.objectContaining({ effect: 'notify-care-team' })]);
     expect(items.map((i) => i.pathwayId)).not.toContain(held);
+    expect(list.body.nextPageToken).toBeNull();
+
+    // A page at a time: the same items in the same order, each once, judged at the first page's time.
+    const paged: string[] = [];
+    let token: string | null = null;
+    let generatedAt: string | undefined;
+    for (let pages = 0; pages < 10; pages++) {
+      const page = await call('GET', `/v1/worklist?careTeam=${team}&dueSoonDays=60&pageSize=1${token ? `&pageToken=${token}` : ''}`);
+      expect(page.status).toBe(200);
+      expect(page.body.items).toHaveLength(1);
+      generatedAt ??= page.body.generatedAt;
+      expect(page.body.generatedAt).toBe(generatedAt);
+      paged.push(page.body.items[0].pathwayId);
+      token = page.body.nextPageToken;
+      if (!token) break;
+    }
+    expect(paged).toEqual(items.map((i) => i.pathwayId));
+    const first = await call('GET', `/v1/worklist?careTeam=${team}&dueSoonDays=60&pageSize=1`);
+    // A token only continues the worklist it came from.
+    const other = await call('GET', `/v1/worklist?careTeam=${team}&dueSoonDays=30&pageSize=1&pageToken=${first.body.nextPageToken}`);
+    expect(other.status).toBe(400);
+    expect(other.body.errors).toEqual([expect.objectContaining({ field: 'pageToken' })]);
 
     // The undelivered message is also on the pathway's timeline, and in the dashboard's filter.
     const pathway = (await call('GET', `/v1/pathways/${undelivered}`)).body.pathway;

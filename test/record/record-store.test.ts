@@ -13,7 +13,7 @@ import { applyEvent, enroll, pendingWorkup, type PathwayEvent, type PathwayState
 import { DAY_MS } from '../../clinical/rules';
 import { NOTHING_RECORDED, recordBatch, type RecordProgress } from '../../record/batch';
 import { claimKey, completeKey, releaseKey } from '../../record/idempotency';
-import { digestCounts, listPathways, readPathway, summarise, worklist, type ListCursor } from '../../record/read';
+import { digestCounts, listPathways, readPathway, summarise, worklist, type ListCursor, type WorklistCursor } from '../../record/read';
 import { outcomesReport } from '../../record/reports';
 import { purgeExpired } from '../../record/retention';
 import { deleteSession, purgeEndedSessions, readSession, touchSession, writeSession } from '../../record/sessions';
@@ -155,12 +155,23 @@ describe.each(BACKENDS)('record store on %s', (backend) => {
     const later = new Driven('run-w-later', 'pw-' + 'e'.repeat(32), team, 7, 40, T0 + 20 * DAY_MS);
     for (const p of [urgent, overdue, dueSoon, later]) await writeBatch(store.db, cipher, p.batch());
     const now = Date.parse(dueSoon.state.due!.dueAt) - 3 * DAY_MS;
-    const items = await worklist(store.db, { careTeam: team }, 7, now);
+    const { items, next } = await worklist(store.db, { careTeam: team }, 7, now, 50);
     expect(items.map((i) => [i.pathwayId, i.category])).toEqual([
       [urgent.state.pathwayId, 'urgent-referral'],
       [overdue.state.pathwayId, 'overdue'],
       [dueSoon.state.pathwayId, 'due-soon'],
     ]);
+    expect(next).toBeNull();
+    // A page at a time, the same items in the same order, each once.
+    const paged: string[] = [];
+    let after: WorklistCursor | undefined;
+    for (let pages = 0; pages < 10; pages++) {
+      const page = await worklist(store.db, { careTeam: team }, 7, now, 1, after);
+      paged.push(...page.items.map((i) => i.pathwayId));
+      if (!page.next) break;
+      after = page.next;
+    }
+    expect(paged).toEqual(items.map((i) => i.pathwayId));
     const digest = (await digestCounts(store.db, now)).find((d) => d.careTeam === team)!;
     expect(digest.counts).toMatchObject({ urgentReferral: 1, overdue: 1, dueThisWeek: 1, active: 3 });
   });
