@@ -96,6 +96,9 @@ async function page(shell: Shell): Promise<void> {
   /** The first page, or the next one after those shown. */
   async function load(more?: { pageToken: string; shown: WorklistItem[] }): Promise<void> {
     const query = new URLSearchParams({ dueSoonDays: dueSoon.value, ...(careTeam.value ? { careTeam: careTeam.value } : {}) });
+    // A page size from the address (the service's default otherwise): a shorter page for a small screen.
+    const pageSize = params.get('pageSize');
+    if (pageSize && /^\d{1,3}$/.test(pageSize)) query.set('pageSize', pageSize);
     if (!more) history.replaceState(null, '', `/?${query}`);
     if (more) query.set('pageToken', more.pageToken);
     const page = await api<{ items: WorklistItem[]; generatedAt: string; nextPageToken: string | null }>('GET', `/v1/worklist?${query}`);

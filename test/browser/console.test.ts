@@ -140,6 +140,16 @@ describe('the care team uses the console', () => {
     expect(await row.innerText()).toContain('Reassessment');
     await noSeriousViolations(coordinator, 'the worklist with rows');
 
+    // A page at a time: "Show more" adds the next page under the first.
+    await coordinator.goto(`${site.url}/?dueSoonDays=60&pageSize=1`);
+    await coordinator.waitForSelector('#worklist table');
+    expect(await coordinator.locator('#worklist tbody tr').count()).toBe(1);
+    expect(await coordinator.locator('#worklist caption').innerText()).toContain('more below');
+    await coordinator.click('#worklist-more');
+    await coordinator.locator('#worklist tbody tr').nth(1).waitFor();
+    const shown = await coordinator.locator('#worklist tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-pathway-id')));
+    expect(new Set(shown).size).toBe(2);
+
     // Lookup by the clinic's reference opens the pathway, and the reference stays off the page.
     await coordinator.fill('#lookup-ref', firstRef);
     await coordinator.click('form:has(#lookup-ref) button[type="submit"]');
