@@ -133,7 +133,7 @@ export function createApp(deps: AppDeps): Express {
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument());
   });
-  if (deps.codec) app.use('/codec', codecRouter({ ...deps.codec, apiKeys: deps.apiKeys, logger: deps.logger }));
+  if (deps.codec) app.use('/codec', ...(deps.console ? [deps.console.sessions] : []), codecRouter({ ...deps.codec, apiKeys: deps.apiKeys, logger: deps.logger }));
   // The console's pages set their own security policy, which replaces the API's.
   if (deps.console) app.use(deps.console.router);
   app.use(

@@ -2,8 +2,8 @@
  * The remote codec of the Temporal Web UI and CLI (Temporal's codec server convention):
  * POST /codec/decode and /codec/encode take `{ payloads: [...] }` in protobuf JSON (base64 data
  * and metadata) with the namespace in X-Namespace, and answer the same shape run through the
- * payload codec. Only a clinician may read decrypted histories. CORS lets the configured Web UI
- * origins call it from the browser, with credentials. Each use is logged: who, which namespace
+ * payload codec. Only a clinician may read decrypted histories: by API key, or signed in to the
+ * console. CORS lets the configured Web UI origins call it from the browser, with credentials. Each use is logged: who, which namespace
  * and workflow, how many payloads; never their content.
  */
 import cors from 'cors';
@@ -88,7 +88,16 @@ export function codecRouter(opts: CodecOptions & { apiKeys: ApiKeyStore; logger:
     req.principal = EMBEDDED_UI;
     next();
   };
-  const bearer = [identify(opts.apiKeys), requirePrincipal];
+  // A clinician signed in to the console, calling from an allowed Web UI origin: the browser sends
+  // the session cookie (the UI is on the same site), and the Origin stands in for the CSRF token,
+  // which the UI cannot send (a page of any other origin is not allowed, and gets no CORS answer).
+  const fromWebUi = (req: Request, _res: Response, next: NextFunction) => {
+    const origin = req.get('origin');
+    if (!req.get('authorization') && req.session?.principal && origin !== undefined && opts.origins.includes(origin)) req.principal = req.session.principal;
+    next();
+  };
+  const apiKey = identify(opts.apiKeys);
+  const bearer = [fromWebUi, (req: Request, res: Response, next: NextFunction) => (req.principal ? next() : apiKey(req, res, next)), requirePrincipal];
   for (const operation of ['decode', 'encode'] as const) {
     router.post(`/${operation}`, bearer, convert(operation));
     // The CLI's `--codec-endpoint 'http://…/codec/{namespace}'` form.

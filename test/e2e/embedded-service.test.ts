@@ -147,6 +147,15 @@ describe('embedded default service', () => {
     expect(uiEndpoint).toMatch(new RegExp(`^${api}/codec/embedded-ui/[0-9a-f]{32}$`));
     expect((await decode({ origin: uiOrigin }, `${uiEndpoint}/decode`)).status).toBe(200);
     expect((await decode({}, `${api}/codec/embedded-ui/${'0'.repeat(32)}/decode`)).status).toBe(404);
+    // A clinician signed in to the console may decode from an allowed Web UI origin with the session
+    // cookie alone; another role may not, and without that origin the CSRF token is still required.
+    const signedIn = async (role: string) =>
+      (await fetch(`${api}/auth/local`, { method: 'POST', body: new URLSearchParams({ role }), redirect: 'manual' })).headers.get('set-cookie')!.split(';')[0]!;
+    const clinicianCookie = await signedIn('clinician');
+    expect((await decode({ cookie: clinicianCookie, origin: uiOrigin })).status).toBe(200);
+    expect((await decode({ cookie: await signedIn('coordinator'), origin: uiOrigin })).status).toBe(403);
+    expect((await decode({ cookie: clinicianCookie })).status).toBe(403);
+    expect((await decode({ cookie: clinicianCookie, origin: 'http://elsewhere.test' })).status).toBe(403);
 
     // Metrics on their own port: the service's and the Temporal SDK's worker metrics.
     const metrics = await (await fetch(restartedReady.metrics as string)).text();
