@@ -64,6 +64,8 @@ async function authCost(): Promise<void> {
     definitions: loadDefinitions(),
     apiKeys: new ApiKeyStore([{ id: 'bench', role: 'clinician', sha256: hashKey(key) }]),
     logger: silentLogger,
+    // A benchmark is one person sending as fast as they can: the per-key limit would measure itself.
+    rateLimits: { windowSeconds: 60, perKey: 10_000_000, authFailures: 20 },
     isTemporalReachable: async () => true,
     // POST requests are not measured: the record store keeps the session and answers readiness.
     record,

@@ -18,15 +18,29 @@ export const SESSION_COOKIE = 'pathway.sid';
  */
 export class RecordSessionStore extends Store {
   private readonly sweeper: NodeJS.Timeout;
+  /** When this process last moved each session's end on. */
+  private readonly movedOn = new Map<string, number>();
+  /**
+   * A request moves its session's end on only if this long has passed since it last did: a write
+   * spared on most requests, for a session that may end this much before its idle timeout.
+   */
+  private readonly moveOnEveryMs: number;
 
   constructor(
     private readonly record: { store: RecordStore; cipher: NoteCipher },
     private readonly idleMs: number,
   ) {
     super();
-    // A purge that fails (the database is down) is simply tried again at the next sweep.
-    this.sweeper = setInterval(() => purgeEndedSessions(this.db).catch(() => undefined), Math.min(idleMs, 60_000));
+    this.moveOnEveryMs = Math.min(idleMs / 10, 60_000);
+    this.sweeper = setInterval(() => this.sweep(), Math.min(idleMs, 60_000));
     this.sweeper.unref();
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const [sid, at] of this.movedOn) if (now - at >= this.moveOnEveryMs) this.movedOn.delete(sid);
+    // A purge that fails (the database is down) is simply tried again at the next sweep.
+    purgeEndedSessions(this.db).catch(() => undefined);
   }
 
   private get db() {
@@ -42,14 +56,19 @@ export class RecordSessionStore extends Store {
   }
 
   override set(sid: string, data: SessionData, cb?: (err?: unknown) => void): void {
-    writeSession(this.db, this.record.cipher, sid, data, this.expiry()).then(() => cb?.(), (err) => cb?.(err));
+    const now = Date.now();
+    writeSession(this.db, this.record.cipher, sid, data, this.expiry()).then(() => (this.movedOn.set(sid, now), cb?.()), (err) => cb?.(err));
   }
 
   override touch(sid: string, _data: SessionData, cb?: (err?: unknown) => void): void {
-    touchSession(this.db, sid, this.expiry()).then(() => cb?.(), (err) => cb?.(err));
+    const now = Date.now();
+    const last = this.movedOn.get(sid);
+    if (last !== undefined && now - last < this.moveOnEveryMs) return cb?.();
+    touchSession(this.db, sid, this.expiry()).then(() => (this.movedOn.set(sid, now), cb?.()), (err) => cb?.(err));
   }
 
   override destroy(sid: string, cb?: (err?: unknown) => void): void {
+    this.movedOn.delete(sid);
     deleteSession(this.db, sid).then(() => cb?.(), (err) => cb?.(err));
   }
 
