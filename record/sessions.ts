@@ -15,7 +15,13 @@ export async function readSession(db: RecordDb, cipher: NoteCipher, sid: string,
     .where('sid_hash', '=', hashOf(sid))
     .where('expires_at', '>', now)
     .executeTakeFirst();
-  return row ? JSON.parse(cipher.decrypt(row.data_enc)) : null;
+  if (!row) return null;
+  try {
+    return JSON.parse(cipher.decrypt(row.data_enc));
+  } catch {
+    // Sealed with a key no longer configured: the person signs in again.
+    return null;
+  }
 }
 
 export async function writeSession(db: RecordDb, cipher: NoteCipher, sid: string, data: unknown, expiresAt: Date): Promise<void> {

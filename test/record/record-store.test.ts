@@ -282,6 +282,10 @@ describe.each(BACKENDS)('record store on %s', (backend) => {
     expect(await readSession(store.db, cipher, sid, new Date(t0.getTime() + 31 * 60_000))).toBeNull();
     await touchSession(store.db, sid, new Date(t0.getTime() + 60 * 60_000), new Date(t0.getTime() + 31 * 60_000));
     expect(await readSession(store.db, cipher, sid, new Date(t0.getTime() + 32 * 60_000))).toBeNull();
+    // A session sealed with a key no longer configured is no session: its person signs in again.
+    await writeSession(store.db, testCipher(), 'sealed-elsewhere', data, new Date(t0.getTime() + 90 * 60_000));
+    expect(await readSession(store.db, cipher, 'sealed-elsewhere', t0)).toBeNull();
+    await deleteSession(store.db, 'sealed-elsewhere');
     await writeSession(store.db, cipher, 'another-session', data, new Date(t0.getTime() + 90 * 60_000));
     expect(await purgeEndedSessions(store.db, new Date(t0.getTime() + 31 * 60_000))).toBe(1);
     await deleteSession(store.db, 'another-session');
