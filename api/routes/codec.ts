@@ -3,8 +3,8 @@
  * POST /codec/decode and /codec/encode take `{ payloads: [...] }` in protobuf JSON (base64 data
  * and metadata) with the namespace in X-Namespace, and answer the same shape run through the
  * payload codec. Only a clinician may read decrypted histories: by API key, or signed in to the
- * console. CORS lets the configured Web UI origins call it from the browser, with credentials. Each use is logged: who, which namespace
- * and workflow, how many payloads; never their content.
+ * console. CORS lets the configured Web UI origins call it from the browser, with credentials.
+ * Each use is logged: who, which namespace and workflow, how many payloads; never their content.
  */
 import cors from 'cors';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
