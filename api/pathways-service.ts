@@ -184,9 +184,9 @@ export class PathwayService {
   async list(q: ListQuery, scope: Scope): Promise<{ items: PathwayRow[]; nextPageToken: string | null }> {
     const { pageSize, pageToken, ...filters } = q;
     if (filters.careTeam && scope.careTeams && !scope.careTeams.includes(filters.careTeam)) return { items: [], nextPageToken: null };
-    const after = pageToken ? decodePageToken(pageToken, q) : undefined;
+    const after = pageToken ? openToken(pageToken, q, listCursorOf) : undefined;
     const page = await listPathways(this.db, { ...filters, ...scopeFilter(scope) }, pageSize, after);
-    return { items: page.items, nextPageToken: page.next ? encodePageToken(page.next, q) : null };
+    return { items: page.items, nextPageToken: page.next ? sealToken({ d: page.next.dueAt, e: page.next.enrolmentId }, q) : null };
   }
 
   async summary(scope: Scope, careTeam?: string): Promise<CareTeamSummary[]> {
@@ -198,11 +198,11 @@ export class PathwayService {
   async worklist(q: WorklistQuery, scope: Scope): Promise<{ generatedAt: string; items: WorklistItem[]; nextPageToken: string | null }> {
     const { careTeam, dueSoonDays, pageSize, pageToken } = q;
     // Every page of one worklist is judged at its first page's time, so no item moves between pages.
-    const page = pageToken ? decodeWorklistToken(pageToken, q) : { now: Date.now(), after: undefined };
+    const page = pageToken ? openToken(pageToken, q, worklistCursorOf) : { now: Date.now(), after: undefined };
     const generatedAt = new Date(page.now).toISOString();
     if (careTeam && scope.careTeams && !scope.careTeams.includes(careTeam)) return { generatedAt, items: [], nextPageToken: null };
     const { items, next } = await worklist(this.db, { careTeam, ...scopeFilter(scope) }, dueSoonDays, page.now, pageSize, page.after);
-    return { generatedAt, items, nextPageToken: next ? encodeWorklistToken(page.now, next, q) : null };
+    return { generatedAt, items, nextPageToken: next ? sealToken({ n: page.now, c: next.category, d: next.dueAt, e: next.enrolmentId }, q) : null };
   }
 
   async outcomes(filters: Omit<OutcomeFilters, 'careTeams'>, scope: Scope): Promise<OutcomesReport> {
@@ -221,34 +221,29 @@ function filterFingerprint(q: ListQuery | WorklistQuery): string {
   return opaqueKey(JSON.stringify(Object.entries(filters).sort())).slice(0, 12);
 }
 
-function encodePageToken(cursor: ListCursor, q: ListQuery): string {
-  return Buffer.from(JSON.stringify({ d: cursor.dueAt, e: cursor.enrolmentId, f: filterFingerprint(q) })).toString('base64url');
+type TokenFields = Record<string, unknown>;
+
+function sealToken(fields: TokenFields, q: ListQuery | WorklistQuery): string {
+  return Buffer.from(JSON.stringify({ ...fields, f: filterFingerprint(q) })).toString('base64url');
 }
 
-function encodeWorklistToken(now: number, cursor: WorklistCursor, q: WorklistQuery): string {
-  return Buffer.from(JSON.stringify({ n: now, c: cursor.category, d: cursor.dueAt, e: cursor.enrolmentId, f: filterFingerprint(q) })).toString('base64url');
-}
-
-function decodeWorklistToken(token: string, q: WorklistQuery): { now: number; after: WorklistCursor } {
+/** The cursor a token holds, if it was issued for these filters and `read` finds its fields sound. */
+function openToken<T>(token: string, q: ListQuery | WorklistQuery, read: (fields: TokenFields) => T | undefined): T {
   try {
-    const { n, c, d, e, f } = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Record<string, unknown>;
-    const dueOk = d === null || (typeof d === 'string' && !Number.isNaN(Date.parse(d)));
-    if (Number.isSafeInteger(n) && Number.isInteger(c) && (c as number) >= 0 && (c as number) <= 5 && dueOk && typeof e === 'string' && e.length <= 64 && f === filterFingerprint(q)) {
-      return { now: n as number, after: { category: c as number, dueAt: d as string | null, enrolmentId: e } };
-    }
-  } catch {
-    // fall through to the refusal
-  }
-  throw new HttpProblem(400, 'invalid pageToken', { errors: [{ field: 'pageToken', message: 'not a token issued for this worklist' }] });
-}
-
-function decodePageToken(token: string, q: ListQuery): ListCursor {
-  try {
-    const { d, e, f } = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { d: unknown; e: unknown; f: unknown };
-    const dueOk = d === null || (typeof d === 'string' && !Number.isNaN(Date.parse(d)));
-    if (dueOk && typeof e === 'string' && e.length <= 64 && f === filterFingerprint(q)) return { dueAt: d as string | null, enrolmentId: e };
+    const fields = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as TokenFields;
+    const cursor = fields.f === filterFingerprint(q) ? read(fields) : undefined;
+    if (cursor) return cursor;
   } catch {
     // fall through to the refusal
   }
   throw new HttpProblem(400, 'invalid pageToken', { errors: [{ field: 'pageToken', message: 'not a token issued for these filters' }] });
 }
+
+const listCursorOf = ({ d, e }: TokenFields): ListCursor | undefined =>
+  (d === null || (typeof d === 'string' && !Number.isNaN(Date.parse(d)))) && typeof e === 'string' && e.length <= 64 ? { dueAt: d, enrolmentId: e } : undefined;
+
+const worklistCursorOf = (fields: TokenFields): { now: number; after: WorklistCursor } | undefined => {
+  const at = listCursorOf(fields);
+  const { n, c } = fields;
+  return at && typeof n === 'number' && Number.isSafeInteger(n) && typeof c === 'number' && Number.isInteger(c) && c >= 0 && c <= 5 ? { now: n, after: { category: c, ...at } } : undefined;
+};

@@ -14,8 +14,18 @@ import {
   WorkupResultInputSchema,
 } from './events';
 
-/** Marks a string that zod trims before checking it, so the workflow trims it too. */
-export const TRIM_KEYWORD = 'x-trim';
+/** Marks a string that zod trims before checking it, so the workflow trims it too (clinical/command-check.ts). */
+const TRIM_KEYWORD = 'x-trim';
+
+/** Who sends a command, and each command the workflow accepts, by the kind the workflow knows it as. */
+export const COMMAND_SCHEMAS = {
+  actor: ActorSchema,
+  reassessment: ReassessmentInputSchema,
+  procedure: ProcedureInputSchema,
+  'workup-result': WorkupResultInputSchema,
+  'red-flags': RedFlagReportSchema,
+  action: ActionInputSchema,
+} satisfies Record<string, z.ZodType>;
 
 const trims = (schema: z.core.$ZodType): boolean =>
   (schema._zod.def.checks ?? []).some((c) => {
@@ -34,13 +44,6 @@ function jsonSchema(schema: z.ZodType): Record<string, unknown> {
   return rest;
 }
 
-export function commandJsonSchemas() {
-  return {
-    actor: jsonSchema(ActorSchema),
-    reassessment: jsonSchema(ReassessmentInputSchema),
-    procedure: jsonSchema(ProcedureInputSchema),
-    'workup-result': jsonSchema(WorkupResultInputSchema),
-    'red-flags': jsonSchema(RedFlagReportSchema),
-    action: jsonSchema(ActionInputSchema),
-  };
+export function commandJsonSchemas(): Record<keyof typeof COMMAND_SCHEMAS, Record<string, unknown>> {
+  return Object.fromEntries(Object.entries(COMMAND_SCHEMAS).map(([kind, schema]) => [kind, jsonSchema(schema)])) as Record<keyof typeof COMMAND_SCHEMAS, Record<string, unknown>>;
 }

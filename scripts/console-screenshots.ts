@@ -6,26 +6,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { loadConfig } from '../worker/config';
 import { createLogger } from '../observability/log';
 import { startService } from '../worker/service';
+import { freePort } from '../test/harness/service-process';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function main(): Promise<void> {
   const folder = path.resolve(process.argv[2] ?? 'screenshots');

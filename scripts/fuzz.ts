@@ -11,10 +11,10 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { LOCAL_KEYS } from '../api/auth';
+import { freePort } from '../test/harness/service-process';
 
 const SCHEMATHESIS_VERSION = '4.32.5';
 const ROOT = path.join(__dirname, '..');
@@ -38,17 +38,6 @@ function schemathesis(): string {
   run('python3', ['-m', 'venv', venv]);
   run(path.join(venv, 'bin', 'pip'), ['install', '--quiet', `schemathesis==${SCHEMATHESIS_VERSION}`]);
   return st;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 interface LogLine {

@@ -6,24 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { checkCommand, type CommandKind } from '../../clinical/command-check';
-import { commandJsonSchemas } from '../../clinical/command-schemas';
+import { COMMAND_SCHEMAS, commandJsonSchemas } from '../../clinical/command-schemas';
 import generated from '../../clinical/command-schemas.json';
-import {
-  ActionInputSchema,
-  ActorSchema,
-  ProcedureInputSchema,
-  ReassessmentInputSchema,
-  RedFlagReportSchema,
-  WorkupResultInputSchema,
-} from '../../clinical/events';
-
-const zodFor: Record<CommandKind, z.ZodType> = {
-  reassessment: ReassessmentInputSchema,
-  procedure: ProcedureInputSchema,
-  'workup-result': WorkupResultInputSchema,
-  'red-flags': RedFlagReportSchema,
-  action: ActionInputSchema,
-};
 
 const valid: Record<CommandKind, Array<Record<string, unknown>>> = {
   reassessment: [
@@ -71,7 +55,7 @@ describe('the workflow command check', () => {
         // What the workflow is given has come through JSON, as every payload does.
         for (const input of cases.map((c) => JSON.parse(JSON.stringify(c)) as unknown)) {
           const label = `${kind} ${JSON.stringify(input)?.slice(0, 200)}`;
-          const expected = zodVerdict(zodFor[kind], input);
+          const expected = zodVerdict(COMMAND_SCHEMAS[kind], input);
           const actual = checkCommand(kind, { id: 'dr-a', role: 'clinician' }, input);
           expect(actual.ok, label).toBe(expected.ok);
           if (expected.ok && actual.ok) expect(actual.input, label).toEqual(expected.value);
@@ -89,7 +73,7 @@ describe('the workflow command check', () => {
 
   it('checks who sends the command, prefixing the field with actor', () => {
     for (const actor of [{ id: 'dr-a', role: 'clinician' }, { id: '', role: 'clinician' }, { id: 'x', role: 'admin' }, { id: 'x' }, null, 'dr-a', { id: 'x', role: 'viewer', extra: 1 }]) {
-      const expected = ActorSchema.safeParse(actor);
+      const expected = COMMAND_SCHEMAS.actor.safeParse(actor);
       const actual = checkCommand('reassessment', actor, { painNrs: 5 });
       expect(actual.ok, JSON.stringify(actor)).toBe(expected.success);
       if (!actual.ok) expect(actual.errors.every((e) => e.field.startsWith('actor'))).toBe(true);
