@@ -2,7 +2,8 @@
  * `npm run screenshots [-- <folder>]`: starts the embedded default on free ports with a fresh
  * data folder, enrols a few pathways through the API, signs in to the console as the local
  * clinician with headless Chromium, and writes screenshots of the worklist, a pathway page and
- * the cohort dashboard (default folder: screenshots/).
+ * the cohort dashboard, then a coordinator's worklist a few rows a page after "Show more"
+ * (default folder: screenshots/).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -58,13 +59,9 @@ async function main(): Promise<void> {
       await page.goto(`${base}/sign-in`);
       await page.click('#sign-in-clinician');
       await page.waitForSelector('#worklist');
-      // Visibility (the worklist's source) follows the workflows within a second or two.
-      for (let i = 0; i < 40; i++) {
-        await page.goto(`${base}/?dueSoonDays=60`);
-        await page.waitForSelector('#worklist table, #worklist .empty');
-        if ((await page.locator('#worklist tbody tr').count()) >= 6) break;
-        await page.waitForTimeout(500);
-      }
+      // Every change above answered once it was in the record, which the worklist reads.
+      await page.goto(`${base}/?dueSoonDays=60`);
+      await page.waitForSelector('#worklist table');
       await page.screenshot({ path: path.join(folder, 'worklist.png'), fullPage: true });
       await page.goto(`${base}/pathways/${shown}`);
       await page.waitForSelector('#scores-chart');
@@ -73,10 +70,19 @@ async function main(): Promise<void> {
       await page.waitForSelector('#cohort-table');
       await page.waitForSelector('#outcomes h2 + *');
       await page.screenshot({ path: path.join(folder, 'dashboard.png'), fullPage: true });
+      // A coordinator's worklist, three rows a page, after "Show more".
+      const coordinatorPage = await (await browser.newContext({ viewport: { width: 1360, height: 900 } })).newPage();
+      await coordinatorPage.goto(`${base}/sign-in`);
+      await coordinatorPage.click('#sign-in-coordinator');
+      await coordinatorPage.waitForSelector('#worklist');
+      await coordinatorPage.goto(`${base}/?dueSoonDays=60&pageSize=3`);
+      await coordinatorPage.click('#worklist-more');
+      await coordinatorPage.locator('#worklist tbody tr').nth(3).waitFor();
+      await coordinatorPage.screenshot({ path: path.join(folder, 'worklist-coordinator.png'), fullPage: true });
     } finally {
       await browser.close();
     }
-    console.log(`screenshots written to ${folder}: worklist.png, pathway.png, dashboard.png`);
+    console.log(`screenshots written to ${folder}: worklist.png, pathway.png, dashboard.png, worklist-coordinator.png`);
   } finally {
     await service.stop();
     rmSync(dataDir, { recursive: true, force: true });
