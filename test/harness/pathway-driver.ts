@@ -3,6 +3,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { PathwayDefinition } from '../../clinical/definition';
 import type { ActionInput, Actor, ProcedureInput, ReassessmentInput, RedFlagReport, Scores, WorkupResultInput } from '../../clinical/events';
@@ -44,6 +45,45 @@ export async function eventually<T>(read: () => Promise<T>, check: (value: T) =>
 const startedOn = new Map<string, PathwayDriver[]>();
 
 /**
+ * A step of a workflow test takes milliseconds of real time, even one that skips weeks. One that
+ * takes a minute means the server holds a pathway (a workflow task started and never finished, an
+ * activity no worker runs): the step fails, saying where each pathway of the file stands, rather
+ * than hanging until the test's own timeout with nothing to go on.
+ */
+const STEP_LIMIT_MS = 60_000;
+
+async function withinStepLimit<T>(what: string, taskQueue: string, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const stalled = new Promise<'stalled'>((resolve) => (timer = setTimeout(() => resolve('stalled'), STEP_LIMIT_MS)));
+  try {
+    const outcome = await Promise.race([work, stalled]);
+    if (outcome !== 'stalled') return outcome;
+  } finally {
+    clearTimeout(timer);
+  }
+  throw new Error(`${what} did not finish within ${STEP_LIMIT_MS / 1000} s of real time. The server holds:\n${await whereEachStands(taskQueue)}`);
+}
+
+/** Each pathway of a task queue: its status, pending activities and last history events. */
+async function whereEachStands(taskQueue: string): Promise<string> {
+  const lines = await Promise.all(
+    (startedOn.get(taskQueue) ?? []).map(async (p) => {
+      try {
+        const [description, history] = await Promise.all([p.handle.describe(), p.handle.fetchHistory()]);
+        const pending = description.raw.pendingActivities?.map((a) => `${a.activityType?.name} attempt ${a.attempt}`) ?? [];
+        const last = (history.events ?? []).slice(-6).map((e) => `${e.eventId} ${eventName(e.eventType)}`);
+        return `  ${p.id}: ${description.status.name}; pending activities [${pending.join(', ')}]; last events: ${last.join(', ')}`;
+      } catch (err) {
+        return `  ${p.id}: could not be described (${err instanceof Error ? err.message : String(err)})`;
+      }
+    }),
+  );
+  return lines.join('\n');
+}
+
+const eventName = (type: unknown): string => (typeof type === 'number' ? (temporal.api.enums.v1.EventType[type] ?? String(type)) : String(type)).replace(/^EVENT_TYPE_/, '');
+
+/**
  * Withdraws a pathway that is still running and waits for it to close, side effects and all.
  * (Terminating one instead can leave the time-skipping server waiting on an activity that was in
  * flight: the server then stops skipping time until that activity's timeout passes in real time.)
@@ -75,6 +115,7 @@ export class PathwayDriver {
   private constructor(
     readonly env: TestWorkflowEnvironment,
     readonly handle: WorkflowHandle<typeof pathwayWorkflow>,
+    readonly taskQueue: string,
   ) {}
 
   static async enroll(
@@ -112,7 +153,7 @@ export class PathwayDriver {
       workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
     });
-    const driver = new PathwayDriver(env, handle);
+    const driver = new PathwayDriver(env, handle, taskQueue);
     const started = startedOn.get(taskQueue) ?? [];
     started.push(driver);
     startedOn.set(taskQueue, started);
@@ -124,7 +165,11 @@ export class PathwayDriver {
   }
 
   state(): Promise<PathwayView> {
-    return this.handle.query(pathwayQuery);
+    return this.step('a query', this.handle.query(pathwayQuery));
+  }
+
+  private step<T>(what: string, work: Promise<T>): Promise<T> {
+    return withinStepLimit(`${what} of ${this.id}`, this.taskQueue, work);
   }
 
   /** Waits until the state satisfies `check`. */
@@ -134,27 +179,27 @@ export class PathwayDriver {
 
   /** Advances the time-skipping server's clock. */
   async passDays(days: number): Promise<void> {
-    await this.env.sleep(days * DAY_MS);
+    await this.step(`${days} days' time`, this.env.sleep(days * DAY_MS));
   }
 
   reassess(input: ReassessmentInput, actor: Actor = CLINICIAN): Promise<ChangeResult> {
-    return this.handle.executeUpdate(recordReassessment, { args: [{ actor, input }] });
+    return this.step('a reassessment', this.handle.executeUpdate(recordReassessment, { args: [{ actor, input }] }));
   }
 
   procedure(input: ProcedureInput, actor: Actor = COORDINATOR): Promise<ChangeResult> {
-    return this.handle.executeUpdate(recordProcedure, { args: [{ actor, input }] });
+    return this.step('a procedure', this.handle.executeUpdate(recordProcedure, { args: [{ actor, input }] }));
   }
 
   workup(input: WorkupResultInput, actor: Actor = COORDINATOR): Promise<ChangeResult> {
-    return this.handle.executeUpdate(recordWorkupResult, { args: [{ actor, input }] });
+    return this.step('a work-up result', this.handle.executeUpdate(recordWorkupResult, { args: [{ actor, input }] }));
   }
 
   redFlags(input: RedFlagReport, actor: Actor = CLINICIAN): Promise<ChangeResult> {
-    return this.handle.executeUpdate(reportRedFlags, { args: [{ actor, input }] });
+    return this.step('a red-flag report', this.handle.executeUpdate(reportRedFlags, { args: [{ actor, input }] }));
   }
 
   action(input: ActionInput, actor: Actor = CLINICIAN): Promise<ChangeResult> {
-    return this.handle.executeUpdate(applyAction, { args: [{ actor, input }] });
+    return this.step(`a ${input.action}`, this.handle.executeUpdate(applyAction, { args: [{ actor, input }] }));
   }
 
   /**
@@ -162,14 +207,18 @@ export class PathwayDriver {
    * have been delivered (or given up), so a test sees every message the pathway sent.
    */
   async result(): Promise<PathwayView> {
-    const view = await this.handle.result();
+    const view = await this.step('the result', this.handle.result());
     await this.closingMessages(view);
     return view;
   }
 
   /** Waits for the workflows that deliver what the closed pathway still owed, and returns their results. */
   async closingMessages(view?: PathwayView): Promise<ClosingMessagesResult[]> {
-    const closed = view ?? (await this.handle.result());
-    return Promise.all(closingMessagesIds(closed).map((id) => this.env.client.workflow.getHandle(id).result() as Promise<ClosingMessagesResult>));
+    const closed = view ?? (await this.step('the result', this.handle.result()));
+    // One at a time: each wait unlocks the time-skipping server's clock and locks it again after,
+    // and the server refuses a second unlock of a clock already unlocked.
+    const results: ClosingMessagesResult[] = [];
+    for (const id of closingMessagesIds(closed)) results.push(await this.step('the closing messages', this.env.client.workflow.getHandle(id).result()));
+    return results;
   }
 }

@@ -7,24 +7,28 @@ import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createActivities, type CareTeamChannel, type RecordDeps } from '../../activities';
 import type { Metrics } from '../../observability/metrics';
+import { resolveTimeSkippingServer } from '../../worker/temporal-servers';
 import { freshRecordStore, testCipher } from './record-store';
+import { startTimeSkipping } from './time-skipping-server';
 import { closeStarted } from './pathway-driver';
 import type { CareTeamMessage, DeliveryResult } from '../../activities/messages';
 
-/**
- * Connects to the run's time-skipping server. The SDK builds a time-skipping environment
- * only around a server it starts itself; its static `create` also accepts an existing one,
- * which is what "once per run" needs.
- */
+const timeSkippingServers = new WeakMap<TestWorkflowEnvironment, () => Promise<void>>();
+
+/** A time-skipping server of this test file's own (its clock is global to it), and an environment on it. */
 export async function connectTimeSkipping(): Promise<TestWorkflowEnvironment> {
   quietRuntime();
-  const create = (TestWorkflowEnvironment as unknown as { create(opts: object): Promise<TestWorkflowEnvironment> }).create;
-  return create.call(TestWorkflowEnvironment, {
-    server: { type: 'existing' },
-    address: inject('timeSkippingAddress'),
-    namespace: 'default',
-    supportsTimeSkipping: true,
-  });
+  const { env, stop } = await startTimeSkipping(resolveTimeSkippingServer().executable);
+  timeSkippingServers.set(env, stop);
+  return env;
+}
+
+/** Closes the environment and stops the file's time-skipping server. */
+export async function disconnectTimeSkipping(env: TestWorkflowEnvironment | undefined): Promise<void> {
+  if (!env) return;
+  const stop = timeSkippingServers.get(env);
+  timeSkippingServers.delete(env);
+  await (stop ? stop() : env.teardown());
 }
 
 export async function connectDevServer(): Promise<TestWorkflowEnvironment> {

@@ -1,16 +1,14 @@
 /**
- * Starts the real servers once per test run: the time-skipping Temporal test server for
- * workflow tests (weeks of pathway time in seconds), a Temporal dev server for end-to-end tests,
+ * Starts the real servers once per test run: a Temporal dev server for end-to-end tests,
  * a PostgreSQL server for the record store, and on that PostgreSQL a production-like Temporal
  * server (the real server, SQL persistence and visibility) that the end-to-end tests also run on.
- * Also bundles the workflow code once.
+ * Also bundles the workflow code once. (The time-skipping server for workflow tests, whose clock
+ * is global to it, starts once per test file: test/harness/time-skipping-server.ts.)
  * A server that cannot start fails the run: no test skips.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
-import { Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
@@ -18,13 +16,11 @@ import { silentLogger } from '../../observability/log';
 import { ensureSearchAttributes } from '../../worker/temporal';
 import { resolveDevServer, resolveTimeSkippingServer } from '../../worker/temporal-servers';
 import { startPostgresServer } from '../harness/postgres-server';
-import { freePort } from '../harness/service-process';
 import { startProductionTemporal } from '../harness/temporal-server';
 import { WORKFLOW_INTERCEPTORS } from '../../worker/worker';
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    timeSkippingAddress: string;
     devServerAddress: string;
     workflowBundlePath: string;
     tempDir: string;
@@ -47,41 +43,6 @@ async function started<T>(what: string, start: () => Promise<T>): Promise<T> {
   }
 }
 
-/**
- * The time-skipping server, launched here rather than by the SDK, whose 5 s start-up limit a
- * busy machine's JVM can miss: this waits up to a minute for the port to answer.
- */
-async function startTimeSkippingServer(executable: string): Promise<{ address: string; connection: Connection; stop(): Promise<void> }> {
-  const port = await freePort();
-  const child = spawn(executable, [String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-  const address = `127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the time-skipping server exited (${child.exitCode}): ${stderr}`);
-    try {
-      const connection = await Connection.connect({ address, connectTimeout: 1000 });
-      await connection.workflowService.getSystemInfo({});
-      return {
-        address,
-        connection,
-        async stop() {
-          const exited = new Promise((resolve) => child.once('exit', resolve));
-          child.kill('SIGTERM');
-          await exited;
-        },
-      };
-    } catch (err) {
-      if (Date.now() > deadline) {
-        child.kill('SIGKILL');
-        throw new Error(`the time-skipping server did not answer within 60 s: ${err instanceof Error ? err.message : String(err)}\n${stderr}`);
-      }
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-}
-
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const tempDir = mkdtempSync(path.join(os.tmpdir(), 'pathway-test-'));
   const timeSkippingServer = resolveTimeSkippingServer();
@@ -90,21 +51,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   const postgresStarted = startPostgresServer();
   const servers = await Promise.allSettled([
-    timeSkippingServer.executable.type === 'existing-path'
-      ? startTimeSkippingServer(timeSkippingServer.executable.path)
-      : started('time-skipping server', async () => {
-          const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: timeSkippingServer.executable } });
-          return { address: env.address, connection: env.connection, stop: () => env.teardown() };
-        }),
     started('dev server', () => TestWorkflowEnvironment.createLocal({ server: { executable: devServer.executable, log: { format: 'json', level: 'error' } } })),
     bundleWorkflowCode({ workflowsPath: path.join(__dirname, '..', '..', 'workflows', 'index.ts'), workflowInterceptorModules: [WORKFLOW_INTERCEPTORS], logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error } }),
     postgresStarted,
     postgresStarted.then((pg) => startProductionTemporal(pg.url)),
   ] as const);
-  const [timeSkippingStart, devStart, , postgresStart, productionStart] = servers;
+  const [devStart, , postgresStart, productionStart] = servers;
   const stopAll = async () => {
     await Promise.allSettled([
-      timeSkippingStart.status === 'fulfilled' ? timeSkippingStart.value.stop() : undefined,
       devStart.status === 'fulfilled' ? devStart.value.teardown() : undefined,
       productionStart.status === 'fulfilled' ? productionStart.value.stop() : undefined,
     ]);
@@ -117,21 +71,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await stopAll();
     throw failed.reason;
   }
-  const [timeSkipping, dev, bundle, postgres, production] = servers.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [
-    Awaited<ReturnType<typeof startTimeSkippingServer>>,
+  const [dev, bundle, postgres, production] = servers.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [
     TestWorkflowEnvironment,
     Awaited<ReturnType<typeof bundleWorkflowCode>>,
     Awaited<ReturnType<typeof startPostgresServer>>,
     Awaited<ReturnType<typeof startProductionTemporal>>,
   ];
-  // Both servers refuse search attributes they do not know, as a production cluster does.
-  await ensureSearchAttributes(timeSkipping.connection, 'default', silentLogger);
-  await timeSkipping.connection.close();
+  // The dev server refuses search attributes it does not know, as a production cluster does.
   await ensureSearchAttributes(dev.connection, 'default', silentLogger);
   const workflowBundlePath = path.join(tempDir, 'workflow-bundle.js');
   writeFileSync(workflowBundlePath, bundle.code);
 
-  project.provide('timeSkippingAddress', timeSkipping.address);
   project.provide('devServerAddress', dev.address);
   project.provide('workflowBundlePath', workflowBundlePath);
   project.provide('tempDir', tempDir);

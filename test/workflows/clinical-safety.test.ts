@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } fro
 import { loadDefinitions } from '../../clinical/registry';
 import { addMonths } from '../../clinical/rules';
 import { CLINICIAN, COORDINATOR, PathwayDriver, closeIfRunning } from '../harness/pathway-driver';
-import { connectTimeSkipping, RecordingChannel, startPathwayWorker } from '../harness/temporal';
+import { connectTimeSkipping, disconnectTimeSkipping, RecordingChannel, startPathwayWorker } from '../harness/temporal';
 import { collectHistories, expectRefused, isoAt, ms, plusDays, stepsOf } from '../harness/trajectory';
 
 const V2 = loadDefinitions().get('psps-lumbar', 2)!;
@@ -26,7 +26,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await worker?.stop();
-  await env?.teardown();
+  await disconnectTimeSkipping(env);
 });
 
 async function enroll(opts: Parameters<typeof PathwayDriver.enroll>[2] = {}): Promise<PathwayDriver> {

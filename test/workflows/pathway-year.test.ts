@@ -12,7 +12,7 @@ import { CONTINUE_AS_NEW_AFTER_EVENTS } from '../../workflows/pathway';
 import { eventually } from '../harness/pathway-driver';
 import { YEAR_DECISIONS, YEAR_EXPECTED, runPathwayYear, type PathwayYear } from '../harness/pathway-year';
 import { historiesOfRuns, type History } from '../harness/run-histories';
-import { connectTimeSkipping, RecordingChannel, startPathwayWorker } from '../harness/temporal';
+import { connectTimeSkipping, disconnectTimeSkipping, RecordingChannel, startPathwayWorker } from '../harness/temporal';
 import { EventType, eventTypesOf, expectContiguousTimeline, messageIds, stepsOf } from '../harness/trajectory';
 
 /** The limit the issue sets for the longest run of a pathway's history. */
@@ -33,7 +33,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await worker?.stop();
-  await env?.teardown();
+  await disconnectTimeSkipping(env);
 });
 
 const count = (event: string): number => year.view.timeline.filter((e) => e.event === event).length;

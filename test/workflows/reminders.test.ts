@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAY_MS } from '../../clinical/rules';
 import type { PathwayView } from '../../workflows/messages';
 import { PathwayDriver } from '../harness/pathway-driver';
-import { connectTimeSkipping, RecordingChannel, startPathwayWorker } from '../harness/temporal';
+import { connectTimeSkipping, disconnectTimeSkipping, RecordingChannel, startPathwayWorker } from '../harness/temporal';
 
 let env: TestWorkflowEnvironment;
 let worker: Awaited<ReturnType<typeof startPathwayWorker>>;
@@ -20,7 +20,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await worker?.stop();
-  await env?.teardown();
+  await disconnectTimeSkipping(env);
 });
 
 const reminders = (s: PathwayView) => s.timeline.filter((e) => e.event === 'reminder');

@@ -21,7 +21,7 @@ import type { PathwaySnapshot, PathwayView } from '../../workflows/messages';
 import { CLOSING_HANDS_OVER_MESSAGES } from '../../workflows/pathway';
 import { CareTeamKey, UndeliveredKey } from '../../workflows/search-attributes';
 import { CLINICIAN, COORDINATOR, PathwayDriver, closeIfRunning, eventually } from '../harness/pathway-driver';
-import { connectTimeSkipping, RecordingChannel, startPathwayWorker } from '../harness/temporal';
+import { connectTimeSkipping, disconnectTimeSkipping, RecordingChannel, startPathwayWorker } from '../harness/temporal';
 import {
   EventType,
   type History,
@@ -65,7 +65,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await worker?.stop();
-  await env?.teardown();
+  await disconnectTimeSkipping(env);
 });
 
 /** Enrols a pathway that is closed after the test if it is still running, so its timers never fire in a later test. */

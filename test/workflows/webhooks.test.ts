@@ -10,7 +10,7 @@ import { careTeamChannel } from '../../activities/care-team-channel';
 import { sign, verifySignature } from '../../activities/webhooks';
 import { silentLogger } from '../../observability/log';
 import { PathwayDriver, closeIfRunning } from '../harness/pathway-driver';
-import { connectTimeSkipping, startPathwayWorker } from '../harness/temporal';
+import { connectTimeSkipping, disconnectTimeSkipping, startPathwayWorker } from '../harness/temporal';
 import { WebhookReceiver } from '../harness/webhook-receiver';
 
 let env: TestWorkflowEnvironment;
@@ -30,7 +30,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await worker?.stop();
   await receiver?.stop();
-  await env?.teardown();
+  await disconnectTimeSkipping(env);
 });
 // Time skipping is global to the server: a pathway left running would take its own reminders
 // through the receiver while a later test skips weeks. Each test's pathways are withdrawn after it.
