@@ -66,6 +66,7 @@ import {
 } from './search-attributes';
 import { messageFor } from '../activities/messages';
 import { delivery, handOver } from './care-team-delivery';
+import { wakeUpTimerFor, type WakeUpTimer } from './wake-up-timer';
 
 /**
  * Patch: a closed pathway completes at once and hands the messages it still owes to a workflow
@@ -86,6 +87,13 @@ export const EARLY_CONTINUE_AS_NEW = 'early-continue-as-new';
  * as new only once or twice, each time carrying the whole state (about 50 KiB after that year).
  */
 export const CONTINUE_AS_NEW_AFTER_EVENTS = 500;
+
+/**
+ * Patch: the main loop keeps its timer while the next wake-up stays where it was, instead of
+ * cancelling and starting it again on every change, and acts at once on a wake-up already passed
+ * (a back-dated entry) rather than setting a timer for it. Runs started before it keep the old loop.
+ */
+export const KEPT_WAKE_UP_TIMER = 'kept-wake-up-timer';
 
 // The record is written as soon as the database answers: the write is short, so it runs as a
 // local activity (no round trip through the server), retried without end while the database is down.
@@ -245,12 +253,22 @@ export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<Path
       ? workflowInfo().historyLength >= input.continueAsNewAfterEvents
       : workflowInfo().continueAsNewSuggested || (continuesAsNewEarly && workflowInfo().historyLength >= CONTINUE_AS_NEW_AFTER_EVENTS);
 
+  // Decided when the loop first comes round, not in the first workflow task: that one stays as
+  // small as before, so a rejected update right after enrolment still leaves no trace in the history.
+  let keepsWakeUpTimer = false;
+  let wakeUpTimer: WakeUpTimer | undefined;
+  let rounds = 0;
   keepSearchAttributesCurrent();
   while (!isClosed(state.status)) {
+    if (rounds++ === 1) keepsWakeUpTimer = patched(KEPT_WAKE_UP_TIMER);
     const seen = changes;
     const wake = nextWakeUpAt(state);
     const changed = () => changes !== seen || historyIsLong();
-    if (wake === null) await condition(changed);
+    if (keepsWakeUpTimer) {
+      wakeUpTimer = wakeUpTimerFor(wakeUpTimer, wake, Date.now());
+      // With no timer for a wake-up, it has come already (a back-dated entry): act on it at once.
+      if (wake === null || wakeUpTimer) await condition(() => changed() || wakeUpTimer?.fired === true);
+    } else if (wake === null) await condition(changed);
     else await condition(changed, Math.max(1, wake - Date.now()));
     const clock = applyClock(state, Date.now());
     state = clock.state;

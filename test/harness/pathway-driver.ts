@@ -30,8 +30,16 @@ export const COORDINATOR: Actor = { id: 'coord-test', role: 'coordinator' };
 
 export const defaultDefinition = (): PathwayDefinition => loadDefinitions().get('psps-lumbar', 1)!;
 
+/**
+ * A step of a workflow test takes milliseconds of real time, even one that skips weeks. One that
+ * takes a minute means the server holds a pathway (a workflow task started and never finished, an
+ * activity no worker runs): the step fails, saying where each pathway of the file stands, rather
+ * than hanging until the test's own timeout with nothing to go on.
+ */
+const STEP_LIMIT_MS = 60_000;
+
 /** Polls until `check` passes: workflow tasks finish a moment after a timer fires. */
-export async function eventually<T>(read: () => Promise<T>, check: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
+export async function eventually<T>(read: () => Promise<T>, check: (value: T) => boolean, timeoutMs = STEP_LIMIT_MS): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T = await read();
   while (!check(last)) {
@@ -43,14 +51,6 @@ export async function eventually<T>(read: () => Promise<T>, check: (value: T) =>
 }
 
 const startedOn = new Map<string, PathwayDriver[]>();
-
-/**
- * A step of a workflow test takes milliseconds of real time, even one that skips weeks. One that
- * takes a minute means the server holds a pathway (a workflow task started and never finished, an
- * activity no worker runs): the step fails, saying where each pathway of the file stands, rather
- * than hanging until the test's own timeout with nothing to go on.
- */
-const STEP_LIMIT_MS = 60_000;
 
 async function withinStepLimit<T>(what: string, taskQueue: string, work: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -77,6 +77,21 @@ describe('a worst-case pathway-year', () => {
     expect(eventTypesOf(runs.at(-1)!.history)).not.toContain(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW);
   });
 
+  it('cancels its wake-up timer only to set it for another time, not on every change', () => {
+    for (const { history } of runs) {
+      const timers = wakeUpTimers(history);
+      const cancelled = timers.filter((t) => t.cancelled);
+      // A change that left the wake-up where it was would cancel the timer and set it again for
+      // the same time; only the first round of each run still does (the patch is decided there).
+      const setAgainForTheSameTime = cancelled.filter((t) => {
+        const next = timers.find((n) => n.startedAt > t.cancelledAt!);
+        return next !== undefined && Math.abs(next.firesAt - t.firesAt) < 60_000;
+      });
+      expect(setAgainForTheSameTime.length, `${cancelled.length} of ${timers.length} timers cancelled`).toBeLessThanOrEqual(1);
+      expect(cancelled.length).toBeLessThan(timers.length / 2);
+    }
+  });
+
   it('leaves the record store holding the whole timeline, scores and procedures across continue-as-new', async () => {
     const { store, cipher } = worker.record;
     const recorded = await eventually(
@@ -100,3 +115,16 @@ describe('a worst-case pathway-year', () => {
     expect(results.map((r) => r.error)).toEqual(histories.map(() => undefined));
   });
 });
+
+/** The timers of a run: when each was set, the time it was set for, and when it was cancelled. */
+function wakeUpTimers(history: History): Array<{ startedAt: number; firesAt: number; cancelled: boolean; cancelledAt?: number }> {
+  const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined): number => Number(t?.seconds ?? 0) * 1000 + Math.round((t?.nanos ?? 0) / 1e6);
+  const timers = new Map<string, { startedAt: number; firesAt: number; cancelled: boolean; cancelledAt?: number }>();
+  for (const e of history.events ?? []) {
+    const started = e.timerStartedEventAttributes;
+    if (started) timers.set(started.timerId!, { startedAt: ms(e.eventTime), firesAt: ms(e.eventTime) + ms(started.startToFireTimeout), cancelled: false });
+    const cancelled = e.timerCanceledEventAttributes;
+    if (cancelled) Object.assign(timers.get(cancelled.timerId!)!, { cancelled: true, cancelledAt: ms(e.eventTime) });
+  }
+  return [...timers.values()];
+}
