@@ -67,6 +67,7 @@ async function launch(executable: string): Promise<TimeSkippingServer> {
 export async function startTimeSkipping(executable: EphemeralServerExecutable): Promise<{ env: TestWorkflowEnvironment; stop(): Promise<void> }> {
   if (executable.type !== 'existing-path') {
     const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable } });
+    await ensureSearchAttributes(env.connection, 'default', silentLogger);
     return { env, stop: () => env.teardown() };
   }
   const server = await launch(executable.path);
