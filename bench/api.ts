@@ -29,13 +29,10 @@ import { silentLogger } from '../observability/log';
 import { ensureSearchAttributes } from '../worker/temporal';
 import { resolveDevServer } from '../worker/temporal-servers';
 import { WORKFLOW_INTERCEPTORS, createPathwayWorker } from '../worker/worker';
+import { percentile } from './stats';
 
 const KEY = 'bench-clinician-key-0001';
 const ACTOR = { id: 'bench', role: 'clinician' as const };
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 interface Result {
   what: string;

@@ -22,8 +22,8 @@ import { loadDefinitions } from '../clinical/registry';
 import { createConsole } from '../console';
 import { buildConsoleAssets, PAGES } from '../console/assets';
 import { silentLogger } from '../observability/log';
+import { median } from './stats';
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function buildTimes(): Promise<void> {
   const times: number[] = [];

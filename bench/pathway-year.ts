@@ -27,6 +27,7 @@ import { CONTINUE_AS_NEW_AFTER_EVENTS } from '../workflows/pathway';
 import { ensureSearchAttributes } from '../worker/temporal';
 import { resolveTimeSkippingServer } from '../worker/temporal-servers';
 import { WORKFLOW_INTERCEPTORS, createPathwayWorker } from '../worker/worker';
+import { median } from './stats';
 
 const YEARS = 4;
 const REPLAYS = 5;
@@ -35,7 +36,6 @@ const BEFORE = path.join(__dirname, '..', 'test', 'workflows', 'histories', 'bef
 const { History: HistoryMessage, HistoryEvent } = temporal.api.history.v1;
 const EventType = temporal.api.enums.v1.EventType;
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const kib = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KiB`;
 const bytesOf = (history: History): number => HistoryMessage.encode(HistoryMessage.fromObject(history as object)).finish().length;
 

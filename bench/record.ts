@@ -29,15 +29,12 @@ import { openRecordStore, type RecordStore } from '../record/store';
 import { writeBatch } from '../record/write';
 import { createDatabase, startPostgresServer } from '../test/harness/postgres-server';
 import { silentLogger } from '../observability/log';
+import { percentile } from './stats';
 
 const KEY = 'bench-viewer-key-00001';
 const TEAMS = 20;
 const CLINICIAN: Actor = { id: 'bench', role: 'clinician' };
 const SAMPLES = 60;
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 /** One of a few trajectories, so the seed has every stage and status. */
 function drive(i: number, now: number): PathwayState {

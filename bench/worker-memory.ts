@@ -29,6 +29,7 @@ import { EncryptionCodec } from '../worker/payload-codec';
 import { ensureSearchAttributes } from '../worker/temporal';
 import { resolveDevServer } from '../worker/temporal-servers';
 import { WORKFLOW_TYPE, confirmEnrolment, recordReassessment, type PathwayWorkflowInput } from '../workflows/messages';
+import { percentile } from './stats';
 
 const ACTOR = { id: 'bench', role: 'clinician' as const };
 const CARE_TEAMS = 20;
@@ -39,10 +40,6 @@ const setting = (name: string, fallback: number): number => {
   if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a whole number`);
   return value;
 };
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 /** The worker process's resident set now, in bytes (Linux /proc); undefined once it has exited. */
 function residentSet(pid: number): number | undefined {

@@ -186,7 +186,6 @@ function endOfDay(now: number): Date {
   return d;
 }
 
-/** What a care team must act on, most urgent first; running pathways only. */
 /** Where a worklist page ends: its last item's priority, due date and enrolment. */
 export interface WorklistCursor {
   category: number;

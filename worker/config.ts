@@ -11,7 +11,7 @@ const positive = (max: number) => z.coerce.number().int().min(1).max(max);
  * Pathways a worker keeps in memory between their workflow tasks. The rest are evicted (least
  * recently used first) and replay their history when they next wake. Pathways wake weeks apart,
  * so a cache this size already serves the tasks that follow each other within seconds; it kept one
- * worker near 600 MiB from 10,000 to 28,000 pathways (bench/worker-memory.ts; README.md).
+ * worker at 586 MiB with 10,000 pathways and 727 MiB with 100,000 (bench/worker-memory.ts; README.md).
  */
 export const DEFAULT_WORKFLOW_CACHE_SIZE = 250;
 
