@@ -2,10 +2,13 @@
  * Idempotency-Key on every POST (IETF draft "The Idempotency-Key HTTP Header Field"): the
  * first answer to a key is kept in the record store with a digest of the request. A retry with
  * the same key and request gets that answer (`Idempotent-Replayed: true`), whatever happened
- * to the pathway since; the same key with another request is a 422; while the first request is
- * still being answered, a 409. Answers that say nothing definite (5xx, 429) are not kept, so a
- * retry runs again; the Temporal update id derived from the same key keeps a change from being
- * applied twice.
+ * to the pathway since; the same key with another request is a 422. A retry that arrives while
+ * the first request is still being answered (or after its process died with the claim) runs the
+ * request again: every POST here is idempotent by the key (a change is the Temporal update whose id
+ * derives from it, which Temporal applies once and answers alike; an enrolment is one
+ * update-with-start; an import is keyed by Observation ids), so it gets the first answer within
+ * seconds instead of waiting for the claim to go stale. Answers that say nothing definite (5xx,
+ * 429) are not kept, so a retry runs again.
  */
 import { createHash } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
@@ -37,7 +40,8 @@ export function idempotency(record: { store: RecordStore; cipher: NoteCipher }):
     void (async () => {
       const claim = await claimKey(record.store.db, record.cipher, keyHash, digestOf(req), STALE_AFTER_MS);
       if (claim.kind === 'mismatch') throw new HttpProblem(422, 'this Idempotency-Key was used for a different request', { errors: [{ field: 'Idempotency-Key', message: 'already used with another body or path' }] });
-      if (claim.kind === 'in-flight') throw new HttpProblem(409, 'a request with this Idempotency-Key is still being answered; retry shortly');
+      // Another request holds the claim (alive, or dead with its process): run alongside it, never release its claim.
+      const owned = claim.kind === 'new';
       if (claim.kind === 'replay') {
         const { status, body, location } = claim.body as { status: number; body: unknown; location?: string };
         if (location) res.location(location);
@@ -54,7 +58,9 @@ export function idempotency(record: { store: RecordStore; cipher: NoteCipher }):
         const status = res.statusCode;
         const settle = keeps(status)
           ? completeKey(record.store.db, record.cipher, keyHash, status, { status, body, location: res.get('location') })
-          : releaseKey(record.store.db, keyHash);
+          : owned
+            ? releaseKey(record.store.db, keyHash)
+            : Promise.resolve();
         settle
           .then(
             () => {
@@ -64,7 +70,7 @@ export function idempotency(record: { store: RecordStore; cipher: NoteCipher }):
             },
             // The answer could not be kept: say nothing definite, and let the retry run again.
             () => {
-              void releaseKey(record.store.db, keyHash).catch(() => undefined);
+              if (owned) void releaseKey(record.store.db, keyHash).catch(() => undefined);
               res.status(503).set('Retry-After', '2');
               send({ type: 'about:blank', title: 'Record store unavailable', status: 503, detail: 'the answer could not be confirmed; retry with the same Idempotency-Key' });
             },

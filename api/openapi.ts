@@ -158,8 +158,14 @@ const CHANGE_TEXT: Record<keyof typeof CHANGE_KINDS, string> = {
   actions: 'Override (with a reason): escalate or discharge (clinician); hold, resume, withdraw (coordinator); close after urgent referral (clinician)',
 };
 
+// A whole number arrives as a string whose pattern the API checks; the parameter is stated as the integer it is.
 const queryParameters = (s: z.ZodType) =>
-  Object.entries(schema(s, 'input').properties as Record<string, JsonSchema>).map(([name, property]) => ({ name, in: 'query', required: false, schema: property }));
+  Object.entries(schema(s, 'input').properties as Record<string, JsonSchema>).map(([name, { pattern, ...property }]) => ({
+    name,
+    in: 'query',
+    required: false,
+    schema: property.type === 'integer' ? property : { ...property, ...(pattern ? { pattern } : {}) },
+  }));
 
 /** What can be done with the pathway an enrolment answers (OpenAPI links: clients and fuzzers follow them). */
 const pathwayLinks = Object.fromEntries(
@@ -184,7 +190,7 @@ export function openApiDocument(): JsonSchema & { paths: Record<string, Record<s
             '200': json('The decision taken and the new state', { $ref: '#/components/schemas/ChangeResult' }),
             ...WRITE,
             '404': problem('No such pathway, or not one of the care teams of the key'),
-            '409': problem('The change conflicts with the pathway state (or the pathway is closed), or a request with the same Idempotency-Key is still in flight'),
+            '409': problem('The change conflicts with the pathway state (or the pathway is closed)'),
           },
         },
       },
@@ -255,7 +261,7 @@ export function openApiDocument(): JsonSchema & { paths: Record<string, Record<s
             },
             ...WRITE,
             '403': problem('The role or care team of the key may not do this; also when the patient has an active pathway of a care team the key may not see (nothing about it is revealed)'),
-            '409': problem('The patient already has an active pathway (pathwayId names it), or a request with the same Idempotency-Key is still in flight'),
+            '409': problem('The patient already has an active pathway (pathwayId names it)'),
           },
         },
         get: {

@@ -41,12 +41,14 @@ export const StatusSchema = z.enum(PATHWAY_STATUSES);
 
 const booleanQuery = z.enum(['true', 'false']).transform((v) => v === 'true');
 /** A whole number in a query string: an empty or partial value is refused, never read as 0. */
+// A query string's whole number; its OpenAPI schema states the bounds the API enforces.
 const integerQuery = (min: number, max: number) =>
   z
     .string()
     .regex(/^[0-9]{1,6}$/, 'a whole number')
     .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
+    .pipe(z.number().int().min(min).max(max))
+    .meta({ type: 'integer', minimum: min, maximum: max });
 
 export const ListQuerySchema = z
   .object({

@@ -182,11 +182,30 @@ const consoleSessions: Migration = {
   },
 };
 
+/**
+ * Record integrity: the fence of the workflow task that last wrote a pathway (a late write from a
+ * task that never committed is refused); and each worker process says it is alive, so readiness
+ * knows within seconds that none is (Temporal's poller list lags a minute).
+ */
+const recordIntegrity: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.alterTable('pathways').addColumn('fence', 'bigint').addColumn('fence_at', 'bigint').execute();
+    await db.schema
+      .createTable('worker_presence')
+      .addColumn('instance', 'text', (c) => c.primaryKey())
+      .addColumn('task_queue', 'text', (c) => c.notNull())
+      .addColumn('seen_at', 'timestamptz', (c) => c.notNull())
+      .execute();
+    await sql`CREATE INDEX worker_presence_queue ON worker_presence (task_queue, seen_at DESC)`.execute(db);
+  },
+};
+
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-pathway-counts': pathwayCounts,
   '0003-double-precision-scores': doubleScores,
   '0004-console-sessions': consoleSessions,
+  '0005-record-integrity': recordIntegrity,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

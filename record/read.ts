@@ -3,7 +3,7 @@
  * kept), and the dashboards' lists, summary, worklist and digest counts, each one SQL query with
  * bound parameters, scoped to the caller's care teams, sorted and counted by the database.
  */
-import { sql, type ExpressionBuilder, type SelectQueryBuilder } from 'kysely';
+import { sql, type SelectQueryBuilder } from 'kysely';
 import type { Stage, WorkupItem } from '../clinical/definition';
 import type { DueKind, PathwayState, PathwayStatus, ProcedureRecord, ReassessmentRecord, TimelineEntry, UndeliveredMessage } from '../clinical/pathway';
 import { DAY_MS } from '../clinical/rules';
@@ -133,25 +133,24 @@ export interface ListCursor {
   enrolmentId: string;
 }
 
-/** One page of pathways, soonest due first (undated last), and the cursor of the next page. */
+/**
+ * One page of pathways, soonest due first (undated last), and the cursor of the next page. Dated
+ * and undated pathways are read as two ranges, each a row-value comparison the due-date index
+ * seeks to, so a deep page costs what the first one does.
+ */
 export async function listPathways(db: RecordDb, f: RowFilter, pageSize: number, after?: ListCursor): Promise<{ items: PathwayRow[]; next: ListCursor | null }> {
-  let q = filtered(db.selectFrom('pathways').select(ROW_COLUMNS), f);
-  if (after) {
-    q = q.where((eb: ExpressionBuilder<RecordDatabase, 'pathways'>) =>
-      after.dueAt === null
-        ? eb.and([eb('next_due_at', 'is', null), eb('enrolment_id', '>', after.enrolmentId)])
-        : eb.or([
-            eb('next_due_at', '>', new Date(after.dueAt)),
-            eb.and([eb('next_due_at', '=', new Date(after.dueAt)), eb('enrolment_id', '>', after.enrolmentId)]),
-            eb('next_due_at', 'is', null),
-          ]),
-    );
+  const base = () => filtered(db.selectFrom('pathways').select(ROW_COLUMNS), f);
+  const rows: Array<Awaited<ReturnType<ReturnType<typeof base>['execute']>>[number]> = [];
+  if (!after || after.dueAt !== null) {
+    let dated = base().where('next_due_at', 'is not', null);
+    if (after) dated = dated.where(sql<boolean>`(next_due_at, enrolment_id) > (${new Date(after.dueAt!)}::timestamptz, ${after.enrolmentId})`);
+    rows.push(...(await dated.orderBy('next_due_at').orderBy('enrolment_id').limit(pageSize + 1).execute()));
   }
-  const rows = await q
-    .orderBy(sql`next_due_at asc nulls last`)
-    .orderBy('enrolment_id')
-    .limit(pageSize + 1)
-    .execute();
+  if (rows.length <= pageSize) {
+    let undated = base().where('next_due_at', 'is', null);
+    if (after?.dueAt === null) undated = undated.where('enrolment_id', '>', after.enrolmentId);
+    rows.push(...(await undated.orderBy('enrolment_id').limit(pageSize + 1 - rows.length).execute()));
+  }
   const page = rows.slice(0, pageSize);
   const last = page[page.length - 1];
   return {

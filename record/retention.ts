@@ -5,8 +5,8 @@
  */
 import { DAY_MS } from '../clinical/rules';
 import type { RecordDb } from './store';
+import { ENROLMENT_CHILD_TABLES } from './schema';
 
-const CHILD_TABLES = ['timeline_entries', 'reassessments', 'procedures', 'red_flags', 'messages', 'stage_episodes'] as const;
 
 export interface PurgeResult {
   pathways: number;
@@ -20,20 +20,27 @@ export async function purgeExpired(db: RecordDb, opts: { recordRetentionDays?: n
     const before = new Date(now - opts.recordRetentionDays * DAY_MS);
     pathways = await db.transaction().execute(async (trx) => {
       const expired = trx.selectFrom('pathways').select('enrolment_id').where('closed_at', '<', before);
-      for (const table of CHILD_TABLES) await trx.deleteFrom(table).where('enrolment_id', 'in', expired).execute();
+      for (const table of ENROLMENT_CHILD_TABLES) await trx.deleteFrom(table).where('enrolment_id', 'in', expired).execute();
       const deleted = await trx.deleteFrom('pathways').where('closed_at', '<', before).returning(['care_team', 'stage', 'status', 'overdue', 'undelivered']).execute();
-      // The summary's counts lose what was deleted.
+      // The summary's counts lose what was deleted: one update a bucket, in the buckets' key order
+      // as every writer takes them (record/write.ts), so the purge never deadlocks with a write.
+      const lost = new Map<string, { care_team: string; stage: string; status: string; total: number; overdue: number; undelivered: number }>();
       for (const gone of deleted) {
+        const key = JSON.stringify([gone.care_team, gone.stage, gone.status]);
+        const bucket = lost.get(key) ?? { care_team: gone.care_team, stage: gone.stage, status: gone.status, total: 0, overdue: 0, undelivered: 0 };
+        bucket.total++;
+        if (gone.overdue) bucket.overdue++;
+        if (gone.undelivered) bucket.undelivered++;
+        lost.set(key, bucket);
+      }
+      for (const key of [...lost.keys()].sort()) {
+        const b = lost.get(key)!;
         await trx
           .updateTable('pathway_counts')
-          .set((eb) => ({
-            total: eb('total', '-', 1),
-            overdue: eb('overdue', '-', gone.overdue ? 1 : 0),
-            undelivered: eb('undelivered', '-', gone.undelivered ? 1 : 0),
-          }))
-          .where('care_team', '=', gone.care_team)
-          .where('stage', '=', gone.stage)
-          .where('status', '=', gone.status)
+          .set((eb) => ({ total: eb('total', '-', b.total), overdue: eb('overdue', '-', b.overdue), undelivered: eb('undelivered', '-', b.undelivered) }))
+          .where('care_team', '=', b.care_team)
+          .where('stage', '=', b.stage)
+          .where('status', '=', b.status)
           .execute();
       }
       return deleted.length;

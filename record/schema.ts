@@ -40,6 +40,9 @@ export interface PathwaysTable {
   /** Workflow time of the newest entry, and when the record caught up with it: their gap is the write lag. */
   last_entry_at: Timestamp;
   recorded_at: Timestamp;
+  /** The fence of the workflow task that wrote the row (record/batch.ts): its task, then its start; null: written before fences. */
+  fence: ColumnType<number | null, number | null | undefined, number | null>;
+  fence_at: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface TimelineEntriesTable {
@@ -146,6 +149,13 @@ export interface ConsoleSessionsTable {
   expires_at: Timestamp;
 }
 
+export interface WorkerPresenceTable {
+  /** The worker process: host and process id. */
+  instance: string;
+  task_queue: string;
+  seen_at: Timestamp;
+}
+
 export interface RecordDatabase {
   console_sessions: ConsoleSessionsTable;
   pathway_counts: PathwayCountsTable;
@@ -157,4 +167,8 @@ export interface RecordDatabase {
   messages: MessagesTable;
   stage_episodes: StageEpisodesTable;
   idempotency_keys: IdempotencyKeysTable;
+  worker_presence: WorkerPresenceTable;
 }
+
+/** The tables whose rows belong to one enrolment besides its pathway row: purged and rewritten with it. */
+export const ENROLMENT_CHILD_TABLES = ['timeline_entries', 'reassessments', 'procedures', 'red_flags', 'messages', 'stage_episodes'] as const;

@@ -79,7 +79,7 @@ export async function openRecordStore(opts: RecordStoreOptions): Promise<RecordS
   if (opts.url) {
     const pool = new pg.Pool({
       connectionString: opts.url,
-      max: opts.poolSize ?? 10,
+      max: opts.poolSize ?? 20,
       connectionTimeoutMillis: opts.connectTimeoutMs ?? 2000,
       statement_timeout: opts.statementTimeoutMs ?? 10_000,
       application_name: 'pathway',

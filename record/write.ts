@@ -1,14 +1,17 @@
 /**
- * Writes a batch from a pathway workflow into the record store, in one transaction. Idempotent
- * and monotonic: rows are keyed by enrolment and timeline seq (or ordinal), appended rows are
- * inserted once, and the pathway's row only ever moves to a newer version, so an activity
- * retry, a workflow replay or a late, older batch writes nothing twice and moves nothing back.
+ * Writes a batch from a pathway workflow into the record store, in one transaction. A batch
+ * carries what the record held when the workflow built it (`after`): rows past that point belong
+ * to the batch. Normally there are none, and the batch's rows are inserted once (a retried write
+ * inserts nothing twice). Rows past it that are already there were written by a workflow task
+ * that then failed, and its retry numbered its entries afresh: they are replaced by the batch's,
+ * and the stage episodes they touched are derived again. The pathway's row moves only forward, or
+ * to what replaced it; a write from an older task than the last one (its fence) is refused.
  */
 import { sql, type Transaction } from 'kysely';
-import { CLOSED_STATUSES, type PathwayStatus, type TimelineEntry } from '../clinical/pathway';
-import type { RecordBatch } from './batch';
+import { CLOSED_STATUSES, type PathwayStatus, type ReassessmentRecord, type TimelineEntry } from '../clinical/pathway';
+import { fencedBefore, type RecordBatch, type RecordProgress } from './batch';
 import type { NoteCipher } from './note-cipher';
-import type { RecordDatabase } from './schema';
+import { ENROLMENT_CHILD_TABLES, type RecordDatabase } from './schema';
 import type { RecordDb } from './store';
 
 const json = (value: unknown) => JSON.stringify(value);
@@ -46,6 +49,8 @@ function pathwayRow(batch: RecordBatch, recordedAt: Date) {
     snapshot: json(snapshot),
     last_entry_at: batch.entries.length ? batch.entries[batch.entries.length - 1]!.at : p.enrolledAt,
     recorded_at: recordedAt,
+    fence: batch.fence?.task ?? null,
+    fence_at: batch.fence?.at ?? null,
   };
 }
 
@@ -140,21 +145,39 @@ interface Bucket {
   undelivered: boolean;
 }
 
-/** Adds (`sign` 1) or removes (-1) one pathway from its summary bucket. */
-async function count(trx: Transaction<RecordDatabase>, b: Bucket, sign: 1 | -1): Promise<void> {
-  const overdue = b.overdue ? sign : 0;
-  const undelivered = b.undelivered ? sign : 0;
-  await trx
-    .insertInto('pathway_counts')
-    .values({ care_team: b.care_team, stage: b.stage, status: b.status, total: sign, overdue, undelivered })
-    .onConflict((oc) =>
-      oc.columns(['care_team', 'stage', 'status']).doUpdateSet((eb) => ({
-        total: eb('pathway_counts.total', '+', sign),
-        overdue: eb('pathway_counts.overdue', '+', overdue),
-        undelivered: eb('pathway_counts.undelivered', '+', undelivered),
-      })),
-    )
-    .execute();
+const bucketKey = (b: Bucket) => JSON.stringify([b.care_team, b.stage, b.status]);
+
+/**
+ * Moves one pathway from its summary bucket `from` to `to` (either may be absent). The rows are
+ * updated in one order, that of their keys, whatever the move: two writers moving pathways
+ * between the same two buckets in opposite directions would otherwise lock them crosswise.
+ */
+async function moveCount(trx: Transaction<RecordDatabase>, from: Bucket | undefined, to: Bucket | undefined): Promise<void> {
+  const deltas = new Map<string, { b: Bucket; total: number; overdue: number; undelivered: number }>();
+  const add = (b: Bucket, sign: 1 | -1) => {
+    const d = deltas.get(bucketKey(b)) ?? { b, total: 0, overdue: 0, undelivered: 0 };
+    d.total += sign;
+    d.overdue += b.overdue ? sign : 0;
+    d.undelivered += b.undelivered ? sign : 0;
+    deltas.set(bucketKey(b), d);
+  };
+  if (from) add(from, -1);
+  if (to) add(to, 1);
+  for (const key of [...deltas.keys()].sort()) {
+    const { b, total, overdue, undelivered } = deltas.get(key)!;
+    if (total === 0 && overdue === 0 && undelivered === 0) continue;
+    await trx
+      .insertInto('pathway_counts')
+      .values({ care_team: b.care_team, stage: b.stage, status: b.status, total, overdue, undelivered })
+      .onConflict((oc) =>
+        oc.columns(['care_team', 'stage', 'status']).doUpdateSet((eb) => ({
+          total: eb('pathway_counts.total', '+', total),
+          overdue: eb('pathway_counts.overdue', '+', overdue),
+          undelivered: eb('pathway_counts.undelivered', '+', undelivered),
+        })),
+      )
+      .execute();
+  }
 }
 
 /** Writes to one enrolment wait for each other, so the counts move once per change. */
@@ -163,15 +186,99 @@ const lockEnrolment = (trx: Transaction<RecordDatabase>, enrolmentId: string) =>
 
 const BUCKET = ['care_team', 'stage', 'status', 'overdue', 'undelivered'] as const;
 
-function timelineRow(enrolmentId: string, e: TimelineEntry, cipher: NoteCipher) {
-  const { reason, ...entry } = e;
-  return { enrolment_id: enrolmentId, seq: e.seq, at: e.at, event: e.event, rule_id: e.ruleId ?? null, entry: json(entry), reason_enc: cipher.seal(reason) };
+/** A timeline entry as its row keeps it: the reason is sealed in a column of its own. */
+function timelineEntryJson(e: TimelineEntry): unknown {
+  const { reason: _reason, ...entry } = e;
+  return JSON.parse(json(entry));
 }
 
-export async function writeBatch(db: RecordDb, cipher: NoteCipher, batch: RecordBatch, now: Date = new Date()): Promise<{ applied: boolean }> {
+function timelineRow(enrolmentId: string, e: TimelineEntry, cipher: NoteCipher) {
+  return { enrolment_id: enrolmentId, seq: e.seq, at: e.at, event: e.event, rule_id: e.ruleId ?? null, entry: json(timelineEntryJson(e)), reason_enc: cipher.seal(e.reason) };
+}
+
+/** JSON with its keys in order, as jsonb gives them back in an order of its own. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1))) : v,
+  );
+}
+
+/** Whether the recorded entries are exactly the batch's (each as written: without its sealed reason). */
+function sameEntries(recorded: unknown[], entries: TimelineEntry[]): boolean {
+  return recorded.length === entries.length && entries.every((e, i) => canonical(timelineEntryJson(e)) === canonical(recorded[i]));
+}
+
+/** Whether the record holds rows of the enrolment past `after`. */
+async function rowsPast(trx: Transaction<RecordDatabase>, id: string, after: RecordProgress): Promise<boolean> {
+  const found = await sql<{ past: boolean }>`select
+      exists (select 1 from timeline_entries where enrolment_id = ${id} and seq > ${after.through})
+      or exists (select 1 from reassessments where enrolment_id = ${id} and ordinal > ${after.reassessments})
+      or exists (select 1 from procedures where enrolment_id = ${id} and ordinal > ${after.procedures})
+      or exists (select 1 from red_flags where enrolment_id = ${id} and ordinal > ${after.redFlags}) as past`.execute(trx);
+  return found.rows[0]?.past === true;
+}
+
+/** Removes the rows past `after`, with the deliveries their entries noted. */
+async function removePast(trx: Transaction<RecordDatabase>, id: string, after: RecordProgress): Promise<void> {
+  await sql`delete from messages where enrolment_id = ${id} and message_id in (
+      select entry->'numbers'->>'messageId' from timeline_entries
+      where enrolment_id = ${id} and seq > ${after.through} and event = 'notification')`.execute(trx);
+  await trx.deleteFrom('timeline_entries').where('enrolment_id', '=', id).where('seq', '>', after.through).execute();
+  await trx.deleteFrom('reassessments').where('enrolment_id', '=', id).where('ordinal', '>', after.reassessments).execute();
+  await trx.deleteFrom('procedures').where('enrolment_id', '=', id).where('ordinal', '>', after.procedures).execute();
+  await trx.deleteFrom('red_flags').where('enrolment_id', '=', id).where('ordinal', '>', after.redFlags).execute();
+}
+
+/**
+ * The enrolment's stage episodes derived again from its whole timeline and reassessments (once the
+ * batch's rows are in): after rows past `after` were replaced, an episode they ended or flagged
+ * may not have ended, or not so.
+ */
+async function rederiveEpisodes(trx: Transaction<RecordDatabase>, batch: RecordBatch): Promise<void> {
+  const id = batch.enrolmentId;
+  await trx.deleteFrom('stage_episodes').where('enrolment_id', '=', id).execute();
+  const [entries, reassessments] = await Promise.all([
+    trx.selectFrom('timeline_entries').select('entry').where('enrolment_id', '=', id).orderBy('seq').execute(),
+    trx.selectFrom('reassessments').select(['ordinal', 'record']).where('enrolment_id', '=', id).orderBy('ordinal').execute(),
+  ]);
+  await writeEpisodes(trx, {
+    ...batch,
+    entries: entries.map((e) => e.entry as unknown as TimelineEntry),
+    reassessments: reassessments.map((r) => ({ ordinal: r.ordinal, record: r.record as unknown as ReassessmentRecord })),
+  });
+}
+
+/**
+ * `replace` (a repair from the workflow's whole state: a batch from nothing recorded) first
+ * removes what the record holds for the enrolment, and moves its pathway row whatever its version.
+ */
+export async function writeBatch(db: RecordDb, cipher: NoteCipher, batch: RecordBatch, now: Date = new Date(), opts: { replace?: boolean } = {}): Promise<{ applied: boolean }> {
   return db.transaction().execute(async (trx) => {
     const id = batch.enrolmentId;
     await lockEnrolment(trx, id);
+    const before = await trx.selectFrom('pathways').select([...BUCKET, 'fence', 'fence_at', 'version']).where('enrolment_id', '=', id).executeTakeFirst();
+    let replacing = opts.replace === true;
+    if (!opts.replace && before) {
+      const fence = before.fence === null || before.fence_at === null ? undefined : { task: Number(before.fence), at: Number(before.fence_at) };
+      // A task older than the one that last wrote: it never committed (its retry has written since).
+      if (batch.fence && fence && fencedBefore(batch.fence, fence)) return { applied: false };
+      // From the same task as the last write, or from outside a workflow (a rebuild), and older: nothing to add.
+      const sameTask = batch.fence !== undefined && fence !== undefined && !fencedBefore(fence, batch.fence);
+      if ((batch.fence === undefined || sameTask) && before.version > batch.version) return { applied: false };
+      const past = await trx
+        .selectFrom('timeline_entries')
+        .select('entry')
+        .where('enrolment_id', '=', id)
+        .where('seq', '>', batch.after.through)
+        .orderBy('seq')
+        .execute();
+      // This very batch, written before (a retried write): nothing changes.
+      if (past.length > 0 && sameEntries(past.map((r) => r.entry), batch.entries)) return { applied: false };
+      replacing = past.length > 0 || (await rowsPast(trx, id, batch.after));
+    }
+    if (opts.replace) {
+      for (const table of ENROLMENT_CHILD_TABLES) await trx.deleteFrom(table).where('enrolment_id', '=', id).execute();
+    } else if (replacing) await removePast(trx, id, batch.after);
     if (batch.entries.length) {
       await trx.insertInto('timeline_entries').values(batch.entries.map((e) => timelineRow(id, e, cipher))).onConflict((oc) => oc.doNothing()).execute();
     }
@@ -250,24 +357,25 @@ export async function writeBatch(db: RecordDb, cipher: NoteCipher, batch: Record
       if (!u.resolvedAt) continue;
       await trx.updateTable('messages').set({ resolved_at: u.resolvedAt }).where('enrolment_id', '=', id).where('message_id', '=', u.messageId).where('resolved_at', 'is', null).execute();
     }
-    await writeEpisodes(trx, batch);
+    if (replacing) await rederiveEpisodes(trx, batch);
+    else await writeEpisodes(trx, batch);
 
     const row = pathwayRow(batch, now);
     const { enrolment_id: _id, ...changes } = row;
     // A message handed over at closing may have failed since (recordDeliveryOutcome): it stays flagged.
     const stillUndelivered = sql<boolean>`(excluded.undelivered or exists (select 1 from messages m
       where m.enrolment_id = ${id} and m.outcome = 'undelivered' and m.resolved_at is null))`;
-    const before = await trx.selectFrom('pathways').select(BUCKET).where('enrolment_id', '=', id).executeTakeFirst();
     const after = await trx
       .insertInto('pathways')
       .values(row)
-      .onConflict((oc) => oc.column('enrolment_id').doUpdateSet({ ...changes, undelivered: stillUndelivered }).where('pathways.version', '<', batch.version))
+      .onConflict((oc) => {
+        // A write from outside the workflow (a rebuild or repair) keeps the fence of the last task that wrote.
+        const update = oc.column('enrolment_id').doUpdateSet({ ...changes, undelivered: stillUndelivered, fence: sql<number | null>`coalesce(excluded.fence, pathways.fence)`, fence_at: sql<number | null>`coalesce(excluded.fence_at, pathways.fence_at)` });
+        return replacing ? update : update.where('pathways.version', '<', batch.version);
+      })
       .returning(BUCKET)
       .executeTakeFirst();
-    if (after) {
-      if (before) await count(trx, before, -1);
-      await count(trx, after, 1);
-    }
+    if (after) await moveCount(trx, before, after);
     return { applied: after !== undefined };
   });
 }
@@ -281,13 +389,14 @@ export async function writeDeliveryOutcome(
   outcome: { enrolmentId: string; messageId: string; messageType: string; outcome: string; at: string },
 ): Promise<void> {
   await db.transaction().execute(async (trx) => {
+    // The enrolment's lock first, as every write to it takes it: then no two writers wait on each other crosswise.
+    await lockEnrolment(trx, outcome.enrolmentId);
     await trx
       .insertInto('messages')
       .values({ enrolment_id: outcome.enrolmentId, message_id: outcome.messageId, side_effect: outcome.messageType, outcome: outcome.outcome, at: outcome.at, resolved_at: null })
       .onConflict((oc) => oc.columns(['enrolment_id', 'message_id']).doUpdateSet({ outcome: outcome.outcome, at: outcome.at }))
       .execute();
     if (outcome.outcome === 'undelivered') {
-      await lockEnrolment(trx, outcome.enrolmentId);
       const flagged = await trx
         .updateTable('pathways')
         .set({ undelivered: true })
@@ -295,10 +404,7 @@ export async function writeDeliveryOutcome(
         .where('undelivered', '=', false)
         .returning(BUCKET)
         .executeTakeFirst();
-      if (flagged) {
-        await count(trx, { ...flagged, undelivered: false }, -1);
-        await count(trx, flagged, 1);
-      }
+      if (flagged) await moveCount(trx, { ...flagged, undelivered: false }, flagged);
     }
   });
 }

@@ -48,6 +48,7 @@ const EnvSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'a postgres:// or postgresql:// URL')
     .optional(),
+  PATHWAY_DB_POOL_SIZE: positive(500).default(20),
   PATHWAY_RECORD_RETENTION_DAYS: z.coerce.number().int().min(1).optional(),
   PATHWAY_IDEMPOTENCY_KEY_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   HTTP_HOST: z.string().default('127.0.0.1'),
@@ -123,6 +124,8 @@ export interface Config {
   record: {
     /** PostgreSQL; unset, the embedded store in the data folder (development, PATHWAY_ROLE=all only). */
     databaseUrl?: string;
+    /** Connections each process keeps to PostgreSQL (its writes and reads queue for one). */
+    poolSize: number;
     /** Days a closed pathway's record is kept; unset, kept. */
     retentionDays?: number;
     idempotencyKeyDays: number;
@@ -190,7 +193,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhooks: e.PATHWAY_WEBHOOKS,
     webhooksFile: e.PATHWAY_WEBHOOKS_FILE,
     digest: { hour: Number(e.PATHWAY_DIGEST_TIME.slice(0, 2)), minute: Number(e.PATHWAY_DIGEST_TIME.slice(3)), timezone: e.PATHWAY_DIGEST_TIMEZONE },
-    record: { databaseUrl: e.DATABASE_URL, retentionDays: e.PATHWAY_RECORD_RETENTION_DAYS, idempotencyKeyDays: e.PATHWAY_IDEMPOTENCY_KEY_DAYS },
+    record: { databaseUrl: e.DATABASE_URL, poolSize: e.PATHWAY_DB_POOL_SIZE, retentionDays: e.PATHWAY_RECORD_RETENTION_DAYS, idempotencyKeyDays: e.PATHWAY_IDEMPOTENCY_KEY_DAYS },
     http: {
       host: e.HTTP_HOST,
       port: e.PORT,

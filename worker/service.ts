@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { Client } from '@temporalio/client';
 import { careTeamChannel } from '../activities/care-team-channel';
@@ -26,6 +27,7 @@ import { ensureDigestSchedule } from './digest-schedule';
 import { EncryptionCodec, payloadKeysFor } from './payload-codec';
 import { NoteCipher } from '../record/note-cipher';
 import { describeUrl, openRecordStore } from '../record/store';
+import { keepPresence, sinceWorkerSeen } from '../record/worker-presence';
 import { recordStoreSnapshot } from '../record/read';
 import { untilReachable } from './until-reachable';
 import { createPathwayWorker } from './worker';
@@ -92,7 +94,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
   }
   // The record store first: both the worker (writes) and the API (reads) need it.
   const store = config.record.databaseUrl
-    ? await untilReachable('the record store', describeUrl(config.record.databaseUrl), () => openRecordStore({ url: config.record.databaseUrl, dataDir: config.dataDir }), log)
+    ? await untilReachable('the record store', describeUrl(config.record.databaseUrl), () => openRecordStore({ url: config.record.databaseUrl, dataDir: config.dataDir, poolSize: config.record.poolSize }), log)
     : await openRecordStore({ dataDir: config.dataDir });
   log.info('record store open', { kind: store.kind, location: store.location });
   const record = { store, cipher: new NoteCipher(payloadKeys.current, payloadKeys.previous) };
@@ -149,6 +151,12 @@ export async function startService(config: Config, log: Logger): Promise<Running
         if (worker.getState() === 'RUNNING') worker.shutdown();
         await running;
       });
+      // Stopped first (stops run in reverse): readiness hears the worker is going before it has gone.
+      stops.push(
+        keepPresence(store.db, `${os.hostname()}:${process.pid}`, config.temporal.taskQueue, (err) =>
+          log.warn('could not note this worker as alive in the record store', { error: err instanceof Error ? err.message : String(err) }),
+        ),
+      );
     }
     let apiUrl: string | undefined;
     if (runsApi) {
@@ -181,7 +189,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
         temporal: { connection: temporal.connection, deadlineMs: config.http.temporalDeadlineMs },
         rateLimits: config.http.rateLimits,
         trustProxy: config.http.trustProxy,
-        readiness: temporalReadiness(temporal.connection, temporal.namespace, config.temporal.taskQueue),
+        readiness: temporalReadiness(temporal.connection, temporal.namespace, config.temporal.taskQueue, () => sinceWorkerSeen(store.db, config.temporal.taskQueue)),
       });
       const server: Server = await new Promise((resolve, reject) => {
         const s = app.listen(config.http.port, config.http.host, () => resolve(s));

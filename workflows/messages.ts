@@ -27,7 +27,7 @@ export interface LivePathwayView extends PathwayView {
 export interface PathwayWorkflowInput {
   enrollment: Enrollment;
   /** State carried across continue-as-new; absent on the first run. */
-  carried?: { state: PathwayState; effects: Effect[]; recorded?: RecordProgress };
+  carried?: { state: PathwayState; effects: Effect[]; recorded?: RecordProgress; /** This run's place in the chain (the first run is 0). */ run?: number };
   /** Continue as new once history reaches this many events (tests lower it); otherwise at CONTINUE_AS_NEW_AFTER_EVENTS (workflows/pathway.ts). */
   continueAsNewAfterEvents?: number;
 }

@@ -33,7 +33,7 @@ import {
   type PathwayState,
 } from '../clinical/pathway';
 import type { createActivities } from '../activities';
-import { NOTHING_RECORDED, recordBatch, recordVersion, type RecordProgress } from '../record/batch';
+import { NOTHING_RECORDED, recordBatch, recordVersion, writeFence, type RecordProgress } from '../record/batch';
 import {
   RECORD_STORE_PATCH,
   REFUSAL_ERROR_TYPE,
@@ -144,6 +144,8 @@ export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<Path
   }
   let changes = 0;
   let recorded: RecordProgress = input.carried?.recorded ?? NOTHING_RECORDED;
+  // A run carried from one that knew no place in the chain counts as the second.
+  const run = input.carried ? (input.carried.run ?? 1) : 0;
   /**
    * Resolves once the record holds everything up to now. Histories from before the record store
    * get `undefined` and carry on at once, with no extra await, so their commands keep their order.
@@ -193,7 +195,7 @@ export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<Path
       // A history from before the record store replays as it ran, writing nothing; the next change writes it all.
       if (!patched(RECORD_STORE_PATCH)) continue;
       writing = true;
-      const next = recordBatch(enrolmentId, state, pendingWorkup(state), recorded);
+      const next = recordBatch(enrolmentId, state, pendingWorkup(state), recorded, writeFence(run, workflowInfo().historyLength, Date.now()));
       await record.writePathwayRecord(next.batch);
       recorded = next.progress;
       writing = false;
@@ -278,7 +280,7 @@ export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<Path
       // Let running handlers and the side effect in flight finish, so nothing is done twice or lost.
       continuingAsNew = true;
       await condition(() => allHandlersFinished() && !carryingOut && !writing);
-      return await continueAsNew<typeof pathwayWorkflow>({ ...input, carried: { state, effects: [...outbox], recorded } });
+      return await continueAsNew<typeof pathwayWorkflow>({ ...input, carried: { state, effects: [...outbox], recorded, run: run + 1 } });
     }
   }
   if (handsOverOnClose) {

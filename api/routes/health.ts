@@ -20,20 +20,20 @@ export interface ReadinessChecks {
   missing?: ReadinessCheck;
 }
 
-/** A check that answers `late` past the deadline, and that probes arriving meanwhile share. */
-function bounded<T>(check: () => Promise<T>, failed: T): () => Promise<T> {
+/** A check that answers `late` past the deadline, `failed(err)` when it throws, and that probes arriving meanwhile share. */
+function bounded<T>(check: () => Promise<T>, late: T, failed: (err: unknown) => T = () => late): () => Promise<T> {
   let inFlight: Promise<T> | undefined;
   return async () => {
     inFlight ??= check()
-      .catch(() => failed)
+      .catch(failed)
       .finally(() => {
         inFlight = undefined;
       });
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<T>((resolve) => {
-      timer = setTimeout(() => resolve(failed), READY_WITHIN_MS);
+    const tooLate = new Promise<T>((resolve) => {
+      timer = setTimeout(() => resolve(late), READY_WITHIN_MS);
     });
-    const answer = await Promise.race([inFlight, late]);
+    const answer = await Promise.race([inFlight, tooLate]);
     clearTimeout(timer);
     return answer;
   };
@@ -43,7 +43,11 @@ export function healthRouter(checks: ReadinessChecks): Router {
   const router = Router();
   const temporalCheck = bounded(checks.temporal, false);
   const databaseCheck = bounded(checks.database, false);
-  const missingCheck = checks.missing ? bounded(checks.missing, ['the readiness check did not answer in time']) : async () => [];
+  const missingCheck = checks.missing
+    ? bounded(checks.missing, [`the checks of Temporal's task queue and workers did not answer within ${READY_WITHIN_MS} ms`], (err) => [
+        err instanceof Error ? err.message : String(err),
+      ])
+    : async () => [];
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });

@@ -176,7 +176,10 @@ describe('when Temporal is down', () => {
     // Reads from the record store need no worker.
     expect((await call('GET', `/v1/pathways/${pathwayId}`, { as: 'viewer' })).status).toBe(200);
     expect((await call('GET', '/v1/pathways', { as: 'viewer' })).status).toBe(200);
-    expect((await call('GET', '/readyz', { as: null })).status).toBe(200);
+    // Not ready without a worker: the stopped one removed its presence note, so /readyz says so at once.
+    const ready = await call('GET', '/readyz', { as: null });
+    expect(ready.status).toBe(503);
+    expect(ready.body.missing.join(' ')).toContain(taskQueue);
 
     await stopService();
     await startService('all');

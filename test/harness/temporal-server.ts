@@ -21,6 +21,10 @@ export interface ProductionTemporal {
   address: string;
   namespace: string;
   stop(): Promise<void>;
+  /** Kills the server as a crash would (SIGKILL) and waits until it has gone. */
+  kill(): Promise<void>;
+  /** Starts it again on the same databases and ports, and resolves once the namespace answers. */
+  restart(): Promise<void>;
 }
 
 const DATABASES = { persistence: 'temporal', visibility: 'temporal_visibility' } as const;
@@ -136,19 +140,29 @@ export async function startProductionTemporal(postgresUrl: string, namespace = '
   const address = `127.0.0.1:${ports[0]}`;
 
   let output = '';
-  const child: ChildProcess = spawn(installed.server, ['--root', root, '--config', 'config', '--env', 'development', '--allow-no-auth', 'start'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
   const keep = (d: Buffer) => {
     output = (output + d.toString()).slice(-20_000);
   };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let child: ChildProcess;
+  let exited: Promise<void>;
+  const spawnServer = () => {
+    child = spawn(installed.server, ['--root', root, '--config', 'config', '--env', 'development', '--allow-no-auth', 'start'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    const spawned = child;
+    exited = new Promise<void>((resolve) => spawned.once('exit', () => resolve()));
+  };
   const tail = () => (child.exitCode !== null ? `(exited ${child.exitCode})\n` : '') + output.slice(-4000);
-
+  const kill = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  };
   const stop = async () => {
-    if (child.exitCode === null) {
+    if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
       await exited;
@@ -156,13 +170,18 @@ export async function startProductionTemporal(postgresUrl: string, namespace = '
     }
     rmSync(root, { recursive: true, force: true });
   };
-  try {
+  const answering = async () => {
     const connection = await until('frontend start', 90_000, async () => {
       if (child.exitCode !== null) throw new Error('server exited');
       const c = await Connection.connect({ address, connectTimeout: 2000 });
       await c.workflowService.getSystemInfo({});
       return c;
     }, tail);
+    return connection;
+  };
+  spawnServer();
+  try {
+    const connection = await answering();
     try {
       await until('namespace registration', 60_000, async () => {
         try {
@@ -181,5 +200,15 @@ export async function startProductionTemporal(postgresUrl: string, namespace = '
     await stop();
     throw err;
   }
-  return { address, namespace, stop };
+  const restart = async () => {
+    await kill();
+    spawnServer();
+    const connection = await answering();
+    try {
+      await until('namespace availability', 60_000, () => connection.workflowService.describeTaskQueue({ namespace, taskQueue: { name: 'readiness-probe' } }), tail);
+    } finally {
+      await connection.close();
+    }
+  };
+  return { address, namespace, stop, kill, restart };
 }

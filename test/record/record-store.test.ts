@@ -11,7 +11,7 @@ import pspsLumbarV1 from '../../clinical/definitions/psps-lumbar.v1.json';
 import type { Actor } from '../../clinical/events';
 import { applyEvent, enroll, pendingWorkup, type PathwayEvent, type PathwayState } from '../../clinical/pathway';
 import { DAY_MS } from '../../clinical/rules';
-import { NOTHING_RECORDED, recordBatch, type RecordProgress } from '../../record/batch';
+import { NOTHING_RECORDED, recordBatch, writeFence, type RecordProgress } from '../../record/batch';
 import { claimKey, completeKey, releaseKey } from '../../record/idempotency';
 import { digestCounts, listPathways, readPathway, summarise, worklist, type ListCursor, type WorklistCursor } from '../../record/read';
 import { outcomesReport } from '../../record/reports';
@@ -114,6 +114,45 @@ describe.each(BACKENDS)('record store on %s', (backend) => {
     expect(row).toEqual({ version: p.state.timeline.length, latest_pain_nrs: 3 });
   });
 
+  it('replaces what a workflow task that never committed wrote, and refuses that task\'s late write after its retry', async () => {
+    const team = 'uncommitted-a';
+    const p = new Driven('run-uncommitted', 'pw-' + 'd'.repeat(32), team);
+    const enrolled = p.batch();
+    await writeBatch(store.db, cipher, { ...enrolled, fence: writeFence(0, 3, day(0)) });
+    const base = p.progress;
+    const committed = structuredClone(p.state);
+    // The attempt that failed: a red flag (urgent referral, a stage episode flagged) and a reassessment, written, never committed.
+    p.apply({ type: 'red-flags', actor: CLINICIAN, input: { redFlags: ['infection'] } }, day(2));
+    p.apply(reassess(5, 30, 'from the attempt that failed'), day(2));
+    const failed = { ...p.batch(), fence: writeFence(0, 9, day(2)) };
+    expect(await writeBatch(store.db, cipher, failed)).toEqual({ applied: true });
+    // Its retry, from the same committed point, saw only a hold, at another time.
+    p.state = committed;
+    p.progress = base;
+    p.apply({ type: 'action', actor: COORDINATOR, input: { action: 'hold', reason: 'travelling' } }, day(3));
+    const retried = { ...p.batch(), fence: writeFence(0, 12, day(3)) };
+    expect(retried.after).toEqual(failed.after);
+    expect(await writeBatch(store.db, cipher, retried)).toEqual({ applied: true });
+
+    expect(await readPathway(store.db, cipher, p.state.pathwayId)).toEqual({ ...p.state, pendingWorkup: [] });
+    const rows = async (table: 'reassessments' | 'red_flags' | 'stage_episodes') =>
+      store.db.selectFrom(table).selectAll().where('enrolment_id', '=', 'run-uncommitted').execute();
+    expect(await rows('reassessments')).toHaveLength(0);
+    expect(await rows('red_flags')).toHaveLength(0);
+    expect((await rows('stage_episodes')).map((e) => [e.stage, e.urgent_referral])).toEqual([['conservative', false]]);
+    const [summary] = await summarise(store.db, { careTeam: team });
+    expect(summary).toMatchObject({ total: 1, byStatus: { 'on-hold': 1 } });
+
+    // The failed attempt's write arriving late (a worker that had not died) changes nothing.
+    expect(await writeBatch(store.db, cipher, failed)).toEqual({ applied: false });
+    // Nor does that of an attempt the server lost in a restart, which saw the same history but started earlier.
+    expect(await writeBatch(store.db, cipher, { ...failed, fence: writeFence(0, 12, day(3) - 1000) })).toEqual({ applied: false });
+    // Nor does the retry's own write again.
+    expect(await writeBatch(store.db, cipher, retried)).toEqual({ applied: false });
+    expect(await readPathway(store.db, cipher, p.state.pathwayId)).toEqual({ ...p.state, pendingWorkup: [] });
+    expect((await summarise(store.db, { careTeam: team }))[0]).toMatchObject({ total: 1, byStatus: { 'on-hold': 1 } });
+  });
+
   it('pages a list by keyset, soonest due first, without losing or repeating a row, across teams and filters', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 23; i++) {
@@ -144,6 +183,36 @@ describe.each(BACKENDS)('record store on %s', (backend) => {
       ['list-even', 12, 12, 12],
       ['list-odd', 11, 11, 11],
     ]);
+  });
+
+  it('pages dated pathways before undated ones (closed), each range by its own keyset, with nothing lost or repeated', async () => {
+    const team = 'list-undated';
+    const ids: string[] = [];
+    for (let i = 0; i < 9; i++) {
+      const p = new Driven(`run-undated-${i}`, `pw-${(2000 + i).toString(16).padStart(32, 'b')}`, team, 7, 40, T0 + (i % 3) * DAY_MS);
+      if (i % 3 === 0) p.apply({ type: 'action', actor: COORDINATOR, input: { action: 'withdraw', reason: 'moved away' } }, day(1));
+      await writeBatch(store.db, cipher, p.batch());
+      ids.push(p.state.pathwayId);
+    }
+    for (const pageSize of [1, 2, 4]) {
+      const seen: Array<string | null> = [];
+      const pathways: string[] = [];
+      let cursor: ListCursor | undefined;
+      do {
+        const page = await listPathways(store.db, { careTeam: team }, pageSize, cursor);
+        expect(page.items.length).toBeLessThanOrEqual(pageSize);
+        seen.push(...page.items.map((r) => r.nextDueAt));
+        pathways.push(...page.items.map((r) => r.pathwayId));
+        cursor = page.next ?? undefined;
+      } while (cursor);
+      expect(pathways.sort()).toEqual([...ids].sort());
+      const undated = seen.filter((d) => d === null).length;
+      expect(undated).toBe(3);
+      // Every dated one first, in order; then the undated.
+      const dated = seen.slice(0, seen.length - undated) as string[];
+      expect(dated).toEqual([...dated].sort());
+      expect(seen.slice(seen.length - undated)).toEqual([null, null, null]);
+    }
   });
 
   it('builds the worklist and the digest in SQL: urgent referral first, then overdue, due today, due soon', async () => {
