@@ -40,11 +40,8 @@ const redactPaths = REDACTED_KEYS.flatMap((key) => [key, `*.${key}`]);
  * Where the service's lines go: to a terminal (`npm start` at a prompt), pretty lines a person
  * reads; to anything else (a pipe, a file, a log collector) and in production, JSON lines.
  */
-export function outputFor(
-  stream: Pick<NodeJS.WriteStream, 'write' | 'isTTY'> = process.stdout,
-  nodeEnv: string | undefined = process.env.NODE_ENV,
-): (line: string) => void {
-  if (!stream.isTTY || nodeEnv === 'production') return (line) => stream.write(line + '\n');
+export function outputFor(stream: Pick<NodeJS.WriteStream, 'write' | 'isTTY'> = process.stdout, production = false): (line: string) => void {
+  if (!stream.isTTY || production) return (line) => stream.write(line + '\n');
   const pretty = prettyFactory({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
   return (line) => stream.write(pretty(line));
 }

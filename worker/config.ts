@@ -1,6 +1,6 @@
 /**
  * The service's settings, all from the environment, validated at start-up so a wrong setting
- * stops the process with a message naming it. README.md lists every variable.
+ * stops the process with a message naming it. docs/operations.md lists every variable.
  */
 import path from 'node:path';
 import { z } from 'zod';
@@ -10,8 +10,8 @@ const positive = (max: number) => z.coerce.number().int().min(1).max(max);
 /**
  * Pathways a worker keeps in memory between their workflow tasks. The rest are evicted (least
  * recently used first) and replay their history when they next wake. Pathways wake weeks apart,
- * so a cache this size already serves the tasks that follow each other within seconds; it kept one
- * worker at 586 MiB with 10,000 pathways and 727 MiB with 100,000 (bench/worker-memory.ts; README.md).
+ * so a cache this size already serves the tasks that follow each other within seconds; what it
+ * costs in memory is measured by bench/worker-memory.ts (docs/benchmarks.md).
  */
 export const DEFAULT_WORKFLOW_CACHE_SIZE = 250;
 
@@ -239,5 +239,5 @@ function oidcConfig(e: Env): OidcConfig | undefined {
   };
 }
 
-/** The variables the service reads: docker-compose.yml and README.md are tested against this list. */
+/** The variables the service reads: docker-compose.yml and docs/operations.md are tested against this list. */
 export const ENV_VARIABLES = Object.keys(EnvSchema.shape);

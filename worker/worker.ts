@@ -32,7 +32,7 @@ export async function createPathwayWorker(options: PathwayWorkerOptions): Promis
     connection,
     namespace,
     taskQueue,
-    // Bounded: the SDK's default sizes the cache from the heap limit (about 2,300 pathways on a 4 GiB heap).
+    // Bounded: the SDK's default sizes the cache from the heap limit, far above what memory allows.
     maxCachedWorkflows: workflowCacheSize,
     maxConcurrentWorkflowTaskExecutions: workflowCacheSize === 0 ? WORKFLOW_TASK_EXECUTIONS : Math.min(WORKFLOW_TASK_EXECUTIONS, workflowCacheSize),
     ...(dataConverter ? { dataConverter } : {}),

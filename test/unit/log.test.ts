@@ -55,9 +55,9 @@ describe('logger', () => {
   });
 
   it('writes pretty lines to a terminal, JSON lines to anything else and in production', () => {
-    const written = (isTTY: boolean, nodeEnv?: string) => {
+    const written = (isTTY: boolean, production = false) => {
       const out: string[] = [];
-      const log = createLogger('info', outputFor({ isTTY, write: (chunk: string | Uint8Array) => out.push(String(chunk)) > 0 }, nodeEnv));
+      const log = createLogger('info', outputFor({ isTTY, write: (chunk: string | Uint8Array) => out.push(String(chunk)) > 0 }, production));
       log.info('service started', { port: 3000, note: 'SECRET note' });
       return out.join('');
     };
@@ -66,7 +66,7 @@ describe('logger', () => {
     expect(pretty).toMatch(/INFO.*service started/);
     expect(pretty).toMatch(/port.*3000/);
     expect(pretty).not.toContain('SECRET');
-    for (const json of [written(false), written(true, 'production')]) {
+    for (const json of [written(false), written(true, true)]) {
       expect(JSON.parse(json)).toMatchObject({ level: 'info', msg: 'service started', port: 3000, note: REDACTED });
     }
   });
