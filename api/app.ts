@@ -47,7 +47,7 @@ export interface AppDeps {
   trustProxy?: number;
   /** Largest accepted JSON body. */
   bodyLimit?: string;
-  /** What else /readyz checks once Temporal answers (worker/readiness.ts). */
+  /** What else /readyz checks once Temporal answers (temporal/readiness.ts). */
   readiness?: ReadinessCheck;
   /** Counts requests by route and status (observability/metrics.ts). */
   metrics?: Metrics;

@@ -16,7 +16,7 @@ export interface RateLimits {
   authFailures: number;
 }
 
-/** The defaults of worker/config.ts, for apps built without settings (tests, benchmarks). */
+/** The defaults of config/index.ts, for apps built without settings (tests, benchmarks). */
 export const DEFAULT_RATE_LIMITS: RateLimits = { windowSeconds: 60, perKey: 600, authFailures: 20 };
 
 const common = (limits: RateLimits) => ({

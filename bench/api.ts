@@ -26,8 +26,8 @@ import { openRecordStore } from '../record/store';
 import { createDatabase, startPostgresServer } from '../test/harness/postgres-server';
 import { WORKFLOW_TYPE, confirmEnrolment, pathwayQuery, recordReassessment, type PathwayWorkflowInput } from '../workflows/messages';
 import { silentLogger } from '../observability/log';
-import { ensureSearchAttributes } from '../worker/temporal';
-import { resolveDevServer } from '../worker/temporal-servers';
+import { ensureSearchAttributes } from '../temporal/connection';
+import { resolveDevServer } from '../temporal/servers';
 import { WORKFLOW_INTERCEPTORS, createPathwayWorker } from '../worker/worker';
 import { percentile } from './stats';
 

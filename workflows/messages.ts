@@ -7,7 +7,7 @@ import type { Actor, ActionInput, ProcedureInput, ReassessmentInput, RedFlagRepo
 import type { Effect, Enrollment, PathwayState, Refusal, TimelineEntry } from '../clinical/pathway';
 import type { WorkupItem } from '../clinical/definition';
 import type { RecordProgress } from '../record/batch';
-import type { CareTeamMessage } from '../activities/messages';
+import type { CareTeamMessage } from '../clinical/care-team-messages';
 import type { DeliveryOutcome } from '../clinical/pathway';
 
 export const TASK_QUEUE = 'pathway';

@@ -64,7 +64,7 @@ import {
   PathwayStatusKey,
   UndeliveredKey,
 } from './search-attributes';
-import { messageFor } from '../activities/messages';
+import { messageFor } from '../clinical/care-team-messages';
 import { delivery, handOver } from './care-team-delivery';
 import { wakeUpTimerFor, type WakeUpTimer } from './wake-up-timer';
 

@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ENV_VARIABLES } from '../../worker/config';
+import { ENV_VARIABLES } from '../../config';
 import { LOCAL_KEYS } from '../../api/auth';
 
 const root = path.join(__dirname, '..', '..');
@@ -29,7 +29,7 @@ describe('README', () => {
   it('gives run and test commands that package.json defines', () => {
     expect(readme).toContain('npm ci && npm start');
     expect(readme).toContain('npm ci && npm test');
-    expect(pkg.scripts.start).toMatch(/worker\/main\.ts/);
+    expect(pkg.scripts.start).toMatch(/server\/main\.ts/);
     expect(pkg.scripts.test).toMatch(/vitest run/);
     // The test command installs the servers it needs first.
     expect(pkg.scripts.pretest).toMatch(/install-temporal-servers/);

@@ -1,7 +1,7 @@
 /**
  * `npm start`: runs the service until Ctrl-C (SIGINT) or SIGTERM, then stops cleanly.
  */
-import { loadConfig } from './config';
+import { loadConfig } from '../config';
 import { createLogger, outputFor } from '../observability/log';
 import { startService, type RunningService } from './service';
 
