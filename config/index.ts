@@ -5,6 +5,9 @@
 import path from 'node:path';
 import { z } from 'zod';
 
+/** Also for apps built without settings (tests, benchmarks). */
+export const DEFAULT_RATE_LIMITS = { windowSeconds: 60, perKey: 600, authFailures: 20 } as const;
+
 const port = z.coerce.number().int().min(0).max(65535);
 const positive = (max: number) => z.coerce.number().int().min(1).max(max);
 /**
@@ -53,9 +56,9 @@ const EnvSchema = z.object({
   HTTP_HOST: z.string().default('127.0.0.1'),
   PORT: port.default(3000),
   HTTP_TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
-  PATHWAY_RATE_LIMIT_WINDOW_SECONDS: positive(3600).default(60),
-  PATHWAY_RATE_LIMIT_PER_KEY: positive(1_000_000).default(600),
-  PATHWAY_RATE_LIMIT_AUTH_FAILURES: positive(1_000_000).default(20),
+  PATHWAY_RATE_LIMIT_WINDOW_SECONDS: positive(3600).default(DEFAULT_RATE_LIMITS.windowSeconds),
+  PATHWAY_RATE_LIMIT_PER_KEY: positive(1_000_000).default(DEFAULT_RATE_LIMITS.perKey),
+  PATHWAY_RATE_LIMIT_AUTH_FAILURES: positive(1_000_000).default(DEFAULT_RATE_LIMITS.authFailures),
   PATHWAY_TEMPORAL_DEADLINE_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   PATHWAY_METRICS_PORT: port.default(9464),
@@ -93,6 +96,15 @@ const EnvSchema = z.object({
 });
 
 export type Env = z.infer<typeof EnvSchema>;
+
+/** Requests per API key and failed authentications per client address, per window (api/rate-limits.ts). */
+export interface RateLimits {
+  windowSeconds: number;
+  /** Requests per API key per window. */
+  perKey: number;
+  /** Failed authentications per client address per window. */
+  authFailures: number;
+}
 
 /** Sign-in to the console through the hospital's OpenID Connect provider. */
 export interface OidcConfig {
@@ -133,7 +145,7 @@ export interface Config {
     /** Proxies in front of the API whose X-Forwarded-For is believed (0: none). */
     trustProxy: number;
     /** Requests per API key and failed authentications per client address, per window (api/rate-limits.ts). */
-    rateLimits: { windowSeconds: number; perKey: number; authFailures: number };
+    rateLimits: RateLimits;
     /** How long a request waits for Temporal (and the worker) before answering 503. */
     temporalDeadlineMs: number;
   };
