@@ -4,7 +4,7 @@
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { Actor, ActionInput, ProcedureInput, ReassessmentInput, RedFlagReport, WorkupResultInput } from '../clinical/events';
-import type { Effect, Enrollment, PathwayState, Refusal, TimelineEntry } from '../clinical/pathway';
+import type { Effect, Enrolment, PathwayState, Refusal, TimelineEntry } from '../clinical/pathway';
 import type { WorkupItem } from '../clinical/definition';
 import type { RecordProgress } from '../record/batch';
 import type { CareTeamMessage } from '../clinical/care-team-messages';
@@ -25,7 +25,8 @@ export interface LivePathwayView extends PathwayView {
 }
 
 export interface PathwayWorkflowInput {
-  enrollment: Enrollment;
+  /** Named as recorded histories name it. */
+  enrollment: Enrolment;
   /** State carried across continue-as-new; absent on the first run. */
   carried?: { state: PathwayState; effects: Effect[]; recorded?: RecordProgress };
   /** Continue as new once history reaches this many events (tests lower it); otherwise at CONTINUE_AS_NEW_AFTER_EVENTS (workflows/pathway.ts). */

@@ -3,14 +3,15 @@
  */
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import type { ActionName, Actor } from '../../clinical/events';
+import type { ActionName } from '../../clinical/events';
 import type { Permission } from '../../clinical/permissions';
-import { requirePermission, type Principal } from '../auth';
-import type { PathwayService, Scope } from '../pathways-service';
+import { requirePermission } from '../auth';
+import { actorOf, scopeOf } from '../caller';
+import type { PathwayService } from '../pathways-service';
 import { HttpProblem, invalid } from '../problem';
 import {
   CHANGE_KINDS,
-  EnrollRequestSchema,
+  EnrolmentRequestSchema,
   IdempotencyKeySchema,
   ListQuerySchema,
   LookupRequestSchema,
@@ -30,9 +31,6 @@ function idempotencyKey(req: Request): string | undefined {
   return key === undefined ? undefined : parse(IdempotencyKeySchema, key, ['Idempotency-Key']);
 }
 
-const actorOf = (p: Principal): Actor => ({ id: p.id, role: p.role });
-const scopeOf = (p: Principal): Scope => (p.careTeams ? { careTeams: p.careTeams } : {});
-
 const CHANGE_PERMISSION: Record<Exclude<ChangeKind, 'actions'>, Permission> = {
   reassessments: 'record-reassessment',
   procedures: 'record-procedure',
@@ -44,9 +42,9 @@ export function pathwaysRouter(service: PathwayService): Router {
   const router = Router();
 
   router.post('/', async (req, res) => {
-    const principal = requirePermission(req, 'enroll');
-    const body = parse(EnrollRequestSchema, req.body);
-    const { pathway, replayed } = await service.enroll(body, actorOf(principal), scopeOf(principal), idempotencyKey(req));
+    const principal = requirePermission(req, 'enrol');
+    const body = parse(EnrolmentRequestSchema, req.body);
+    const { pathway, replayed } = await service.enrol(body, actorOf(principal), scopeOf(principal), idempotencyKey(req));
     res
       .status(201)
       .location(`/v1/pathways/${pathway.pathwayId}`)
