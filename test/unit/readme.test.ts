@@ -35,6 +35,12 @@ describe('README', () => {
     expect(pkg.scripts.pretest).toMatch(/install-temporal-servers/);
   });
 
+  it('names only npm scripts that package.json defines', () => {
+    const named = [...new Set([...manual.matchAll(/npm run ([\w:-]+)/g)].map((m) => m[1]!))];
+    expect(named.length).toBeGreaterThan(5);
+    expect(named.filter((name) => !(name in pkg.scripts))).toEqual([]);
+  });
+
   it('lists the local API keys the embedded default accepts', () => {
     for (const { key, role } of LOCAL_KEYS) expect(readme).toMatch(new RegExp(`\`${key}\`\\s*\\|\\s*${role}`));
   });
