@@ -1001,6 +1001,11 @@ function applyWorkup(t: Transition, actor: Actor, input: WorkupResultInput): voi
   }
 }
 
+/** Everything a coordinator, clinician or dashboard sees of a pathway: the workflow's answers and the record's reads alike. */
+export interface PathwayView extends PathwayState {
+  pendingWorkup: WorkupItem[];
+}
+
 export function pendingWorkup(s: PathwayState): WorkupItem[] {
   if (s.stage !== 'revision-referral') return [];
   return s.definition.stages['revision-referral'].workupItems.filter((item) => !s.workup.completed[item]);

@@ -4,8 +4,7 @@
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { Actor, ActionInput, ProcedureInput, ReassessmentInput, RedFlagReport, WorkupResultInput } from '../clinical/events';
-import type { Effect, Enrolment, PathwayState, Refusal, TimelineEntry } from '../clinical/pathway';
-import type { WorkupItem } from '../clinical/definition';
+import type { Effect, Enrolment, PathwayState, PathwayView, Refusal, TimelineEntry } from '../clinical/pathway';
 import type { RecordProgress } from '../record/batch';
 import type { CareTeamMessage } from '../clinical/care-team-messages';
 import type { DeliveryOutcome } from '../clinical/pathway';
@@ -13,10 +12,7 @@ import type { DeliveryOutcome } from '../clinical/pathway';
 export const TASK_QUEUE = 'pathway';
 export const WORKFLOW_TYPE = 'pathwayWorkflow';
 
-/** Everything a coordinator, clinician or dashboard sees of a pathway. */
-export interface PathwayView extends PathwayState {
-  pendingWorkup: WorkupItem[];
-}
+export type { PathwayView };
 
 /** The pathway as its workflow answers a query: with the enrolment its records are kept under. */
 export interface LivePathwayView extends PathwayView {
