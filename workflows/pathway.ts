@@ -95,6 +95,14 @@ export const CONTINUE_AS_NEW_AFTER_EVENTS = 500;
  */
 export const KEPT_WAKE_UP_TIMER = 'kept-wake-up-timer';
 
+/**
+ * Patch: the workflow keeps only the search attributes operators filter by in Temporal's UI and
+ * CLI (docs/operations.md), and clears the next due date, its kind and the overdue flag, which
+ * nothing reads any more (the worklist reads the record store). Runs from before it keep all nine.
+ */
+export const OPERATOR_SEARCH_ATTRIBUTES = 'operator-search-attributes';
+const NOT_FOR_OPERATORS: readonly string[] = [NextDueKey.name, NextDueKindKey.name, OverdueKey.name];
+
 // The record is written as soon as the database answers: the write is short, so it runs as a
 // local activity (no round trip through the server), retried without end while the database is down.
 type Activities = ReturnType<typeof createActivities>;
@@ -227,8 +235,12 @@ export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<Path
   void carryOutSideEffects();
 
   let lastAttributes = '';
+  // Decided at the run's second upsert, never in its first workflow task (which stays as it was).
+  let forOperatorsOnly: boolean | undefined;
+  let clearedTheRest = false;
   const keepSearchAttributesCurrent = (): void => {
-    const attributes: SearchAttributeUpdatePair[] = [
+    if (lastAttributes !== '' && forOperatorsOnly === undefined) forOperatorsOnly = patched(OPERATOR_SEARCH_ATTRIBUTES);
+    let attributes: SearchAttributeUpdatePair[] = [
       { key: PathwayStageKey, value: state.stage },
       { key: PathwayStatusKey, value: state.status },
       { key: CareTeamKey, value: state.careTeam },
@@ -239,10 +251,15 @@ export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<Path
       { key: DefinitionKey, value: state.definition.id },
       { key: DefinitionVersionKey, value: state.definition.version },
     ];
+    if (forOperatorsOnly) attributes = attributes.filter((a) => !NOT_FOR_OPERATORS.includes(a.key.name));
     const serialised = JSON.stringify(attributes.map((a) => [a.key.name, a.value]));
     if (serialised !== lastAttributes) {
-      upsertSearchAttributes(attributes);
+      // Cleared once, so the values written before the run decided do not linger.
+      const clearing: SearchAttributeUpdatePair[] =
+        forOperatorsOnly && !clearedTheRest ? [{ key: NextDueKey, value: null }, { key: NextDueKindKey, value: null }, { key: OverdueKey, value: null }] : [];
+      upsertSearchAttributes([...attributes, ...clearing]);
       lastAttributes = serialised;
+      if (forOperatorsOnly) clearedTheRest = true;
     }
   };
 
