@@ -23,4 +23,4 @@ EXPOSE 3000
 # stops in order (tsx's own launcher kills a child that is slow to acknowledge a signal, cutting
 # a busy worker's shutdown short). (`npm start` would also run prestart, which installs a
 # Temporal dev server the containers do not use.)
-CMD ["node", "--import", "tsx", "worker/main.ts"]
+CMD ["node", "--import", "tsx", "server/main.ts"]

@@ -4,7 +4,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from '../observability/log';
-import type { CareTeamMessage, DeliveryResult } from './messages';
+import type { CareTeamMessage, DeliveryResult } from '../clinical/care-team-messages';
 import { WebhookRejected, postWebhook, webhookFor, type WebhookDirectory } from './webhooks';
 
 export interface CareTeamChannel {

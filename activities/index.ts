@@ -11,7 +11,7 @@ import { messageKind, type Metrics } from '../observability/metrics';
 import { CLOSING_MESSAGES_WORKFLOW_TYPE, type ClosingMessagesInput } from '../workflows/messages';
 import { CareTeamKey, UndeliveredKey } from '../workflows/search-attributes';
 import type { CareTeamChannel } from './care-team-channel';
-import type { CareTeamMessage, DeliveryResult } from './messages';
+import type { CareTeamMessage, DeliveryResult } from '../clinical/care-team-messages';
 import { recordActivities, type RecordDeps } from './record';
 
 export type { CareTeamChannel } from './care-team-channel';

@@ -18,7 +18,8 @@ import { methodCheck } from './methods';
 import { openApiDocument } from './openapi';
 import type { PathwayService } from './pathways-service';
 import { HttpProblem, errorChain, problemHandler } from './problem';
-import { DEFAULT_RATE_LIMITS, authFailureLimit, perKeyLimit, type RateLimits } from './rate-limits';
+import { DEFAULT_RATE_LIMITS, type RateLimits } from '../config';
+import { authFailureLimit, perKeyLimit } from './rate-limits';
 import type { DefinitionRegistry } from '../clinical/registry';
 import { codecRouter, type CodecOptions } from './routes/codec';
 import { definitionsRouter } from './routes/definitions';
@@ -47,7 +48,7 @@ export interface AppDeps {
   trustProxy?: number;
   /** Largest accepted JSON body. */
   bodyLimit?: string;
-  /** What else /readyz checks once Temporal answers (worker/readiness.ts). */
+  /** What else /readyz checks once Temporal answers (temporal/readiness.ts). */
   readiness?: ReadinessCheck;
   /** Counts requests by route and status (observability/metrics.ts). */
   metrics?: Metrics;

@@ -29,6 +29,13 @@ const digestOf = (req: Request) =>
     .update(`${req.method} ${req.baseUrl}${req.path}\u0000${JSON.stringify(req.body ?? null)}`)
     .digest('hex');
 
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** The Idempotency-Key the request carries, checked once here for every route. */
+    idempotencyKey?: string;
+  }
+}
+
 export function idempotency(record: { store: RecordStore; cipher: NoteCipher }): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     const given = req.get('idempotency-key');
@@ -36,6 +43,7 @@ export function idempotency(record: { store: RecordStore; cipher: NoteCipher }):
     if (!IdempotencyKeySchema.safeParse(given).success) {
       return next(new HttpProblem(400, 'invalid Idempotency-Key', { errors: [{ field: 'Idempotency-Key', message: '8-128 letters, digits or . _ : -' }] }));
     }
+    req.idempotencyKey = given;
     const keyHash = createHash('sha256').update(`${req.principal!.id}\u0000${given}`).digest('hex');
     void (async () => {
       const claim = await claimKey(record.store.db, record.cipher, keyHash, digestOf(req), STALE_AFTER_MS);

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import {
   CHANGE_KINDS,
   ChangeResultSchema,
-  EnrollRequestSchema,
+  EnrolmentRequestSchema,
   FhirExportRequestSchema,
   ListQuerySchema,
   LookupRequestSchema,
@@ -243,10 +243,10 @@ export function openApiDocument(): JsonSchema & { paths: Record<string, Record<s
       },
       '/v1/pathways': {
         post: {
-          summary: 'Enroll a patient (coordinator)',
+          summary: 'Enrol a patient (coordinator)',
           operationId: 'enroll',
           parameters: [idempotencyKey],
-          requestBody: { required: true, content: { 'application/json': { schema: schema(EnrollRequestSchema, 'input') } } },
+          requestBody: { required: true, content: { 'application/json': { schema: schema(EnrolmentRequestSchema, 'input') } } },
           responses: {
             '201': {
               ...json(

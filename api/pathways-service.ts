@@ -42,8 +42,9 @@ import {
   type PathwayWorkflowInput,
   type RefusalDetails,
 } from '../workflows/messages';
+import { inScope, type Scope } from './caller';
 import { HttpProblem } from './problem';
-import type { ChangeKind, EnrollRequest, ListQuery, WorklistQuery } from './schemas';
+import type { ChangeKind, EnrolmentRequest, ListQuery, WorklistQuery } from './schemas';
 
 const UPDATES = {
   reassessments: recordReassessment,
@@ -55,11 +56,6 @@ const UPDATES = {
 
 export type { CareTeamSummary, PathwayRow };
 export type WorklistItem = WorklistRow;
-
-/** What a caller may see: all care teams, or only some. */
-export interface Scope {
-  careTeams?: readonly string[];
-}
 
 export interface PathwayServiceDeps {
   client: Client;
@@ -87,8 +83,6 @@ function opaqueKey(...parts: string[]): string {
 
 const REFUSAL_STATUS: Record<RefusalDetails['code'], number> = { invalid: 400, forbidden: 403, conflict: 409, 'not-found': 404 };
 
-const scopeFilter = (scope: Scope) => (scope.careTeams ? { careTeams: scope.careTeams } : {});
-
 export class PathwayService {
   constructor(private readonly deps: PathwayServiceDeps) {}
 
@@ -98,7 +92,7 @@ export class PathwayService {
 
 
   /** Starts the pathway and answers with it as enrolled, in one call (update-with-start). */
-  async enroll(req: EnrollRequest, actor: Actor, scope: Scope, idempotencyKey?: string): Promise<{ pathway: PathwayView; replayed: boolean }> {
+  async enrol(req: EnrolmentRequest, actor: Actor, scope: Scope, idempotencyKey?: string): Promise<{ pathway: PathwayView; replayed: boolean }> {
     assertInScope(scope, req.careTeam);
     const definitionId = req.definition?.id ?? DEFAULT_DEFINITION_ID;
     const definition = this.deps.definitions.get(definitionId, req.definition?.version);
@@ -108,7 +102,8 @@ export class PathwayService {
       });
     }
     const pathwayId = pathwayIdFor(req.patientRef, this.deps.patientKey);
-    const enrollmentKey = idempotencyKey ? opaqueKey('enroll', actor.id, idempotencyKey) : undefined;
+    // The memo's name and the hash's prefix are kept by running workflows: they keep their first spelling.
+    const enrolmentKey = idempotencyKey ? opaqueKey('enroll', actor.id, idempotencyKey) : undefined;
     const input: PathwayWorkflowInput = {
       enrollment: { pathwayId, careTeam: req.careTeam, definition, baseline: req.baseline, redFlags: req.redFlags, conservativeCareSince: req.conservativeCareSince, enrolledBy: actor },
     };
@@ -119,7 +114,7 @@ export class PathwayService {
       workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
       // No search attributes here: the workflow sets them in the same first task that answers.
-      ...(enrollmentKey ? { memo: { enrollmentKey } } : {}),
+      ...(enrolmentKey ? { memo: { enrollmentKey: enrolmentKey } } : {}),
     });
     try {
       const { pathway } = await this.deps.client.workflow.executeUpdateWithStart(confirmEnrolment, { startWorkflowOperation: start });
@@ -129,9 +124,9 @@ export class PathwayService {
     }
     // The patient has a running pathway. If this caller's own earlier try started it (its answer
     // was lost with its process), that pathway is the answer.
-    if (enrollmentKey) {
+    if (enrolmentKey) {
       const existing = await this.deps.client.workflow.getHandle(pathwayId).describe();
-      if (existing.memo?.enrollmentKey === enrollmentKey) {
+      if (existing.memo?.enrollmentKey === enrolmentKey) {
         const pathway = await readPathway(this.db, this.deps.record.cipher, pathwayId);
         // Started, but not in the record yet: the answer is not confirmed yet.
         if (!pathway) throw notConfirmed();
@@ -145,7 +140,7 @@ export class PathwayService {
   }
 
   async get(pathwayId: string, scope: Scope): Promise<PathwayView> {
-    const pathway = await readPathway(this.db, this.deps.record.cipher, pathwayId, scopeFilter(scope));
+    const pathway = await readPathway(this.db, this.deps.record.cipher, pathwayId, scope);
     if (!pathway) throw new HttpProblem(404, 'no such pathway');
     return pathway;
   }
@@ -173,7 +168,7 @@ export class PathwayService {
       if (err instanceof WorkflowNotFoundError) {
         // No running workflow: a closed pathway (kept in the record), or none the caller may see.
         const header = await pathwayHeader(this.db, pathwayId);
-        if (!header || (scope.careTeams && !scope.careTeams.includes(header.careTeam))) throw new HttpProblem(404, 'no such pathway');
+        if (!header || !inScope(scope, header.careTeam)) throw new HttpProblem(404, 'no such pathway');
         throw new HttpProblem(409, `the pathway is ${header.status}; it accepts no more changes`);
       }
       throw err;
@@ -183,15 +178,15 @@ export class PathwayService {
   /** A page of pathways matching the filters (within the caller's scope), soonest due first. */
   async list(q: ListQuery, scope: Scope): Promise<{ items: PathwayRow[]; nextPageToken: string | null }> {
     const { pageSize, pageToken, ...filters } = q;
-    if (filters.careTeam && scope.careTeams && !scope.careTeams.includes(filters.careTeam)) return { items: [], nextPageToken: null };
+    if (filters.careTeam && !inScope(scope, filters.careTeam)) return { items: [], nextPageToken: null };
     const after = pageToken ? openToken(pageToken, q, listCursorOf) : undefined;
-    const page = await listPathways(this.db, { ...filters, ...scopeFilter(scope) }, pageSize, after);
+    const page = await listPathways(this.db, { ...filters, careTeams: scope.careTeams }, pageSize, after);
     return { items: page.items, nextPageToken: page.next ? sealToken({ d: page.next.dueAt, e: page.next.enrolmentId }, q) : null };
   }
 
   async summary(scope: Scope, careTeam?: string): Promise<CareTeamSummary[]> {
-    if (careTeam && scope.careTeams && !scope.careTeams.includes(careTeam)) return [];
-    return summarise(this.db, { careTeam, ...scopeFilter(scope) });
+    if (careTeam && !inScope(scope, careTeam)) return [];
+    return summarise(this.db, { careTeam, careTeams: scope.careTeams });
   }
 
   /** What a care team must act on, most urgent first: urgent referrals, undelivered reminders, lost to follow-up, overdue, due today, due soon. */
@@ -200,19 +195,19 @@ export class PathwayService {
     // Every page of one worklist is judged at its first page's time, so no item moves between pages.
     const page = pageToken ? openToken(pageToken, q, worklistCursorOf) : { now: Date.now(), after: undefined };
     const generatedAt = new Date(page.now).toISOString();
-    if (careTeam && scope.careTeams && !scope.careTeams.includes(careTeam)) return { generatedAt, items: [], nextPageToken: null };
-    const { items, next } = await worklist(this.db, { careTeam, ...scopeFilter(scope) }, dueSoonDays, page.now, pageSize, page.after);
+    if (careTeam && !inScope(scope, careTeam)) return { generatedAt, items: [], nextPageToken: null };
+    const { items, next } = await worklist(this.db, { careTeam, careTeams: scope.careTeams }, dueSoonDays, page.now, pageSize, page.after);
     return { generatedAt, items, nextPageToken: next ? sealToken({ n: page.now, c: next.category, d: next.dueAt, e: next.enrolmentId }, q) : null };
   }
 
   async outcomes(filters: Omit<OutcomeFilters, 'careTeams'>, scope: Scope): Promise<OutcomesReport> {
-    const report = await outcomesReport(this.db, { ...filters, ...scopeFilter(scope) });
+    const report = await outcomesReport(this.db, { ...filters, careTeams: scope.careTeams });
     return { ...report, filters };
   }
 }
 
 function assertInScope(scope: Scope, careTeam: string): void {
-  if (scope.careTeams && !scope.careTeams.includes(careTeam)) throw new HttpProblem(403, 'this key may not act for that care team');
+  if (!inScope(scope, careTeam)) throw new HttpProblem(403, 'this key may not act for that care team');
 }
 
 /** A page token is the keyset position, tied to the filters it was issued for. */

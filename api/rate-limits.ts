@@ -6,18 +6,8 @@
  */
 import type { Request, RequestHandler } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
+import type { RateLimits } from '../config';
 import { HttpProblem } from './problem';
-
-export interface RateLimits {
-  windowSeconds: number;
-  /** Requests per API key per window. */
-  perKey: number;
-  /** Failed authentications per client address per window. */
-  authFailures: number;
-}
-
-/** The defaults of worker/config.ts, for apps built without settings (tests, benchmarks). */
-export const DEFAULT_RATE_LIMITS: RateLimits = { windowSeconds: 60, perKey: 600, authFailures: 20 };
 
 const common = (limits: RateLimits) => ({
   windowMs: limits.windowSeconds * 1000,

@@ -7,7 +7,7 @@ import { StageSchema } from '../clinical/definition';
 import { PATHWAY_STATUSES } from '../clinical/pathway';
 import {
   ActionInputSchema,
-  EnrollmentInputSchema,
+  EnrolmentInputSchema,
   ProcedureInputSchema,
   ReassessmentInputSchema,
   RedFlagReportSchema,
@@ -20,7 +20,7 @@ export const PatientRefSchema = z
   .regex(/^[A-Za-z0-9._:-]{6,128}$/, '6-128 letters, digits or . _ : -')
   .describe("Opaque patient reference from the clinic's own system: never a name or record number");
 
-export const EnrollRequestSchema = EnrollmentInputSchema.extend({
+export const EnrolmentRequestSchema = EnrolmentInputSchema.extend({
   patientRef: PatientRefSchema,
   definition: z
     .object({ id: z.string().min(1).max(64), version: z.number().int().min(1).optional() })
@@ -28,10 +28,10 @@ export const EnrollRequestSchema = EnrollmentInputSchema.extend({
     .optional()
     .describe('Pathway definition and version; defaults to the latest psps-lumbar'),
 }).strict();
-export type EnrollRequest = z.infer<typeof EnrollRequestSchema>;
+export type EnrolmentRequest = z.infer<typeof EnrolmentRequestSchema>;
 
 /** A care team as at enrolment; every filter value is held to the same pattern before it reaches a query. */
-export const CareTeamSchema = EnrollmentInputSchema.shape.careTeam;
+export const CareTeamSchema = EnrolmentInputSchema.shape.careTeam;
 
 export const LookupRequestSchema = z.object({ patientRef: PatientRefSchema }).strict();
 

@@ -26,8 +26,8 @@ import { openRecordStore } from '../record/store';
 import { createDatabase, startPostgresServer } from '../test/harness/postgres-server';
 import { WORKFLOW_TYPE, confirmEnrolment, pathwayQuery, recordReassessment, type PathwayWorkflowInput } from '../workflows/messages';
 import { silentLogger } from '../observability/log';
-import { ensureSearchAttributes } from '../worker/temporal';
-import { resolveDevServer } from '../worker/temporal-servers';
+import { ensureSearchAttributes } from '../temporal/connection';
+import { resolveDevServer } from '../temporal/servers';
 import { WORKFLOW_INTERCEPTORS, createPathwayWorker } from '../worker/worker';
 import { percentile } from './stats';
 
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
   });
   const { port } = server.address() as AddressInfo;
   // A caller as a service would be: node:http over kept-alive connections. (undici's fetch costs
-  // about 1 ms of CPU a call more, which here would be taken from the worker in this same process.)
+  // more CPU a call, which here would be taken from the worker in this same process.)
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const call = (method: string, path: string, body?: unknown) =>
     new Promise<{ pathway: { pathwayId: string } }>((resolve, reject) => {

@@ -24,8 +24,8 @@ import { runPathwayYear } from '../test/harness/pathway-year';
 import { createDatabase, startPostgresServer } from '../test/harness/postgres-server';
 import { historiesOfRuns, type History } from '../test/harness/run-histories';
 import { CONTINUE_AS_NEW_AFTER_EVENTS } from '../workflows/pathway';
-import { ensureSearchAttributes } from '../worker/temporal';
-import { resolveTimeSkippingServer } from '../worker/temporal-servers';
+import { ensureSearchAttributes } from '../temporal/connection';
+import { resolveTimeSkippingServer } from '../temporal/servers';
 import { WORKFLOW_INTERCEPTORS, createPathwayWorker } from '../worker/worker';
 import { median } from './stats';
 

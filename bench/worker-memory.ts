@@ -1,7 +1,7 @@
 /**
  * The worker's memory as active pathways grow, and what a pathway evicted from its workflow
  * cache costs when it wakes. One local dev server, PostgreSQL for the record store, and the
- * worker as production runs it (`PATHWAY_ROLE=worker`, worker/main.ts) in a process of its
+ * worker as production runs it (`PATHWAY_ROLE=worker`, server/main.ts) in a process of its
  * own, so the resident set read from /proc is the worker's alone. Pathways are enrolled with
  * the raw Temporal client (update-with-start of `confirmEnrolment`, as the API does), and are
  * then idle, waiting on their timers, as most pathways are. Prints figures; asserts no time.
@@ -24,10 +24,10 @@ import { loadDefinitions } from '../clinical/registry';
 import { silentLogger } from '../observability/log';
 import { createDatabase, startPostgresServer } from '../test/harness/postgres-server';
 import { ServiceProcess, freePort } from '../test/harness/service-process';
-import { loadConfig } from '../worker/config';
-import { EncryptionCodec } from '../worker/payload-codec';
-import { ensureSearchAttributes } from '../worker/temporal';
-import { resolveDevServer } from '../worker/temporal-servers';
+import { loadConfig } from '../config';
+import { EncryptionCodec } from '../temporal/payload-codec';
+import { ensureSearchAttributes } from '../temporal/connection';
+import { resolveDevServer } from '../temporal/servers';
 import { WORKFLOW_TYPE, confirmEnrolment, recordReassessment, type PathwayWorkflowInput } from '../workflows/messages';
 import { percentile } from './stats';
 

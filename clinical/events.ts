@@ -101,7 +101,7 @@ export const ActionInputSchema = z.discriminatedUnion('action', [
 export type ActionInput = z.infer<typeof ActionInputSchema>;
 export type ActionName = ActionInput['action'];
 
-export const EnrollmentInputSchema = z
+export const EnrolmentInputSchema = z
   .object({
     careTeam: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes'),
     baseline: ScoresSchema,

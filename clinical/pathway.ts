@@ -5,7 +5,7 @@
  * the numbers it used, and the stage and status before and after.
  */
 import type { BaselineMeasure, PathwayDefinition, RedFlag, Stage, WorkupItem } from './definition';
-import { STAGES } from './vocabulary';
+import { STAGES, isClosed, type PathwayStatus } from './vocabulary';
 import type { ActionInput, Actor, ProcedureInput, ReassessmentInput, RedFlagReport, Scores, WorkupResultInput } from './events';
 import { may, type Permission, type Role } from './permissions';
 import {
@@ -28,10 +28,8 @@ import {
   sustainedResponse,
 } from './rules';
 
-export const PATHWAY_STATUSES = ['active', 'on-hold', 'urgent-referral', 'completed', 'withdrawn', 'closed'] as const;
-export type PathwayStatus = (typeof PATHWAY_STATUSES)[number];
-export const CLOSED_STATUSES: readonly PathwayStatus[] = ['completed', 'withdrawn', 'closed'];
-export const isClosed = (status: PathwayStatus): boolean => CLOSED_STATUSES.includes(status);
+// A pathway's statuses are the clinic's words (clinical/vocabulary.ts); importers of the state machine find them here too.
+export { CLOSED_STATUSES, PATHWAY_STATUSES, isClosed, type PathwayStatus } from './vocabulary';
 
 /** What the pathway waits for next. */
 export type DueKind =
@@ -189,7 +187,7 @@ export interface PathwayState {
 }
 
 /** No patient identifier: the pathway id is a keyed hash of it, and the clinic's own system holds the rest. */
-export interface Enrollment {
+export interface Enrolment {
   pathwayId: string;
   careTeam: string;
   definition: PathwayDefinition;
@@ -423,7 +421,7 @@ function copy<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
 }
 
-export function enroll(e: Enrollment, now: number): Outcome {
+export function enroll(e: Enrolment, now: number): Outcome {
   const at = iso(now);
   const state: PathwayState = {
     pathwayId: e.pathwayId,
@@ -1001,6 +999,11 @@ function applyWorkup(t: Transition, actor: Actor, input: WorkupResultInput): voi
     );
     t.effects.push({ type: 'issue-revision-referral', key: t.effectKey('referral') });
   }
+}
+
+/** Everything a coordinator, clinician or dashboard sees of a pathway: the workflow's answers and the record's reads alike. */
+export interface PathwayView extends PathwayState {
+  pendingWorkup: WorkupItem[];
 }
 
 export function pendingWorkup(s: PathwayState): WorkupItem[] {

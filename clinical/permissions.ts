@@ -12,7 +12,7 @@ export type Role = (typeof ROLES)[number];
 
 export type Permission =
   | 'read'
-  | 'enroll'
+  | 'enrol'
   | 'record-reassessment'
   | 'record-procedure'
   | 'record-workup'
@@ -21,7 +21,7 @@ export type Permission =
 
 const COORDINATOR: Permission[] = [
   'read',
-  'enroll',
+  'enrol',
   'record-procedure',
   'record-workup',
   'action:hold',

@@ -2,7 +2,7 @@
  * The care team's console: built once when the API starts, mounted by createApp beside /v1.
  */
 import type { RequestHandler, Router } from 'express';
-import type { OidcConfig } from '../worker/config';
+import type { OidcConfig } from '../config';
 import type { Logger } from '../observability/log';
 import { buildConsoleAssets } from './assets';
 import { OidcSignIn } from './oidc';

@@ -6,7 +6,7 @@
 import * as oidc from 'openid-client';
 import { ROLES, type Role } from '../clinical/permissions';
 import type { Principal } from '../api/auth';
-import type { OidcConfig } from '../worker/config';
+import type { OidcConfig } from '../config';
 
 /** What the session keeps between the redirect to the provider and its answer. */
 export interface PendingSignIn {

@@ -1,10 +1,11 @@
 /**
- * Structured JSON logs through pino, one line an event. Callers pass identifiers and kinds only:
+ * Structured JSON logs through pino, one line an event (pretty lines for a person at a terminal). Callers pass identifiers and kinds only:
  * never a request body, a score, a note or a patient reference. Should one slip in anyway,
  * redaction replaces it (REDACTED_KEYS, at the top level and one level down). A line written
  * while serving a request (an HTTP request, or an activity started for one) carries its requestId.
  */
 import pino from 'pino';
+import { prettyFactory } from 'pino-pretty';
 import { requestContext } from './request-context';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -35,9 +36,19 @@ export const REDACTED = '[redacted]';
 
 const redactPaths = REDACTED_KEYS.flatMap((key) => [key, `*.${key}`]);
 
+/**
+ * Where the service's lines go: to a terminal (`npm start` at a prompt), pretty lines a person
+ * reads; to anything else (a pipe, a file, a log collector) and in production, JSON lines.
+ */
+export function outputFor(stream: Pick<NodeJS.WriteStream, 'write' | 'isTTY'> = process.stdout, production = false): (line: string) => void {
+  if (!stream.isTTY || production) return (line) => stream.write(line + '\n');
+  const pretty = prettyFactory({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
+  return (line) => stream.write(pretty(line));
+}
+
 export function createLogger(
   level: LogLevel = 'info',
-  write: (line: string) => void = (line) => process.stdout.write(line + '\n'),
+  write: (line: string) => void = outputFor(),
   base: LogFields = {},
 ): Logger {
   const logger = pino(

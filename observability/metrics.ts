@@ -1,5 +1,5 @@
 /**
- * Prometheus metrics (prom-client), one registry a service. README.md ("Operations") says what
+ * Prometheus metrics (prom-client), one registry a service. docs/operations.md ("Metrics") says what
  * each metric means. Labels carry kinds, routes and care teams only: never a pathway id or
  * anything about a patient.
  */

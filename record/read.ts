@@ -5,7 +5,7 @@
  */
 import { sql, type SelectQueryBuilder } from 'kysely';
 import type { Stage, WorkupItem } from '../clinical/definition';
-import type { DueKind, PathwayState, PathwayStatus, ProcedureRecord, ReassessmentRecord, TimelineEntry, UndeliveredMessage } from '../clinical/pathway';
+import type { DueKind, PathwayState, PathwayStatus, PathwayView, ProcedureRecord, ReassessmentRecord, TimelineEntry, UndeliveredMessage } from '../clinical/pathway';
 import { DAY_MS } from '../clinical/rules';
 import type { PathwaySnapshotRecord } from './batch';
 import type { NoteCipher } from './note-cipher';
@@ -26,9 +26,6 @@ export interface PathwayRow {
   enrolledAt: string;
   closedAt: string | null;
 }
-
-/** A whole pathway, as its workflow holds it, plus the work-up still pending. */
-export type RecordedPathway = PathwayState & { pendingWorkup: WorkupItem[] };
 
 /** Filters; every value has been validated before it gets here, and every one is bound. */
 export interface RowFilter {
@@ -299,7 +296,7 @@ export async function digestCounts(db: RecordDb, now: number): Promise<DigestCou
 }
 
 /** The newest enrolment of a pathway id, whole: its state, timeline, scores and procedures, notes decrypted. */
-export async function readPathway(db: RecordDb, cipher: NoteCipher, pathwayId: string, scope: Pick<RowFilter, 'careTeams'> = {}): Promise<RecordedPathway | null> {
+export async function readPathway(db: RecordDb, cipher: NoteCipher, pathwayId: string, scope: Pick<RowFilter, 'careTeams'> = {}): Promise<PathwayView | null> {
   const row = await filtered(db.selectFrom('pathways').select(['enrolment_id', 'snapshot']), scope)
     .where('pathway_id', '=', pathwayId)
     .orderBy('enrolled_at', 'desc')

@@ -8,14 +8,14 @@
  * to what replaced it; a write from an older task than the last one (its fence) is refused.
  */
 import { sql, type Transaction } from 'kysely';
-import { CLOSED_STATUSES, type PathwayStatus, type ReassessmentRecord, type TimelineEntry } from '../clinical/pathway';
+import type { ReassessmentRecord, TimelineEntry } from '../clinical/pathway';
+import { isClosed } from '../clinical/vocabulary';
 import { fencedBefore, type RecordBatch, type RecordProgress } from './batch';
 import type { NoteCipher } from './note-cipher';
 import { ENROLMENT_CHILD_TABLES, type RecordDatabase } from './schema';
 import type { RecordDb } from './store';
 
 const json = (value: unknown) => JSON.stringify(value);
-const isClosed = (s: PathwayStatus) => CLOSED_STATUSES.includes(s);
 
 /** The row a dashboard reads, from the pathway as it stands. */
 function pathwayRow(batch: RecordBatch, recordedAt: Date) {

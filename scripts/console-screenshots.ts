@@ -10,9 +10,9 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { loadConfig } from '../worker/config';
+import { loadConfig } from '../config';
 import { createLogger } from '../observability/log';
-import { startService } from '../worker/service';
+import { startService } from '../server/service';
 import { freePort } from '../test/harness/service-process';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'];

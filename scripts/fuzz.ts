@@ -50,7 +50,7 @@ async function main(): Promise<number> {
   const st = schemathesis();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'pathway-fuzz-'));
   const lines: LogLine[] = [];
-  const service = spawn(path.join(ROOT, 'node_modules', '.bin', 'tsx'), ['worker/main.ts'], {
+  const service = spawn(path.join(ROOT, 'node_modules', '.bin', 'tsx'), ['server/main.ts'], {
     cwd: ROOT,
     env: {
       ...process.env,

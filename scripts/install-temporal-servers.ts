@@ -30,7 +30,7 @@ import {
   testServerInstallDir,
   testServerInstallPath,
   toolsCacheDir,
-} from '../worker/temporal-servers';
+} from '../temporal/servers';
 
 function has(command: string, args: string[] = ['--version']): boolean {
   return spawnSync(command, args, { stdio: 'ignore' }).status === 0;

@@ -1,16 +1,16 @@
 /**
  * `npm run rebuild-record`: rebuilds the record store from every running pathway workflow
- * (worker/rebuild-record.ts), with the service's own settings. Needs TEMPORAL_ADDRESS and
+ * (server/rebuild-record.ts), with the service's own settings. Needs TEMPORAL_ADDRESS and
  * DATABASE_URL: the embedded default keeps both inside the running service.
  */
 import { Client } from '@temporalio/client';
 import { NoteCipher } from '../record/note-cipher';
 import { openRecordStore } from '../record/store';
-import { loadConfig } from '../worker/config';
+import { loadConfig } from '../config';
 import { createLogger } from '../observability/log';
-import { EncryptionCodec, payloadKeysFor } from '../worker/payload-codec';
-import { rebuildRecord } from '../worker/rebuild-record';
-import { connectTemporal } from '../worker/temporal';
+import { EncryptionCodec, payloadKeysFor } from '../temporal/payload-codec';
+import { rebuildRecord } from '../server/rebuild-record';
+import { connectTemporal } from '../temporal/connection';
 
 async function main(): Promise<void> {
   const config = loadConfig();

@@ -1,17 +1,17 @@
 /**
  * `npm run verify-record [-- --repair]`: compares the record of every running pathway with its
- * workflow (worker/verify-record.ts) and names each difference; with --repair, rewrites the record
+ * workflow (server/verify-record.ts) and names each difference; with --repair, rewrites the record
  * of each pathway that differs from its workflow's whole state. Exits 1 while a difference remains.
  * Needs TEMPORAL_ADDRESS and DATABASE_URL, like rebuild-record.
  */
 import { Client } from '@temporalio/client';
 import { NoteCipher } from '../record/note-cipher';
 import { openRecordStore } from '../record/store';
-import { loadConfig } from '../worker/config';
+import { loadConfig } from '../config';
 import { createLogger } from '../observability/log';
-import { EncryptionCodec, payloadKeysFor } from '../worker/payload-codec';
-import { verifyRecord } from '../worker/verify-record';
-import { connectTemporal } from '../worker/temporal';
+import { EncryptionCodec, payloadKeysFor } from '../temporal/payload-codec';
+import { verifyRecord } from '../server/verify-record';
+import { connectTemporal } from '../temporal/connection';
 
 async function main(): Promise<void> {
   const repair = process.argv.includes('--repair');

@@ -6,7 +6,7 @@ import type { DataConverter } from '@temporalio/common';
 import { Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 import { requestIdActivityInterceptor } from '../observability/request-id-interceptors';
-import { DEFAULT_WORKFLOW_CACHE_SIZE } from './config';
+import { DEFAULT_WORKFLOW_CACHE_SIZE } from '../config';
 
 /** The workflow side of request ids; bundles made elsewhere (tests) include it too. */
 export const WORKFLOW_INTERCEPTORS = path.join(__dirname, '..', 'workflows', 'request-id-interceptors.ts');
@@ -17,7 +17,7 @@ export interface PathwayWorkerOptions extends ActivityDeps {
   taskQueue: string;
   /** A prebuilt bundle (tests build one per run); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkflowBundleOption;
-  /** Encrypts payloads (worker/payload-codec.ts). */
+  /** Encrypts payloads (temporal/payload-codec.ts). */
   dataConverter?: DataConverter;
   /** Pathways kept in memory between tasks (PATHWAY_WORKFLOW_CACHE_SIZE); 0: none. */
   workflowCacheSize?: number;
@@ -32,7 +32,7 @@ export async function createPathwayWorker(options: PathwayWorkerOptions): Promis
     connection,
     namespace,
     taskQueue,
-    // Bounded: the SDK's default sizes the cache from the heap limit (about 2,300 pathways on a 4 GiB heap).
+    // Bounded: the SDK's default sizes the cache from the heap limit, far above what memory allows.
     maxCachedWorkflows: workflowCacheSize,
     maxConcurrentWorkflowTaskExecutions: workflowCacheSize === 0 ? WORKFLOW_TASK_EXECUTIONS : Math.min(WORKFLOW_TASK_EXECUTIONS, workflowCacheSize),
     ...(dataConverter ? { dataConverter } : {}),

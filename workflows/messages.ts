@@ -4,19 +4,15 @@
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { Actor, ActionInput, ProcedureInput, ReassessmentInput, RedFlagReport, WorkupResultInput } from '../clinical/events';
-import type { Effect, Enrollment, PathwayState, Refusal, TimelineEntry } from '../clinical/pathway';
-import type { WorkupItem } from '../clinical/definition';
+import type { Effect, Enrolment, PathwayState, PathwayView, Refusal, TimelineEntry } from '../clinical/pathway';
 import type { RecordProgress } from '../record/batch';
-import type { CareTeamMessage } from '../activities/messages';
+import type { CareTeamMessage } from '../clinical/care-team-messages';
 import type { DeliveryOutcome } from '../clinical/pathway';
 
 export const TASK_QUEUE = 'pathway';
 export const WORKFLOW_TYPE = 'pathwayWorkflow';
 
-/** Everything a coordinator, clinician or dashboard sees of a pathway. */
-export interface PathwayView extends PathwayState {
-  pendingWorkup: WorkupItem[];
-}
+export type { PathwayView };
 
 /** The pathway as its workflow answers a query: with the enrolment its records are kept under. */
 export interface LivePathwayView extends PathwayView {
@@ -25,7 +21,8 @@ export interface LivePathwayView extends PathwayView {
 }
 
 export interface PathwayWorkflowInput {
-  enrollment: Enrollment;
+  /** Named as recorded histories name it. */
+  enrollment: Enrolment;
   /** State carried across continue-as-new; absent on the first run. */
   carried?: { state: PathwayState; effects: Effect[]; recorded?: RecordProgress; /** This run's place in the chain (the first run is 0). */ run?: number };
   /** Continue as new once history reaches this many events (tests lower it); otherwise at CONTINUE_AS_NEW_AFTER_EVENTS (workflows/pathway.ts). */

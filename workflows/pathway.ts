@@ -64,7 +64,7 @@ import {
   PathwayStatusKey,
   UndeliveredKey,
 } from './search-attributes';
-import { messageFor } from '../activities/messages';
+import { messageFor } from '../clinical/care-team-messages';
 import { delivery, handOver } from './care-team-delivery';
 import { wakeUpTimerFor, type WakeUpTimer } from './wake-up-timer';
 
@@ -94,6 +94,14 @@ export const CONTINUE_AS_NEW_AFTER_EVENTS = 500;
  * (a back-dated entry) rather than setting a timer for it. Runs started before it keep the old loop.
  */
 export const KEPT_WAKE_UP_TIMER = 'kept-wake-up-timer';
+
+/**
+ * Patch: the workflow keeps only the search attributes operators filter by in Temporal's UI and
+ * CLI (docs/operations.md), and clears the next due date, its kind and the overdue flag, which
+ * nothing reads any more (the worklist reads the record store). Runs from before it keep all nine.
+ */
+export const OPERATOR_SEARCH_ATTRIBUTES = 'operator-search-attributes';
+const NOT_FOR_OPERATORS: readonly string[] = [NextDueKey.name, NextDueKindKey.name, OverdueKey.name];
 
 // The record is written as soon as the database answers: the write is short, so it runs as a
 // local activity (no round trip through the server), retried without end while the database is down.
@@ -229,8 +237,12 @@ export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<Path
   void carryOutSideEffects();
 
   let lastAttributes = '';
+  // Decided at the run's second upsert, never in its first workflow task (which stays as it was).
+  let forOperatorsOnly: boolean | undefined;
+  let clearedTheRest = false;
   const keepSearchAttributesCurrent = (): void => {
-    const attributes: SearchAttributeUpdatePair[] = [
+    if (lastAttributes !== '' && forOperatorsOnly === undefined) forOperatorsOnly = patched(OPERATOR_SEARCH_ATTRIBUTES);
+    let attributes: SearchAttributeUpdatePair[] = [
       { key: PathwayStageKey, value: state.stage },
       { key: PathwayStatusKey, value: state.status },
       { key: CareTeamKey, value: state.careTeam },
@@ -241,10 +253,15 @@ export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<Path
       { key: DefinitionKey, value: state.definition.id },
       { key: DefinitionVersionKey, value: state.definition.version },
     ];
+    if (forOperatorsOnly) attributes = attributes.filter((a) => !NOT_FOR_OPERATORS.includes(a.key.name));
     const serialised = JSON.stringify(attributes.map((a) => [a.key.name, a.value]));
     if (serialised !== lastAttributes) {
-      upsertSearchAttributes(attributes);
+      // Cleared once, so the values written before the run decided do not linger.
+      const clearing: SearchAttributeUpdatePair[] =
+        forOperatorsOnly && !clearedTheRest ? [{ key: NextDueKey, value: null }, { key: NextDueKindKey, value: null }, { key: OverdueKey, value: null }] : [];
+      upsertSearchAttributes([...attributes, ...clearing]);
       lastAttributes = serialised;
+      if (forOperatorsOnly) clearedTheRest = true;
     }
   };
 

@@ -7,7 +7,7 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { OperationOutcome, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { isClosed } from '../../clinical/pathway';
-import { ReassessmentInputSchema, type Actor } from '../../clinical/events';
+import { ReassessmentInputSchema } from '../../clinical/events';
 import type { DefinitionRegistry } from '../../clinical/registry';
 import { alreadyRecordedOutcome, effectiveTimeRefusal, importAnswer, recordedOutcome, type ReassessmentResult } from '../../fhir/import-answer';
 import { issue, operationOutcome, readObservationBundle, recordedBefore, type ImportedReassessment } from '../../fhir/observation-import';
@@ -15,14 +15,13 @@ import { pathwayBundle } from '../../fhir/pathway-bundle';
 import { planDefinition } from '../../fhir/plan-definition';
 import type { PathwayView } from '../../workflows/messages';
 import { requirePermission, type Principal } from '../auth';
-import type { PathwayService, Scope } from '../pathways-service';
+import { actorOf, scopeOf, type Scope } from '../caller';
+import type { PathwayService } from '../pathways-service';
 import { HttpProblem, invalid } from '../problem';
 import { FhirExportRequestSchema, PathwayIdSchema, PatientRefSchema } from '../schemas';
 
 const FHIR_JSON = 'application/fhir+json';
 
-const actorOf = (p: Principal): Actor => ({ id: p.id, role: p.role });
-const scopeOf = (p: Principal): Scope => (p.careTeams ? { careTeams: p.careTeams } : {});
 
 function send(res: Response, status: number, resource: Resource): void {
   res.status(status).type(FHIR_JSON).json(resource);

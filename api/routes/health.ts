@@ -16,7 +16,7 @@ export interface ReadinessChecks {
   temporal: () => Promise<boolean>;
   /** The record store (PostgreSQL or the embedded one). */
   database: () => Promise<boolean>;
-  /** What else must be there once Temporal answers: search attributes, a worker polling (worker/readiness.ts). */
+  /** What else must be there once Temporal answers: search attributes, a worker polling (temporal/readiness.ts). */
   missing?: ReadinessCheck;
 }
 

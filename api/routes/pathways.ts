@@ -1,17 +1,17 @@
 /**
  * /v1/pathways: enrolment, the clinical events of a pathway, and the dashboard's list and summary.
  */
-import { Router, type Request } from 'express';
+import { Router } from 'express';
 import { z } from 'zod';
-import type { ActionName, Actor } from '../../clinical/events';
+import type { ActionName } from '../../clinical/events';
 import type { Permission } from '../../clinical/permissions';
-import { requirePermission, type Principal } from '../auth';
-import type { PathwayService, Scope } from '../pathways-service';
+import { requirePermission } from '../auth';
+import { actorOf, scopeOf } from '../caller';
+import type { PathwayService } from '../pathways-service';
 import { HttpProblem, invalid } from '../problem';
 import {
   CHANGE_KINDS,
-  EnrollRequestSchema,
-  IdempotencyKeySchema,
+  EnrolmentRequestSchema,
   ListQuerySchema,
   LookupRequestSchema,
   PathwayIdSchema,
@@ -25,13 +25,6 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, prefix: string[] 
   return result.data;
 }
 
-function idempotencyKey(req: Request): string | undefined {
-  const key = req.get('idempotency-key');
-  return key === undefined ? undefined : parse(IdempotencyKeySchema, key, ['Idempotency-Key']);
-}
-
-const actorOf = (p: Principal): Actor => ({ id: p.id, role: p.role });
-const scopeOf = (p: Principal): Scope => (p.careTeams ? { careTeams: p.careTeams } : {});
 
 const CHANGE_PERMISSION: Record<Exclude<ChangeKind, 'actions'>, Permission> = {
   reassessments: 'record-reassessment',
@@ -44,9 +37,9 @@ export function pathwaysRouter(service: PathwayService): Router {
   const router = Router();
 
   router.post('/', async (req, res) => {
-    const principal = requirePermission(req, 'enroll');
-    const body = parse(EnrollRequestSchema, req.body);
-    const { pathway, replayed } = await service.enroll(body, actorOf(principal), scopeOf(principal), idempotencyKey(req));
+    const principal = requirePermission(req, 'enrol');
+    const body = parse(EnrolmentRequestSchema, req.body);
+    const { pathway, replayed } = await service.enrol(body, actorOf(principal), scopeOf(principal), req.idempotencyKey);
     res
       .status(201)
       .location(`/v1/pathways/${pathway.pathwayId}`)
@@ -85,7 +78,7 @@ export function pathwaysRouter(service: PathwayService): Router {
     const id = parse(PathwayIdSchema, req.params.pathwayId, ['pathwayId']);
     const body = parse(CHANGE_KINDS[kind].schema, req.body);
     const principal = kind === 'actions' ? requirePermission(req, `action:${(body as { action: ActionName }).action}`) : req.principal!;
-    const result = await service.change(id, kind, actorOf(principal), body, scopeOf(principal), idempotencyKey(req));
+    const result = await service.change(id, kind, actorOf(principal), body, scopeOf(principal), req.idempotencyKey);
     res.json(result);
   });
 

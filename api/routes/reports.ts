@@ -3,6 +3,7 @@
  */
 import { Router } from 'express';
 import { requirePermission } from '../auth';
+import { scopeOf } from '../caller';
 import type { PathwayService } from '../pathways-service';
 import { invalid } from '../problem';
 import { OutcomesQuerySchema } from '../schemas';
@@ -13,7 +14,7 @@ export function reportsRouter(service: PathwayService): Router {
     const principal = requirePermission(req, 'read');
     const query = OutcomesQuerySchema.safeParse(req.query);
     if (!query.success) throw invalid(query.error);
-    res.json(await service.outcomes(query.data, principal.careTeams ? { careTeams: principal.careTeams } : {}));
+    res.json(await service.outcomes(query.data, scopeOf(principal)));
   });
   return router;
 }

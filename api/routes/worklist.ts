@@ -3,6 +3,7 @@
  */
 import { Router } from 'express';
 import { requirePermission } from '../auth';
+import { scopeOf } from '../caller';
 import type { PathwayService } from '../pathways-service';
 import { invalid } from '../problem';
 import { WorklistQuerySchema } from '../schemas';
@@ -13,8 +14,7 @@ export function worklistRouter(service: PathwayService): Router {
     const principal = requirePermission(req, 'read');
     const query = WorklistQuerySchema.safeParse(req.query);
     if (!query.success) throw invalid(query.error);
-    const scope = principal.careTeams ? { careTeams: principal.careTeams } : {};
-    res.json(await service.worklist(query.data, scope));
+    res.json(await service.worklist(query.data, scopeOf(principal)));
   });
   return router;
 }

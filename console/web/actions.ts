@@ -4,6 +4,8 @@
  * checks everything again and its refusal is shown as it is.
  */
 import type { Permission } from '../../clinical/permissions';
+import { isClosed } from '../../clinical/vocabulary';
+import type { ChangeResult } from '../../workflows/messages';
 import { api, ApiError } from './api';
 import { h, label, message, replace } from './dom';
 import { vocabulary } from './vocabulary';
@@ -15,22 +17,9 @@ export interface PathwayFacts {
   pendingWorkup?: string[];
 }
 
-export interface Decision {
-  seq: number;
-  at: string;
-  event: string;
-  summary: string;
-  rule?: string;
-  ruleId?: string;
-  numbers?: Record<string, unknown>;
-  reason?: string;
-  actor: { id: string; role: string };
-}
-
-export interface ChangeResult {
-  decisions: Decision[];
-  pathway: PathwayFacts & Record<string, unknown>;
-}
+export type { ChangeResult };
+/** A timeline entry: a decision, with its rule and numbers. */
+export type Decision = ChangeResult['decisions'][number];
 
 type Field =
   | { kind: 'number'; name: string; label: string; min: number; max: number; step: number; required?: boolean; hint?: string }
@@ -49,7 +38,7 @@ export interface ActionSpec {
   available(p: PathwayFacts): boolean;
 }
 
-const open = (p: PathwayFacts) => !['completed', 'withdrawn', 'closed'].includes(p.status);
+const open = (p: PathwayFacts) => !isClosed(p.status);
 const reason: Field = { kind: 'text', name: 'reason', label: 'Reason', required: true, hint: 'Required: at least 3 characters; kept in the timeline' };
 const note: Field = { kind: 'text', name: 'note', label: 'Note (optional)' };
 

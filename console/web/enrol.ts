@@ -13,7 +13,7 @@ interface Enrolled {
 }
 
 async function page(shell: Shell): Promise<void> {
-  if (!shell.can('enroll')) {
+  if (!shell.can('enrol')) {
     replace(app(), message('info', `Your role (${shell.person.role}) does not enrol patients.`));
     return;
   }

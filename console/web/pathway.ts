@@ -169,7 +169,7 @@ async function page(shell: Shell): Promise<void> {
     document.body.dataset.status = pathway.status;
     replace(sections.glance, glance(pathway));
     const buttons = actionButtons(shell.can, pathway, `pathway ${pathwayId.slice(3, 11)}`, show);
-    replace(sections.actions, buttons.length ? buttons : h('p', { class: 'muted' }, shell.can('enroll') ? 'No action applies at this stage and status.' : 'Your role reads pathways only.'));
+    replace(sections.actions, buttons.length ? buttons : h('p', { class: 'muted' }, shell.can('enrol') ? 'No action applies at this stage and status.' : 'Your role reads pathways only.'));
     replace(sections.chart, scoresChart(pathway));
     replace(sections.timeline, timeline(pathway));
   }

@@ -37,7 +37,7 @@ export async function startPage(): Promise<Shell> {
       ),
     );
   }
-  if (!can('enroll')) document.querySelector('nav a[href="/enrol"]')?.parentElement?.remove();
+  if (!can('enrol')) document.querySelector('nav a[href="/enrol"]')?.parentElement?.remove();
   return { person, can };
 }
 

@@ -90,7 +90,7 @@ async function page(shell: Shell): Promise<void> {
   );
   const notice = h('div', { 'aria-live': 'polite' });
   const list = h('div', { id: 'worklist' });
-  const enrol = shell.can('enroll') ? h('p', { class: 'page-actions' }, h('a', { class: 'button', href: '/enrol' }, 'Enrol a patient')) : null;
+  const enrol = shell.can('enrol') ? h('p', { class: 'page-actions' }, h('a', { class: 'button', href: '/enrol' }, 'Enrol a patient')) : null;
   replace(app(), enrol, filters, notice, list, lookupForm());
 
   /** The first page, or the next one after those shown. */

@@ -10,7 +10,7 @@ import { loadDefinitions } from '../../clinical/registry';
 import { http, startApi, type ApiUnderTest } from '../harness/api';
 import { eventually } from '../harness/pathway-driver';
 import { delta, scrape } from '../harness/metrics';
-import { temporalReadiness } from '../../worker/readiness';
+import { temporalReadiness } from '../../temporal/readiness';
 
 let api: ApiUnderTest;
 let call: ReturnType<typeof http>;

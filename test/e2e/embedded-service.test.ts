@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIGEST_SCHEDULE_ID } from '../../worker/digest-schedule';
+import { DIGEST_SCHEDULE_ID } from '../../temporal/digest-schedule';
 import { temporal } from '@temporalio/proto';
 import { eventually } from '../harness/pathway-driver';
 import { freePort, ServiceProcess } from '../harness/service-process';

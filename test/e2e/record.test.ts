@@ -12,7 +12,7 @@ import { readPathway } from '../../record/read';
 import { pathwayQuery } from '../../workflows/messages';
 import { openRecordStore } from '../../record/store';
 import { silentLogger } from '../../observability/log';
-import { rebuildRecord } from '../../worker/rebuild-record';
+import { rebuildRecord } from '../../server/rebuild-record';
 import { http, startApi, type ApiUnderTest } from '../harness/api';
 import { eventually } from '../harness/pathway-driver';
 import { createDatabase, startPostgresServer, type PostgresServer } from '../harness/postgres-server';

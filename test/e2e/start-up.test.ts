@@ -10,7 +10,7 @@ import { msToTs } from '@temporalio/common/lib/time';
 import { afterAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { newApiKey } from '../../api/auth';
-import { missingSearchAttributes } from '../../worker/readiness';
+import { missingSearchAttributes } from '../../temporal/readiness';
 import { PATHWAY_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { eventually } from '../harness/pathway-driver';
 import { freePort, ServiceProcess } from '../harness/service-process';

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { careTeamChannel } from '../../activities/care-team-channel';
 import { silentLogger } from '../../observability/log';
-import { DIGEST_SCHEDULE_ID, ensureDigestSchedule } from '../../worker/digest-schedule';
+import { DIGEST_SCHEDULE_ID, ensureDigestSchedule } from '../../temporal/digest-schedule';
 import { digestCounts } from '../../record/read';
 import type { DigestRun } from '../../workflows/digest';
 import { http, startApi, type ApiUnderTest } from '../harness/api';

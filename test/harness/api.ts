@@ -15,7 +15,7 @@ import { loadDefinitions } from '../../clinical/registry';
 import type { Logger, LogFields } from '../../observability/log';
 import { createMetrics, type Metrics } from '../../observability/metrics';
 import { startMetricsServer } from '../../observability/metrics-server';
-import { temporalReadiness, workersPolling } from '../../worker/readiness';
+import { temporalReadiness, workersPolling } from '../../temporal/readiness';
 import { eventually } from './pathway-driver';
 import { connectEndToEndServer, RecordingChannel, startPathwayWorker } from './temporal';
 

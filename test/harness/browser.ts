@@ -1,17 +1,15 @@
 /**
- * Headless Chromium from the system (Debian's `chromium`, installed by .ci/run) through
+ * Headless Chromium from the system (Debian's `chromium`, which `npm test` installs when missing) through
  * playwright-core, and axe-core's accessibility check of a page.
  */
-import { existsSync } from 'node:fs';
 import AxeBuilder from '@axe-core/playwright';
 import { chromium, type Browser, type Page } from 'playwright-core';
-
-const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
+import { CHROMIUM_CANDIDATES, findChromium } from './system-tools';
 
 /** Fails (never skips) when no Chromium is installed. */
 export async function launchChromium(): Promise<Browser> {
-  const executablePath = CANDIDATES.find((p) => existsSync(p));
-  if (!executablePath) throw new Error(`no Chromium at ${CANDIDATES.join(', ')}: apt-get install -y chromium (.ci/run does)`);
+  const executablePath = findChromium();
+  if (!executablePath) throw new Error(`no Chromium at ${CHROMIUM_CANDIDATES.join(', ')}: apt-get install -y chromium (\`npm test\` does as root or with sudo)`);
   return chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
 }
 

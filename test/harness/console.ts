@@ -10,7 +10,7 @@ import { ApiKeyStore, hashKey } from '../../api/auth';
 import { PathwayService } from '../../api/pathways-service';
 import { loadDefinitions } from '../../clinical/registry';
 import { createConsole, type CareConsole } from '../../console';
-import type { OidcConfig } from '../../worker/config';
+import type { OidcConfig } from '../../config';
 import { KEYS, CapturingLogger } from './api';
 import { freePort } from './service-process';
 import { connectDevServer, RecordingChannel, startPathwayWorker } from './temporal';

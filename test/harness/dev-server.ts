@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Connection } from '@temporalio/client';
-import { resolveDevServer } from '../../worker/temporal-servers';
+import { resolveDevServer } from '../../temporal/servers';
 import { freePort } from './service-process';
 
 export class RestartableDevServer {

@@ -2,31 +2,21 @@
  * A real PostgreSQL server from the machine's own packages (Debian's `postgresql`), started in a
  * scratch folder on a free loopback port. Used by the test run (once per run) and the benchmarks.
  * PostgreSQL refuses to run as root, so as root (CI) the server runs as the `postgres` user the
- * Debian package creates.
+ * Debian package creates. `npm test` installs the package first when it is missing.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { freePort } from './service-process';
+import { findPostgresBinDir } from './system-tools';
 
-/** The folder of PostgreSQL's server programs: PATHWAY_POSTGRES_BIN, else Debian's newest, else PATH. */
+/** The folder of PostgreSQL's server programs (test/harness/system-tools.ts); fails when there is none. */
 export function postgresBinDir(): string {
-  const explicit = process.env.PATHWAY_POSTGRES_BIN;
-  if (explicit) return explicit;
-  const debian = '/usr/lib/postgresql';
-  if (existsSync(debian)) {
-    const versions = readdirSync(debian)
-      .filter((v) => existsSync(path.join(debian, v, 'bin', 'postgres')))
-      .sort((a, b) => Number(b) - Number(a));
-    if (versions[0]) return path.join(debian, versions[0], 'bin');
-  }
-  try {
-    return path.dirname(execFileSync('which', ['postgres'], { encoding: 'utf8' }).trim());
-  } catch {
-    throw new Error('PostgreSQL is not installed: install Debian\'s postgresql package (.ci/run does) or set PATHWAY_POSTGRES_BIN');
-  }
+  const bin = findPostgresBinDir();
+  if (!bin) throw new Error('PostgreSQL is not installed: `npm test` installs Debian\'s postgresql package as root or with sudo, or set PATHWAY_POSTGRES_BIN');
+  return bin;
 }
 
 function runAs(): { uid?: number; gid?: number } {

@@ -54,7 +54,7 @@ export class ServiceProcess {
 
   static start(env: Record<string, string>): ServiceProcess {
     // As `npm start` runs it: one node process with tsx's loader, so signals reach the service itself.
-    const child = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
       cwd: ROOT,
       // Metrics off unless a test asks: several services (and test runs) share this machine.
       env: { ...process.env, LOG_LEVEL: 'info', PATHWAY_METRICS_PORT: '0', ...env },

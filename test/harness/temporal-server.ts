@@ -12,8 +12,8 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { stringify } from 'yaml';
 import { silentLogger } from '../../observability/log';
-import { ensureSearchAttributes } from '../../worker/temporal';
-import { serverInstall, serverInstallDir, TEMPORAL_SERVER_VERSION } from '../../worker/temporal-servers';
+import { ensureSearchAttributes } from '../../temporal/connection';
+import { serverInstall, serverInstallDir, TEMPORAL_SERVER_VERSION } from '../../temporal/servers';
 import { createServer } from 'node:net';
 import { msToTs } from '@temporalio/common/lib/time';
 

@@ -7,11 +7,11 @@ import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createActivities, type CareTeamChannel, type RecordDeps } from '../../activities';
 import type { Metrics } from '../../observability/metrics';
-import { resolveTimeSkippingServer } from '../../worker/temporal-servers';
+import { resolveTimeSkippingServer } from '../../temporal/servers';
 import { freshRecordStore, testCipher } from './record-store';
 import { startTimeSkipping } from './time-skipping-server';
 import { closeStarted } from './pathway-driver';
-import type { CareTeamMessage, DeliveryResult } from '../../activities/messages';
+import type { CareTeamMessage, DeliveryResult } from '../../clinical/care-team-messages';
 
 const timeSkippingServers = new WeakMap<TestWorkflowEnvironment, () => Promise<void>>();
 

@@ -11,7 +11,7 @@ import { Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { EphemeralServerExecutable } from '@temporalio/testing';
 import { silentLogger } from '../../observability/log';
-import { ensureSearchAttributes } from '../../worker/temporal';
+import { ensureSearchAttributes } from '../../temporal/connection';
 import { freePort } from './service-process';
 
 export interface TimeSkippingServer {

@@ -5,7 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { verifySignature } from '../../activities/webhooks';
-import type { CareTeamMessage } from '../../activities/messages';
+import type { CareTeamMessage } from '../../clinical/care-team-messages';
 
 export interface Attempt {
   id: string;

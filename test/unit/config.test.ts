@@ -5,9 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { hashKey, loadApiKeys, newApiKey } from '../../api/auth';
 import { loadWebhooks } from '../../activities/webhooks';
-import { ConfigError, DEFAULT_WORKFLOW_CACHE_SIZE, loadConfig } from '../../worker/config';
+import { ConfigError, DEFAULT_WORKFLOW_CACHE_SIZE, loadConfig } from '../../config';
 import { silentLogger } from '../../observability/log';
-import { startService } from '../../worker/service';
+import { startService } from '../../server/service';
 
 describe('loadConfig', () => {
   it('uses the embedded default when nothing is set', () => {

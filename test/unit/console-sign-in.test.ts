@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { principalFromClaims, SignInRefused } from '../../console/oidc';
 import { safeReturnTo } from '../../console/sign-in';
-import { ConfigError, loadConfig } from '../../worker/config';
+import { ConfigError, loadConfig } from '../../config';
 
 const names = { username: 'preferred_username', role: 'pathway_role', careTeams: 'pathway_care_teams' };
 

@@ -7,8 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ENV_VARIABLES, loadConfig } from '../../worker/config';
-import { TEMPORAL_SERVER_VERSION } from '../../worker/temporal-servers';
+import { ENV_VARIABLES, loadConfig } from '../../config';
+import { TEMPORAL_SERVER_VERSION } from '../../temporal/servers';
 
 const root = path.join(__dirname, '..', '..');
 const read = (file: string) => readFileSync(path.join(root, file), 'utf8');
@@ -182,7 +182,7 @@ describe('docker-compose.yml', () => {
   it('sets only environment variables the service reads', () => {
     for (const name of PATHWAY_SERVICES) {
       const unknown = Object.keys(environment(service(name))).filter((key) => !ENV_VARIABLES.includes(key));
-      expect(unknown, `${name} sets variables worker/config.ts does not read`).toEqual([]);
+      expect(unknown, `${name} sets variables config/index.ts does not read`).toEqual([]);
     }
   });
 
@@ -284,10 +284,10 @@ describe('Dockerfile', () => {
     expect(Object.keys(pkg.dependencies)).toContain('tsx');
   });
 
-  it('runs worker/main.ts through tsx', () => {
+  it('runs server/main.ts through tsx', () => {
     const entry = [...words(last('ENTRYPOINT')?.args ?? ''), ...words(last('CMD')?.args ?? '')].filter(Boolean);
     expect(entry).toContain('tsx');
-    expect(entry.at(-1)).toBe('worker/main.ts');
+    expect(entry.at(-1)).toBe('server/main.ts');
     expect(existsSync(path.join(root, entry.at(-1)!))).toBe(true);
   });
 

@@ -3,7 +3,7 @@
  * never reaches the output.
  */
 import { describe, expect, it } from 'vitest';
-import { createLogger, REDACTED, REDACTED_KEYS, type LogFields } from '../../observability/log';
+import { createLogger, outputFor, REDACTED, REDACTED_KEYS, type LogFields } from '../../observability/log';
 
 function capture(level: Parameters<typeof createLogger>[0] = 'debug') {
   const lines: string[] = [];
@@ -52,5 +52,22 @@ describe('logger', () => {
     expect(nested.request.painNrs).toBe(REDACTED);
     expect(nested.request.body).toBe(REDACTED);
     expect(nested.pathwayId).toBe('pw-3');
+  });
+
+  it('writes pretty lines to a terminal, JSON lines to anything else and in production', () => {
+    const written = (isTTY: boolean, production = false) => {
+      const out: string[] = [];
+      const log = createLogger('info', outputFor({ isTTY, write: (chunk: string | Uint8Array) => out.push(String(chunk)) > 0 }, production));
+      log.info('service started', { port: 3000, note: 'SECRET note' });
+      return out.join('');
+    };
+    const pretty = written(true);
+    expect(() => JSON.parse(pretty)).toThrow();
+    expect(pretty).toMatch(/INFO.*service started/);
+    expect(pretty).toMatch(/port.*3000/);
+    expect(pretty).not.toContain('SECRET');
+    for (const json of [written(false), written(true, true)]) {
+      expect(JSON.parse(json)).toMatchObject({ level: 'info', msg: 'service started', port: 3000, note: REDACTED });
+    }
   });
 });

@@ -7,7 +7,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
 import { deliveryActivities, type CareTeamChannel } from '../../activities';
-import type { CareTeamMessage } from '../../activities/messages';
+import type { CareTeamMessage } from '../../clinical/care-team-messages';
 import { createMetrics, messageKind, METRIC_NAMES } from '../../observability/metrics';
 import { startMetricsServer } from '../../observability/metrics-server';
 import { delta, scrape } from '../harness/metrics';

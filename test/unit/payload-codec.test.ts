@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
-import { EncryptionCodec, parsePayloadKey, payloadCodecFor } from '../../worker/payload-codec';
+import { EncryptionCodec, parsePayloadKey, payloadCodecFor } from '../../temporal/payload-codec';
 
 const payload = () => defaultPayloadConverter.toPayload({ painNrs: 7, note: 'lives with Ms Example' })!;
 

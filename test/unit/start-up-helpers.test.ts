@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../observability/log';
-import { sdkLogger } from '../../worker/runtime';
-import { untilReachable } from '../../worker/until-reachable';
+import { sdkLogger } from '../../temporal/runtime';
+import { untilReachable } from '../../temporal/until-reachable';
 
 function capture() {
   const lines: Array<Record<string, unknown>> = [];

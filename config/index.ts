@@ -1,17 +1,20 @@
 /**
  * The service's settings, all from the environment, validated at start-up so a wrong setting
- * stops the process with a message naming it. README.md lists every variable.
+ * stops the process with a message naming it. docs/operations.md lists every variable.
  */
 import path from 'node:path';
 import { z } from 'zod';
+
+/** Also for apps built without settings (tests, benchmarks). */
+export const DEFAULT_RATE_LIMITS = { windowSeconds: 60, perKey: 600, authFailures: 20 } as const;
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positive = (max: number) => z.coerce.number().int().min(1).max(max);
 /**
  * Pathways a worker keeps in memory between their workflow tasks. The rest are evicted (least
  * recently used first) and replay their history when they next wake. Pathways wake weeks apart,
- * so a cache this size already serves the tasks that follow each other within seconds; it kept one
- * worker at 586 MiB with 10,000 pathways and 727 MiB with 100,000 (bench/worker-memory.ts; README.md).
+ * so a cache this size already serves the tasks that follow each other within seconds; what it
+ * costs in memory is measured by bench/worker-memory.ts (docs/benchmarks.md).
  */
 export const DEFAULT_WORKFLOW_CACHE_SIZE = 250;
 
@@ -54,9 +57,9 @@ const EnvSchema = z.object({
   HTTP_HOST: z.string().default('127.0.0.1'),
   PORT: port.default(3000),
   HTTP_TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
-  PATHWAY_RATE_LIMIT_WINDOW_SECONDS: positive(3600).default(60),
-  PATHWAY_RATE_LIMIT_PER_KEY: positive(1_000_000).default(600),
-  PATHWAY_RATE_LIMIT_AUTH_FAILURES: positive(1_000_000).default(20),
+  PATHWAY_RATE_LIMIT_WINDOW_SECONDS: positive(3600).default(DEFAULT_RATE_LIMITS.windowSeconds),
+  PATHWAY_RATE_LIMIT_PER_KEY: positive(1_000_000).default(DEFAULT_RATE_LIMITS.perKey),
+  PATHWAY_RATE_LIMIT_AUTH_FAILURES: positive(1_000_000).default(DEFAULT_RATE_LIMITS.authFailures),
   PATHWAY_TEMPORAL_DEADLINE_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   PATHWAY_METRICS_PORT: port.default(9464),
@@ -94,6 +97,15 @@ const EnvSchema = z.object({
 });
 
 export type Env = z.infer<typeof EnvSchema>;
+
+/** Requests per API key and failed authentications per client address, per window (api/rate-limits.ts). */
+export interface RateLimits {
+  windowSeconds: number;
+  /** Requests per API key per window. */
+  perKey: number;
+  /** Failed authentications per client address per window. */
+  authFailures: number;
+}
 
 /** Sign-in to the console through the hospital's OpenID Connect provider. */
 export interface OidcConfig {
@@ -136,7 +148,7 @@ export interface Config {
     /** Proxies in front of the API whose X-Forwarded-For is believed (0: none). */
     trustProxy: number;
     /** Requests per API key and failed authentications per client address, per window (api/rate-limits.ts). */
-    rateLimits: { windowSeconds: number; perKey: number; authFailures: number };
+    rateLimits: RateLimits;
     /** How long a request waits for Temporal (and the worker) before answering 503. */
     temporalDeadlineMs: number;
   };
@@ -242,5 +254,5 @@ function oidcConfig(e: Env): OidcConfig | undefined {
   };
 }
 
-/** The variables the service reads: docker-compose.yml and README.md are tested against this list. */
+/** The variables the service reads: docker-compose.yml and docs/operations.md are tested against this list. */
 export const ENV_VARIABLES = Object.keys(EnvSchema.shape);

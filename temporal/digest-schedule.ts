@@ -4,7 +4,7 @@
  */
 import { ScheduleAlreadyRunning, type Client, type ScheduleOptionsStartWorkflowAction } from '@temporalio/client';
 import type { dailyDigestWorkflow } from '../workflows/digest';
-import type { Config } from './config';
+import type { Config } from '../config';
 import type { Logger } from '../observability/log';
 
 export const DIGEST_SCHEDULE_ID = 'pathway-daily-digest';

@@ -1,8 +1,8 @@
 /**
  * `npm start`: runs the service until Ctrl-C (SIGINT) or SIGTERM, then stops cleanly.
  */
-import { loadConfig } from './config';
-import { createLogger } from '../observability/log';
+import { loadConfig } from '../config';
+import { createLogger, outputFor } from '../observability/log';
 import { startService, type RunningService } from './service';
 
 // Whoever read the logs has gone (a closed pipe): there is nowhere left to write them, which is no reason to crash.
@@ -14,7 +14,7 @@ for (const stream of [process.stdout, process.stderr]) {
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, outputFor(process.stdout, config.production));
   let service: RunningService | undefined;
   let stopping = false;
   const shutdown = (signal: string) => {

@@ -3,8 +3,8 @@
  * Pure (no Node APIs), so the workflow builds them deterministically; the minimum necessary,
  * so a message never carries a score, a note or a patient reference.
  */
-import type { Stage } from '../clinical/definition';
-import type { DueKind, Effect, PathwayStatus } from '../clinical/pathway';
+import type { Stage } from './definition';
+import type { DueKind, Effect, PathwayStatus } from './pathway';
 
 export type CareTeamMessageType =
   | 'reminder.due'
