@@ -20,6 +20,7 @@ import type { PathwayService } from './pathways-service';
 import { HttpProblem, errorChain, problemHandler } from './problem';
 import { DEFAULT_RATE_LIMITS, authFailureLimit, perKeyLimit, type RateLimits } from './rate-limits';
 import type { DefinitionRegistry } from '../clinical/registry';
+import { markFhirRoutes } from './fhir-outcome';
 import { codecRouter, type CodecOptions } from './routes/codec';
 import { definitionsRouter } from './routes/definitions';
 import { fhirRouter } from './routes/fhir';
@@ -120,6 +121,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', deps.trustProxy ?? 0);
   app.set('query parser', 'simple');
   app.use(requestLog(deps.logger, deps.metrics));
+  app.use(markFhirRoutes);
   // A JSON API: nothing may frame it, run scripts from it or sniff its types.
   app.use(
     helmet({

@@ -4,8 +4,8 @@
  * too); refusals are OperationOutcomes naming each element at fault, never echoing a value.
  * Roles and care teams are checked as for the same read or change through /v1.
  */
-import { Router, type NextFunction, type Request, type Response } from 'express';
-import type { OperationOutcome, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import { Router, type Response } from 'express';
+import type { Resource } from '@medplum/fhirtypes';
 import { isClosed } from '../../clinical/pathway';
 import { ReassessmentInputSchema, type Actor } from '../../clinical/events';
 import type { DefinitionRegistry } from '../../clinical/registry';
@@ -15,34 +15,16 @@ import { pathwayBundle } from '../../fhir/pathway-bundle';
 import { planDefinition } from '../../fhir/plan-definition';
 import type { PathwayView } from '../../workflows/messages';
 import { requirePermission, type Principal } from '../auth';
+import { FHIR_JSON, problemOutcome } from '../fhir-outcome';
 import type { PathwayService, Scope } from '../pathways-service';
 import { HttpProblem, invalid } from '../problem';
 import { FhirExportRequestSchema, PathwayIdSchema, PatientRefSchema } from '../schemas';
-
-const FHIR_JSON = 'application/fhir+json';
 
 const actorOf = (p: Principal): Actor => ({ id: p.id, role: p.role });
 const scopeOf = (p: Principal): Scope => (p.careTeams ? { careTeams: p.careTeams } : {});
 
 function send(res: Response, status: number, resource: Resource): void {
   res.status(status).type(FHIR_JSON).json(resource);
-}
-
-const ISSUE_CODE: Record<number, OperationOutcomeIssue['code']> = {
-  400: 'invalid',
-  403: 'forbidden',
-  404: 'not-found',
-  409: 'conflict',
-  422: 'business-rule',
-};
-
-/** A refusal as an OperationOutcome: one issue per field at fault, or one for the whole request. */
-function outcomeOf(problem: HttpProblem, expression?: string[]): OperationOutcome {
-  const code = ISSUE_CODE[problem.status] ?? 'processing';
-  const errors = problem.extra.errors ?? [];
-  const issues = errors.length > 0 ? errors.map((e) => issue(code, expression ?? [e.field], e.message)) : [issue(code, expression ?? [], problem.detail)];
-  // An issue about the whole request names no element.
-  return operationOutcome(issues.map(({ expression: named, ...rest }) => (named && named.length > 0 ? { ...rest, expression: named } : rest)));
 }
 
 /** The pathway, if the patient reference is its patient's: the subject of an export must be right. */
@@ -85,7 +67,7 @@ async function recordOne(service: PathwayService, view: PathwayView, r: Imported
     return { reassessment: r, status: 201, outcome: recordedOutcome(result.decisions) };
   } catch (err) {
     if (err instanceof HttpProblem && err.status >= 400 && err.status < 500) {
-      return effectiveTimeRefusal(r, err.extra.errors ?? []) ?? { reassessment: r, status: err.status, outcome: outcomeOf(err, expressions) };
+      return effectiveTimeRefusal(r, err.extra.errors ?? []) ?? { reassessment: r, status: err.status, outcome: problemOutcome(err, expressions) };
     }
     throw err;
   }
@@ -134,10 +116,5 @@ export function fhirRouter(service: PathwayService, definitions: DefinitionRegis
     send(res, 200, importAnswer(imported, results));
   });
 
-  // Refusals on these routes are OperationOutcomes; a server-side failure goes on to the app's handler.
-  router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
-    if (err instanceof HttpProblem && err.status >= 400 && err.status < 500) return send(res, err.status, outcomeOf(err));
-    next(err);
-  });
   return router;
 }
