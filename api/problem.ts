@@ -20,6 +20,7 @@ const TITLES: Record<number, string> = {
   404: 'Not found',
   405: 'Method not allowed',
   409: 'Conflict with the pathway',
+  412: 'Precondition failed',
   413: 'Request body too large',
   415: 'Unsupported media type',
   422: 'Unprocessable request',

@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { parseCdsClients, type EhrSettings } from '../ehr/settings';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positive = (max: number) => z.coerce.number().int().min(1).max(max);
@@ -82,6 +83,8 @@ const EnvSchema = z.object({
   TEMPORAL_DEV_SERVER_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
   PATHWAY_SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(720).default(15),
+  PATHWAY_EHR_PATIENT_SYSTEM: z.string().min(1).optional(),
+  PATHWAY_CDS_CLIENTS: z.string().optional(),
   PATHWAY_OIDC_ISSUER: z.string().url().optional(),
   PATHWAY_OIDC_CLIENT_ID: z.string().min(1).optional(),
   PATHWAY_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
@@ -161,6 +164,8 @@ export interface Config {
     /** Pathways kept in the worker's memory between tasks (0: none, every task replays its history). */
     workflowCacheSize: number;
   };
+  /** The EHR integration (docs/ehr-integration.md); unset without PATHWAY_EHR_PATIENT_SYSTEM. */
+  ehr?: EhrSettings;
 }
 
 export class ConfigError extends Error {}
@@ -213,7 +218,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       devServer: { port: e.TEMPORAL_DEV_SERVER_PORT, uiPort: e.TEMPORAL_UI_PORT },
     },
     worker: { workflowCacheSize: e.PATHWAY_WORKFLOW_CACHE_SIZE },
+    ehr: ehrSettings(e),
   };
+}
+
+function ehrSettings(e: Env): EhrSettings | undefined {
+  const clients = parseCdsClients(e.PATHWAY_CDS_CLIENTS);
+  if (typeof clients === 'string') throw new ConfigError(`invalid settings: PATHWAY_CDS_CLIENTS: ${clients}`);
+  if (!e.PATHWAY_EHR_PATIENT_SYSTEM) {
+    if (clients.length > 0) throw new ConfigError('invalid settings: PATHWAY_CDS_CLIENTS needs PATHWAY_EHR_PATIENT_SYSTEM');
+    return undefined;
+  }
+  // The JWT's audience and the card's SMART link are public addresses of this service.
+  if (clients.length > 0 && !e.PATHWAY_PUBLIC_URL) throw new ConfigError('invalid settings: PATHWAY_CDS_CLIENTS needs PATHWAY_PUBLIC_URL');
+  return { patientIdentifierSystem: e.PATHWAY_EHR_PATIENT_SYSTEM, cdsClients: clients };
 }
 
 const isLoopback = (url: URL) => ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);

@@ -31,6 +31,7 @@ import { untilReachable } from './until-reachable';
 import { createPathwayWorker } from './worker';
 import { temporalReadiness } from './readiness';
 import { installRuntime } from './runtime';
+import { SMART_LAUNCH_PATH } from '../ehr/settings';
 
 export interface RunningService {
   apiUrl?: string;
@@ -182,6 +183,9 @@ export async function startService(config: Config, log: Logger): Promise<Running
         rateLimits: config.http.rateLimits,
         trustProxy: config.http.trustProxy,
         readiness: temporalReadiness(temporal.connection, temporal.namespace, config.temporal.taskQueue),
+        ...(config.ehr && config.ehr.cdsClients.length > 0 && config.publicUrl
+          ? { cds: { settings: config.ehr, publicUrl: config.publicUrl, launchUrl: new URL(SMART_LAUNCH_PATH, config.publicUrl).href, logger: log } }
+          : {}),
       });
       const server: Server = await new Promise((resolve, reject) => {
         const s = app.listen(config.http.port, config.http.host, () => resolve(s));
