@@ -4,7 +4,9 @@
  * identifiers is the clinic's patient reference that pathways are found by.
  */
 import { z } from 'zod';
-import { CareTeamSchema } from '../api/schemas';
+import { EnrollmentInputSchema } from '../clinical/events';
+
+const CareTeamSchema = EnrollmentInputSchema.shape.careTeam;
 
 const isLoopback = (url: URL) => ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
 /** https, or plain http on loopback only (an EHR on the same machine, as in the tests). */
@@ -53,3 +55,5 @@ export function parseCdsClients(json: string | undefined): CdsClient[] | string 
 
 /** Where the EHR launches the console as a SMART app (the launch URL to register). */
 export const SMART_LAUNCH_PATH = '/smart/launch';
+/** Where the EHR's authorization server sends the browser back (the redirect URI to register). */
+export const SMART_CALLBACK_PATH = '/smart/callback';

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import { parseCdsClients, type EhrSettings } from '../ehr/settings';
+import { SMART_CALLBACK_PATH, SecureUrlSchema, parseCdsClients, type EhrSettings } from '../ehr/settings';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positive = (max: number) => z.coerce.number().int().min(1).max(max);
@@ -85,6 +85,10 @@ const EnvSchema = z.object({
   PATHWAY_SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(720).default(15),
   PATHWAY_EHR_PATIENT_SYSTEM: z.string().min(1).optional(),
   PATHWAY_CDS_CLIENTS: z.string().optional(),
+  PATHWAY_SMART_CLIENT_ID: z.string().min(1).optional(),
+  PATHWAY_SMART_CLIENT_SECRET: z.string().min(1).optional(),
+  PATHWAY_SMART_ISSUERS: z.string().optional(),
+  PATHWAY_SMART_SCOPE: z.string().regex(/(^|\s)openid(\s|$)/, 'space-separated scopes including openid').default('openid fhirUser patient/Patient.rs patient/Observation.rs'),
   PATHWAY_OIDC_ISSUER: z.string().url().optional(),
   PATHWAY_OIDC_CLIENT_ID: z.string().min(1).optional(),
   PATHWAY_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
@@ -96,6 +100,19 @@ const EnvSchema = z.object({
 });
 
 export type Env = z.infer<typeof EnvSchema>;
+
+/** The console as a SMART on FHIR app of the EHR (console/smart.ts). */
+export interface SmartConfig {
+  clientId: string;
+  /** Unset: a public client, authenticated by PKCE alone. */
+  clientSecret?: string;
+  /** The EHRs' FHIR base URLs (the launch's iss) allowed to launch the console; the first is the standalone launch's. */
+  issuers: string[];
+  redirectUrl: string;
+  /** Besides launch (EHR launch) or launch/patient (standalone launch). */
+  scope: string;
+  claims: OidcConfig['claims'];
+}
 
 /** Sign-in to the console through the hospital's OpenID Connect provider. */
 export interface OidcConfig {
@@ -165,7 +182,7 @@ export interface Config {
     workflowCacheSize: number;
   };
   /** The EHR integration (docs/ehr-integration.md); unset without PATHWAY_EHR_PATIENT_SYSTEM. */
-  ehr?: EhrSettings;
+  ehr?: EhrSettings & { smart?: SmartConfig };
 }
 
 export class ConfigError extends Error {}
@@ -231,7 +248,24 @@ function ehrSettings(e: Env): EhrSettings | undefined {
   }
   // The JWT's audience and the card's SMART link are public addresses of this service.
   if (clients.length > 0 && !e.PATHWAY_PUBLIC_URL) throw new ConfigError('invalid settings: PATHWAY_CDS_CLIENTS needs PATHWAY_PUBLIC_URL');
-  return { patientIdentifierSystem: e.PATHWAY_EHR_PATIENT_SYSTEM, cdsClients: clients };
+  return { patientIdentifierSystem: e.PATHWAY_EHR_PATIENT_SYSTEM, cdsClients: clients, ...(e.PATHWAY_SMART_CLIENT_ID ? { smart: smartConfig(e, e.PATHWAY_SMART_CLIENT_ID) } : {}) };
+}
+
+function smartConfig(e: Env, clientId: string): SmartConfig {
+  const issuers = (e.PATHWAY_SMART_ISSUERS ?? '').split(',').map((s) => s.trim().replace(/\/$/, '')).filter(Boolean);
+  if (issuers.length === 0) throw new ConfigError('invalid settings: PATHWAY_SMART_CLIENT_ID needs PATHWAY_SMART_ISSUERS (the EHR FHIR base URLs allowed to launch)');
+  for (const iss of issuers) {
+    if (!SecureUrlSchema.safeParse(iss).success) throw new ConfigError('invalid settings: PATHWAY_SMART_ISSUERS: https, or http on loopback only');
+  }
+  if (!e.PATHWAY_PUBLIC_URL) throw new ConfigError('invalid settings: PATHWAY_SMART_CLIENT_ID needs PATHWAY_PUBLIC_URL (the redirect URI)');
+  return {
+    clientId,
+    clientSecret: e.PATHWAY_SMART_CLIENT_SECRET,
+    issuers,
+    redirectUrl: new URL(SMART_CALLBACK_PATH, e.PATHWAY_PUBLIC_URL).href,
+    scope: e.PATHWAY_SMART_SCOPE,
+    claims: { username: e.PATHWAY_OIDC_USERNAME_CLAIM, role: e.PATHWAY_OIDC_ROLE_CLAIM, careTeams: e.PATHWAY_OIDC_CARE_TEAMS_CLAIM },
+  };
 }
 
 const isLoopback = (url: URL) => ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);

@@ -153,6 +153,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
     }
     let apiUrl: string | undefined;
     if (runsApi) {
+      const pathways = new PathwayService({ client, taskQueue: config.temporal.taskQueue, definitions, patientKey: key, record });
       const careConsole = await createConsole({
         idleMs: config.console.idleMinutes * 60_000,
         record,
@@ -160,12 +161,13 @@ export async function startService(config: Config, log: Logger): Promise<Running
         production: config.production,
         secureCookies: config.production || config.publicUrl?.startsWith('https:') === true,
         logger: log,
+        ...(config.ehr?.smart ? { smart: { config: config.ehr.smart, pathways, patientIdentifierSystem: config.ehr.patientIdentifierSystem } } : {}),
       });
       if (careConsole.signIn === 'local') log.warn('the console offers local sign-in as each role (embedded default); configure PATHWAY_OIDC_ISSUER for real sign-in');
       if (careConsole.signIn === 'none') log.warn('console sign-in is off: production needs PATHWAY_OIDC_ISSUER; API keys still work');
       stops.push(async () => careConsole.store.close());
       const app = createApp({
-        pathways: new PathwayService({ client, taskQueue: config.temporal.taskQueue, definitions, patientKey: key, record }),
+        pathways,
         record,
         console: careConsole,
         definitions,

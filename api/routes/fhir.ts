@@ -73,6 +73,32 @@ async function recordOne(service: PathwayService, view: PathwayView, r: Imported
   }
 }
 
+/**
+ * Scores from the EHR: a transaction or batch Bundle of one patient's Observations becomes
+ * reassessments of the patient's active pathway (POST /v1/fhir, and the SMART launch's import).
+ * The caller's role is checked before.
+ */
+export async function importObservations(service: PathwayService, principal: Principal, body: unknown): Promise<{ status: number; resource: Resource }> {
+  const read = readObservationBundle(body, PatientRefSchema);
+  if (!read.ok) return { status: 400, resource: operationOutcome(read.issues) };
+  const imported = read.value;
+  const view = await service.lookup(imported.patientRef, scopeOf(principal)).catch((err: unknown) => {
+    if (err instanceof HttpProblem && err.status === 404) return null;
+    throw err;
+  });
+  if (!view || isClosed(view.status)) {
+    const why = view ? `no active pathway for this patient: the latest is ${view.status}` : 'no active pathway for this patient';
+    return { status: view ? 409 : 404, resource: operationOutcome([issue(view ? 'business-rule' : 'not-found', imported.subjectExpression, why)]) };
+  }
+  const results: ReassessmentResult[] = [];
+  // In order of effective time: each is evaluated against the pathway as the previous left it.
+  for (const r of imported.reassessments) results.push(await recordOne(service, view, r, principal));
+  // A transaction is one reassessment, all or nothing: its refusal is the answer.
+  const refused = results.find((r) => r.status >= 400);
+  if (imported.bundleType === 'transaction' && refused) return { status: refused.status, resource: refused.outcome };
+  return { status: 200, resource: importAnswer(imported, results) };
+}
+
 export function fhirRouter(service: PathwayService, definitions: DefinitionRegistry): Router {
   const router = Router();
 
@@ -96,24 +122,8 @@ export function fhirRouter(service: PathwayService, definitions: DefinitionRegis
 
   router.post('/fhir', async (req, res) => {
     const principal = requirePermission(req, 'record-reassessment');
-    const read = readObservationBundle(req.body, PatientRefSchema);
-    if (!read.ok) return send(res, 400, operationOutcome(read.issues));
-    const imported = read.value;
-    const view = await service.lookup(imported.patientRef, scopeOf(principal)).catch((err: unknown) => {
-      if (err instanceof HttpProblem && err.status === 404) return null;
-      throw err;
-    });
-    if (!view || isClosed(view.status)) {
-      const why = view ? `no active pathway for this patient: the latest is ${view.status}` : 'no active pathway for this patient';
-      return send(res, view ? 409 : 404, operationOutcome([issue(view ? 'business-rule' : 'not-found', imported.subjectExpression, why)]));
-    }
-    const results: ReassessmentResult[] = [];
-    // In order of effective time: each is evaluated against the pathway as the previous left it.
-    for (const r of imported.reassessments) results.push(await recordOne(service, view, r, principal));
-    // A transaction is one reassessment, all or nothing: its refusal is the answer.
-    const refused = results.find((r) => r.status >= 400);
-    if (imported.bundleType === 'transaction' && refused) return send(res, refused.status, refused.outcome);
-    send(res, 200, importAnswer(imported, results));
+    const answer = await importObservations(service, principal, req.body);
+    send(res, answer.status, answer.resource);
   });
 
   return router;
