@@ -244,6 +244,7 @@ function ehrSettings(e: Env): EhrSettings | undefined {
   if (typeof clients === 'string') throw new ConfigError(`invalid settings: PATHWAY_CDS_CLIENTS: ${clients}`);
   if (!e.PATHWAY_EHR_PATIENT_SYSTEM) {
     if (clients.length > 0) throw new ConfigError('invalid settings: PATHWAY_CDS_CLIENTS needs PATHWAY_EHR_PATIENT_SYSTEM');
+    if (e.PATHWAY_SMART_CLIENT_ID) throw new ConfigError('invalid settings: PATHWAY_SMART_CLIENT_ID needs PATHWAY_EHR_PATIENT_SYSTEM');
     return undefined;
   }
   // The JWT's audience and the card's SMART link are public addresses of this service.
