@@ -5,6 +5,8 @@
  * set does not hold, another audience, a replay, an issuer or jku not configured).
  */
 import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PATIENT_VIEW_SERVICE } from '../../api/routes/cds-hooks';
 import { http, startApi, type ApiUnderTest } from '../harness/api';
@@ -15,13 +17,26 @@ const LAUNCH_URL = 'https://pathway.example/smart/launch';
 
 let api: ApiUnderTest;
 let ehr: EhrSigner;
+/** The EHR's FHIR server: the patient, to the hook's access token only. */
+let fhirServer: Server;
+let fhirBase: string;
+const ACCESS_TOKEN = 'ehr-access-token-0001';
+const fhirReads: string[] = [];
+let fhirPatientRef = '';
 let call: ReturnType<typeof http>;
 const audience = () => `${api.url}/cds-services/${PATIENT_VIEW_SERVICE}`;
 
 beforeAll(async () => {
   ehr = await startEhrSigner();
+  fhirServer = createServer((req, res) => {
+    fhirReads.push(`${req.url} ${req.headers.authorization === `Bearer ${ACCESS_TOKEN}` ? 'with' : 'without'} token`);
+    if (req.headers.authorization !== `Bearer ${ACCESS_TOKEN}` || req.url !== '/fhir/Patient/ehr-patient-9') return void res.writeHead(401).end();
+    res.writeHead(200, { 'content-type': 'application/fhir+json' }).end(JSON.stringify({ resourceType: 'Patient', id: 'ehr-patient-9', identifier: [{ system: CLINIC_SYSTEM, value: fhirPatientRef }] }));
+  });
+  await new Promise<void>((resolve) => fhirServer.listen(0, '127.0.0.1', resolve));
+  fhirBase = `http://127.0.0.1:${(fhirServer.address() as AddressInfo).port}/fhir`;
   api = await startApi({
-    cds: { settings: { patientIdentifierSystem: CLINIC_SYSTEM, cdsClients: [{ iss: ehr.iss, jwksUrl: ehr.jwksUrl, jku: [], careTeams: ['team-a'] }] }, launchUrl: LAUNCH_URL },
+    cds: { settings: { patientIdentifierSystem: CLINIC_SYSTEM, cdsClients: [{ iss: ehr.iss, jwksUrl: ehr.jwksUrl, jku: [], fhirServer: fhirBase, careTeams: ['team-a'] }] }, launchUrl: LAUNCH_URL },
   });
   call = http(api);
 });
@@ -29,6 +44,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await api?.stop();
   await ehr?.stop();
+  fhirServer?.close();
 });
 
 async function enroll(careTeam = 'team-a') {
@@ -103,9 +119,19 @@ describe('the patient-view service', () => {
     expect((await callService(hookRequest(other.patientRef), await ehr.sign(audience()))).body).toEqual({ cards: [] });
   });
 
-  it('answers 412 when the patient was neither prefetched nor readable', async () => {
-    const { prefetch: _none, ...bare } = hookRequest('x');
+  it("reads the patient from the EHR's configured FHIR server with the hook's token when it was not prefetched, and answers 412 when it cannot", async () => {
+    const p = await enroll();
+    fhirPatientRef = p.patientRef;
+    const { prefetch: _none, ...bare } = hookRequest(p.patientRef);
+    const read = { ...bare, context: { ...bare.context, patientId: 'ehr-patient-9' }, fhirServer: fhirBase, fhirAuthorization: { access_token: ACCESS_TOKEN, token_type: 'Bearer', expires_in: 300, scope: 'patient/Patient.rs', subject: 'pathway' } };
+    const res = await callService(read, await ehr.sign(audience()));
+    expect(res.status).toBe(200);
+    expect(res.body.cards.map((c: { links: Array<{ appContext: string }> }) => c.links[0]!.appContext)).toEqual([p.pathwayId]);
+    expect(fhirReads).toEqual(['/fhir/Patient/ehr-patient-9 with token']);
+    // Not prefetched and no token, or a FHIR server other than the one configured: nothing is read.
     expect((await callService(bare, await ehr.sign(audience()))).status).toBe(412);
+    expect((await callService({ ...read, fhirServer: 'http://127.0.0.1:9/fhir' }, await ehr.sign(audience()))).status).toBe(412);
+    expect(fhirReads).toHaveLength(1);
   });
 
   it('refuses a call without a token, unsigned, signed with another key, for another audience, replayed, from another issuer or naming another jku', async () => {
