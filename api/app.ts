@@ -139,7 +139,7 @@ export function createApp(deps: AppDeps): Express {
     res.json(openApiDocument());
   });
   if (deps.codec) app.use('/codec', ...(deps.console ? [deps.console.sessions] : []), codecRouter({ ...deps.codec, apiKeys: deps.apiKeys, logger: deps.logger }));
-  if (deps.cds) app.use('/cds-services', cdsHooksRouter(deps.pathways, deps.cds));
+  if (deps.cds) app.use('/cds-services', cdsHooksRouter(deps.pathways, deps.cds, limits));
   // The console's pages set their own security policy, which replaces the API's.
   if (deps.console) app.use(deps.console.router);
   app.use(

@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import cors from 'cors';
-import express, { Router, type Request } from 'express';
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Patient } from '@medplum/fhirtypes';
 import { z } from 'zod';
 import { CdsAuthError, CdsAuthenticator } from '../../ehr/cds-auth';
@@ -17,6 +17,7 @@ import type { CdsClient, EhrSettings } from '../../ehr/settings';
 import type { Logger } from '../../observability/log';
 import type { PathwayService } from '../pathways-service';
 import { HttpProblem, invalid } from '../problem';
+import { authFailureLimit, perKeyLimit, type RateLimits } from '../rate-limits';
 
 export const PATIENT_VIEW_SERVICE = 'pathway-status';
 
@@ -52,7 +53,7 @@ async function patientOf(body: HookRequest, client: CdsClient): Promise<Patient 
   return (await res.json()) as Patient;
 }
 
-export function cdsHooksRouter(service: PathwayService, opts: CdsHooksOptions): Router {
+export function cdsHooksRouter(service: PathwayService, opts: CdsHooksOptions, limits: RateLimits): Router {
   const router = Router();
   const authenticator = new CdsAuthenticator(opts.settings.cdsClients);
   const base = opts.publicUrl.replace(/\/$/, '');
@@ -73,17 +74,30 @@ export function cdsHooksRouter(service: PathwayService, opts: CdsHooksOptions): 
     });
   });
 
-  router.post('/:id', express.json({ limit: '256kb' }), async (req: Request, res) => {
-    if (req.params.id !== PATIENT_VIEW_SERVICE) throw new HttpProblem(404, 'no such CDS service');
-    let client: CdsClient;
+  /** The EHR's JWT, checked before anything else is read; its client rides on the request. */
+  const authenticate = async (req: Request, res: Response, next: NextFunction) => {
+    if (req.params.id !== PATIENT_VIEW_SERVICE) return next(new HttpProblem(404, 'no such CDS service'));
     try {
-      ({ client } = await authenticator.verify(req.get('authorization'), `${base}/cds-services/${PATIENT_VIEW_SERVICE}`));
+      const { client } = await authenticator.verify(req.get('authorization'), `${base}/cds-services/${PATIENT_VIEW_SERVICE}`);
+      res.locals.cdsClient = client;
+      req.principal = { id: `cds:${client.iss}`, role: 'viewer', ...(client.careTeams ? { careTeams: client.careTeams } : {}) };
+      next();
     } catch (err) {
-      if (!(err instanceof CdsAuthError)) throw err;
+      if (!(err instanceof CdsAuthError)) return next(err);
       opts.logger.warn('cds hooks call refused', { requestId: res.locals.requestId, reason: err.message });
-      res.set('WWW-Authenticate', 'Bearer realm="cds-services"');
-      throw new HttpProblem(401, err.message);
+      res.locals.cdsRefusal = err.message;
+      next();
     }
+  };
+  const refuseUnauthenticated = (req: Request, res: Response, next: NextFunction) => {
+    if (req.principal) return next();
+    res.set('WWW-Authenticate', 'Bearer realm="cds-services"');
+    next(new HttpProblem(401, String(res.locals.cdsRefusal)));
+  };
+
+  // As /v1: failed authentications per address, then calls per EHR, then the body.
+  router.post('/:id', authenticate, authFailureLimit(limits), refuseUnauthenticated, perKeyLimit(limits), express.json({ limit: '256kb' }), async (req: Request, res) => {
+    const client = res.locals.cdsClient as CdsClient;
     const body = HookRequestSchema.safeParse(req.body);
     if (!body.success) throw invalid(body.error);
     const patient = await patientOf(body.data, client);

@@ -154,4 +154,15 @@ describe('the patient-view service', () => {
     expect((await callService(body, once)).status).toBe(200);
     expect(await refused(once)).toContain('used before');
   });
+
+  it("slows down an address that keeps failing authentication, while the EHR's signed calls still pass", async () => {
+    const p = await enroll();
+    const statuses: number[] = [];
+    for (let i = 0; i < 25; i++) statuses.push((await callService(hookRequest(p.patientRef), unsignedToken(ehr.iss, audience()))).status);
+    expect(statuses).toContain(429);
+    expect(new Set(statuses)).toEqual(new Set([401, 429]));
+    const signed = await callService(hookRequest(p.patientRef), await ehr.sign(audience()));
+    expect(signed.status).toBe(200);
+    expect(signed.body.cards).toHaveLength(1);
+  });
 });
