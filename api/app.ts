@@ -21,6 +21,8 @@ import { HttpProblem, errorChain, problemHandler } from './problem';
 import { DEFAULT_RATE_LIMITS, type RateLimits } from '../config';
 import { authFailureLimit, perKeyLimit } from './rate-limits';
 import type { DefinitionRegistry } from '../clinical/registry';
+import { markFhirRoutes } from './fhir-outcome';
+import { cdsHooksRouter, type CdsHooksOptions } from './routes/cds-hooks';
 import { codecRouter, type CodecOptions } from './routes/codec';
 import { definitionsRouter } from './routes/definitions';
 import { fhirRouter } from './routes/fhir';
@@ -56,6 +58,8 @@ export interface AppDeps {
   codec?: CodecOptions;
   /** The care team's console (console/): its pages and sign-in, and the session cookie /v1 also accepts. */
   console?: { router: Router; sessions: RequestHandler };
+  /** CDS Hooks for the EHR (api/routes/cds-hooks.ts): absent when no EHR is configured to call it. */
+  cds?: CdsHooksOptions;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -121,6 +125,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', deps.trustProxy ?? 0);
   app.set('query parser', 'simple');
   app.use(requestLog(deps.logger, deps.metrics));
+  app.use(markFhirRoutes);
   // A JSON API: nothing may frame it, run scripts from it or sniff its types.
   app.use(
     helmet({
@@ -135,6 +140,7 @@ export function createApp(deps: AppDeps): Express {
     res.json(openApiDocument());
   });
   if (deps.codec) app.use('/codec', ...(deps.console ? [deps.console.sessions] : []), codecRouter({ ...deps.codec, apiKeys: deps.apiKeys, logger: deps.logger }));
+  if (deps.cds) app.use('/cds-services', cdsHooksRouter(deps.pathways, deps.cds, limits));
   // The console's pages set their own security policy, which replaces the API's.
   if (deps.console) app.use(deps.console.router);
   app.use(

@@ -15,7 +15,8 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { claimKey, completeKey, releaseKey } from '../record/idempotency';
 import type { NoteCipher } from '../record/note-cipher';
 import type { RecordStore } from '../record/store';
-import { HttpProblem } from './problem';
+import { FHIR_JSON, isFhirAnswer } from './fhir-outcome';
+import { HttpProblem, problemAnswer } from './problem';
 import { IdempotencyKeySchema } from './schemas';
 
 /** A claim older than this belongs to a request whose process died; a retry takes it over. */
@@ -53,7 +54,8 @@ export function idempotency(record: { store: RecordStore; cipher: NoteCipher }):
       if (claim.kind === 'replay') {
         const { status, body, location } = claim.body as { status: number; body: unknown; location?: string };
         if (location) res.location(location);
-        res.set('Idempotent-Replayed', 'true').status(status).type(status >= 400 ? 'application/problem+json' : 'application/json').send(JSON.stringify(body));
+        const type = isFhirAnswer(res) ? FHIR_JSON : status >= 400 ? 'application/problem+json' : 'application/json';
+        res.set('Idempotent-Replayed', 'true').status(status).type(type).send(JSON.stringify(body));
         return;
       }
       // Keep the answer as it is sent: the first one only (a late result after the 503 at the
@@ -79,8 +81,9 @@ export function idempotency(record: { store: RecordStore; cipher: NoteCipher }):
             // The answer could not be kept: say nothing definite, and let the retry run again.
             () => {
               if (owned) void releaseKey(record.store.db, keyHash).catch(() => undefined);
-              res.status(503).set('Retry-After', '2');
-              send({ type: 'about:blank', title: 'Record store unavailable', status: 503, detail: 'the answer could not be confirmed; retry with the same Idempotency-Key' });
+              const { type, body: problem } = problemAnswer(res, new HttpProblem(503, 'the answer could not be confirmed; retry with the same Idempotency-Key'));
+              res.status(503).set('Retry-After', '2').type(type);
+              send(problem);
             },
           )
           .catch(() => undefined);

@@ -68,24 +68,22 @@ const READY = {
   required: ['status', 'temporal', 'database'],
 };
 
-// FHIR routes answer application/fhir+json; their refusals are OperationOutcomes. Authentication and the
-// media type are checked before them, so 401 and 415 stay problem details.
-const fhir = (description: string, ref: string) => ({ description, content: { 'application/fhir+json': { schema: { $ref: `#/components/schemas/${ref}` } } } });
-const outcome = (description: string) => fhir(description, 'OperationOutcome');
-/** Refused by the FHIR route (an OperationOutcome) or before it reads FHIR at all (problem details: a body that is not JSON, a missing CSRF token). */
-const outcomeOrProblem = (description: string) => ({
+// FHIR routes answer application/fhir+json, every refusal and failure included: an OperationOutcome
+// (api/fhir-outcome.ts), also for what is refused before the route reads FHIR (401, 413, 415, 429, 503).
+const fhir = (description: string, ref: string, headers?: JsonSchema) => ({
   description,
-  content: {
-    'application/fhir+json': { schema: { $ref: '#/components/schemas/OperationOutcome' } },
-    'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } },
-  },
+  ...(headers ? { headers } : {}),
+  content: { 'application/fhir+json': { schema: { $ref: `#/components/schemas/${ref}` } } },
 });
+const outcome = (description: string, headers?: JsonSchema) => fhir(description, 'OperationOutcome', headers);
 const FHIR_ERRORS = {
-  ...ANY,
-  '400': outcomeOrProblem('Invalid input: an issue per element at fault (problem details when the body is not JSON at all)'),
-  '403': outcomeOrProblem('The role of the key may not do this'),
-  '413': problem('The body is larger than the limit'),
-  '415': problem('The body is not application/fhir+json or application/json'),
+  '400': outcome('Invalid input: an issue per element at fault, or one for a body that is not JSON at all'),
+  '401': outcome('No or unknown API key', { 'WWW-Authenticate': { schema: { type: 'string' } } }),
+  '403': outcome('The role or care team of the key may not do this'),
+  '413': outcome('The body is larger than the limit'),
+  '415': outcome('The body is not application/fhir+json or application/json'),
+  '429': outcome('Too many requests from this key, or too many failed authentications from this address', retryAfter),
+  '503': outcome('Temporal (or the worker) or the record store did not answer in time; for a change, a retry with the same Idempotency-Key is safe', retryAfter),
 };
 const fhirBody = (body: JsonSchema) => ({ required: true, content: { 'application/fhir+json': { schema: body }, 'application/json': { schema: body } } });
 

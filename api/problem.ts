@@ -1,10 +1,12 @@
 /**
- * Errors as application/problem+json (RFC 9457), with a list of field errors for invalid input.
+ * Errors as application/problem+json (RFC 9457), with a list of field errors for invalid input
+ * (on the FHIR routes, as OperationOutcomes: api/fhir-outcome.ts).
  * Details name fields and constraints, never the values that were sent.
  */
 import type { ErrorRequestHandler, Request, Response } from 'express';
 import type { ZodError } from 'zod';
 import { isStoreUnavailable } from '../record/store';
+import { FHIR_JSON, isFhirAnswer, problemOutcome } from './fhir-outcome';
 
 export interface FieldError {
   field: string;
@@ -18,6 +20,7 @@ const TITLES: Record<number, string> = {
   404: 'Not found',
   405: 'Method not allowed',
   409: 'Conflict with the pathway',
+  412: 'Precondition failed',
   413: 'Request body too large',
   415: 'Unsupported media type',
   422: 'Unprocessable request',
@@ -47,18 +50,25 @@ export function invalid(error: ZodError, prefix: string[] = []): HttpProblem {
   return new HttpProblem(400, `invalid ${errors.map((e) => e.field).join(', ')}`, { errors });
 }
 
-export function sendProblem(res: Response, problem: HttpProblem): void {
-  if (problem.retryAfterSeconds !== undefined) res.set('Retry-After', String(problem.retryAfterSeconds));
-  res
-    .status(problem.status)
-    .type('application/problem+json')
-    .json({
+/** The answer to a problem: an OperationOutcome on a FHIR route, problem details elsewhere. */
+export function problemAnswer(res: Response, problem: HttpProblem): { type: string; body: unknown } {
+  if (isFhirAnswer(res)) return { type: FHIR_JSON, body: problemOutcome(problem) };
+  return {
+    type: 'application/problem+json',
+    body: {
       type: `https://pathway.invalid/problems/${problem.status}`,
       title: TITLES[problem.status] ?? 'Error',
       status: problem.status,
       detail: problem.detail,
       ...problem.extra,
-    });
+    },
+  };
+}
+
+export function sendProblem(res: Response, problem: HttpProblem): void {
+  if (problem.retryAfterSeconds !== undefined) res.set('Retry-After', String(problem.retryAfterSeconds));
+  const { type, body } = problemAnswer(res, problem);
+  res.status(problem.status).type(type).json(body);
 }
 
 /**

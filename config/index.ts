@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { SMART_CALLBACK_PATH, SecureUrlSchema, parseCdsClients, type EhrSettings } from './ehr';
 
 /** Also for apps built without settings (tests, benchmarks). */
 export const DEFAULT_RATE_LIMITS = { windowSeconds: 60, perKey: 600, authFailures: 20 } as const;
@@ -86,6 +87,12 @@ const EnvSchema = z.object({
   TEMPORAL_DEV_SERVER_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
   PATHWAY_SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(720).default(15),
+  PATHWAY_EHR_PATIENT_SYSTEM: z.string().min(1).optional(),
+  PATHWAY_CDS_CLIENTS: z.string().optional(),
+  PATHWAY_SMART_CLIENT_ID: z.string().min(1).optional(),
+  PATHWAY_SMART_CLIENT_SECRET: z.string().min(1).optional(),
+  PATHWAY_SMART_ISSUERS: z.string().optional(),
+  PATHWAY_SMART_SCOPE: z.string().regex(/(^|\s)openid(\s|$)/, 'space-separated scopes including openid').default('openid fhirUser patient/Patient.rs patient/Observation.rs'),
   PATHWAY_OIDC_ISSUER: z.string().url().optional(),
   PATHWAY_OIDC_CLIENT_ID: z.string().min(1).optional(),
   PATHWAY_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
@@ -105,6 +112,19 @@ export interface RateLimits {
   perKey: number;
   /** Failed authentications per client address per window. */
   authFailures: number;
+}
+
+/** The console as a SMART on FHIR app of the EHR (console/smart.ts). */
+export interface SmartConfig {
+  clientId: string;
+  /** Unset: a public client, authenticated by PKCE alone. */
+  clientSecret?: string;
+  /** The EHRs' FHIR base URLs (the launch's iss) allowed to launch the console; the first is the standalone launch's. */
+  issuers: string[];
+  redirectUrl: string;
+  /** Besides launch (EHR launch) or launch/patient (standalone launch). */
+  scope: string;
+  claims: OidcConfig['claims'];
 }
 
 /** Sign-in to the console through the hospital's OpenID Connect provider. */
@@ -176,6 +196,8 @@ export interface Config {
     /** Pathways kept in the worker's memory between tasks (0: none, every task replays its history). */
     workflowCacheSize: number;
   };
+  /** The EHR integration (docs/ehr-integration.md); unset without PATHWAY_EHR_PATIENT_SYSTEM. */
+  ehr?: EhrSettings & { smart?: SmartConfig };
 }
 
 export class ConfigError extends Error {}
@@ -228,6 +250,37 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       devServer: { port: e.TEMPORAL_DEV_SERVER_PORT, uiPort: e.TEMPORAL_UI_PORT },
     },
     worker: { workflowCacheSize: e.PATHWAY_WORKFLOW_CACHE_SIZE },
+    ehr: ehrSettings(e),
+  };
+}
+
+function ehrSettings(e: Env): EhrSettings | undefined {
+  const clients = parseCdsClients(e.PATHWAY_CDS_CLIENTS);
+  if (typeof clients === 'string') throw new ConfigError(`invalid settings: PATHWAY_CDS_CLIENTS: ${clients}`);
+  if (!e.PATHWAY_EHR_PATIENT_SYSTEM) {
+    if (clients.length > 0) throw new ConfigError('invalid settings: PATHWAY_CDS_CLIENTS needs PATHWAY_EHR_PATIENT_SYSTEM');
+    if (e.PATHWAY_SMART_CLIENT_ID) throw new ConfigError('invalid settings: PATHWAY_SMART_CLIENT_ID needs PATHWAY_EHR_PATIENT_SYSTEM');
+    return undefined;
+  }
+  // The JWT's audience and the card's SMART link are public addresses of this service.
+  if (clients.length > 0 && !e.PATHWAY_PUBLIC_URL) throw new ConfigError('invalid settings: PATHWAY_CDS_CLIENTS needs PATHWAY_PUBLIC_URL');
+  return { patientIdentifierSystem: e.PATHWAY_EHR_PATIENT_SYSTEM, cdsClients: clients, ...(e.PATHWAY_SMART_CLIENT_ID ? { smart: smartConfig(e, e.PATHWAY_SMART_CLIENT_ID) } : {}) };
+}
+
+function smartConfig(e: Env, clientId: string): SmartConfig {
+  const issuers = (e.PATHWAY_SMART_ISSUERS ?? '').split(',').map((s) => s.trim().replace(/\/$/, '')).filter(Boolean);
+  if (issuers.length === 0) throw new ConfigError('invalid settings: PATHWAY_SMART_CLIENT_ID needs PATHWAY_SMART_ISSUERS (the EHR FHIR base URLs allowed to launch)');
+  for (const iss of issuers) {
+    if (!SecureUrlSchema.safeParse(iss).success) throw new ConfigError('invalid settings: PATHWAY_SMART_ISSUERS: https, or http on loopback only');
+  }
+  if (!e.PATHWAY_PUBLIC_URL) throw new ConfigError('invalid settings: PATHWAY_SMART_CLIENT_ID needs PATHWAY_PUBLIC_URL (the redirect URI)');
+  return {
+    clientId,
+    clientSecret: e.PATHWAY_SMART_CLIENT_SECRET,
+    issuers,
+    redirectUrl: new URL(SMART_CALLBACK_PATH, e.PATHWAY_PUBLIC_URL).href,
+    scope: e.PATHWAY_SMART_SCOPE,
+    claims: { username: e.PATHWAY_OIDC_USERNAME_CLAIM, role: e.PATHWAY_OIDC_ROLE_CLAIM, careTeams: e.PATHWAY_OIDC_CARE_TEAMS_CLAIM },
   };
 }
 

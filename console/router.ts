@@ -19,7 +19,7 @@ const CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-export function consoleRouter(opts: { assets: ConsoleAssets; sessions: ConsoleSessions; signIn: Router }): Router {
+export function consoleRouter(opts: { assets: ConsoleAssets; sessions: ConsoleSessions; signIn: Router; smart?: Router }): Router {
   const router = Router();
   const html = new Map<PageName, string>();
   const page = (res: Response, name: PageName) => {
@@ -36,6 +36,7 @@ export function consoleRouter(opts: { assets: ConsoleAssets; sessions: ConsoleSe
     res.set({ 'Cache-Control': 'public, max-age=31536000, immutable', 'Content-Type': file.type, 'X-Content-Type-Options': 'nosniff' }).send(Buffer.from(file.body));
   });
   router.use('/auth', opts.signIn);
+  if (opts.smart) router.use('/smart', opts.smart);
   router.get('/sign-in', (_req, res) => page(res, 'sign-in'));
 
   // Pages for signed-in people only; anyone else is sent to sign in and brought back.

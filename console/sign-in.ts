@@ -34,7 +34,7 @@ export function safeReturnTo(value: unknown): string {
 }
 
 /** A new session id for the person (no fixation), with a fresh CSRF token. */
-async function startSession(req: Request, principal: Principal): Promise<void> {
+export async function startSession(req: Request, principal: Principal): Promise<void> {
   await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
   req.session.principal = principal;
   req.session.csrfToken = randomBytes(32).toString('base64url');

@@ -11,6 +11,8 @@ export const FHIR_BASE = 'https://pathway.invalid/fhir';
 
 export const LOINC = 'http://loinc.org';
 export const UCUM = 'http://unitsofmeasure.org';
+/** R4's code system of Goal.achievementStatus. */
+export const GOAL_ACHIEVEMENT = 'http://terminology.hl7.org/CodeSystem/goal-achievement';
 
 export const CODE_SYSTEMS = {
   scores: `${FHIR_BASE}/CodeSystem/scores`,
@@ -54,7 +56,7 @@ export const SCORE_CODES: readonly ScoreCode[] = [
   },
   {
     field: 'odi',
-    coding: { system: LOINC, code: '97909-6', display: 'Oswestry Disability Index total score' },
+    coding: { system: LOINC, code: '97909-6', display: 'Oswestry disability index score ODI' },
     unit: score,
     acceptedUnits: ['{score}', '%'],
     category: 'survey',

@@ -8,6 +8,7 @@ import type {
   Bundle,
   CarePlan,
   CarePlanActivity,
+  Coding,
   Goal,
   GoalTarget,
   Observation,
@@ -22,7 +23,7 @@ import type { PathwayStatus, ReassessmentRecord } from '../clinical/pathway';
 import { ruleSentence, type RuleId } from '../clinical/rules';
 import type { Scores } from '../clinical/events';
 import type { PathwayView } from '../workflows/messages';
-import { CODE_SYSTEMS, FHIR_BASE, STAGE_TITLES, planDefinitionCanonical, scoreCode, SCORE_CODES, stageCoding, type ScoreField } from './codes';
+import { CODE_SYSTEMS, FHIR_BASE, GOAL_ACHIEVEMENT, STAGE_TITLES, planDefinitionCanonical, scoreCode, SCORE_CODES, stageCoding, type ScoreField } from './codes';
 import { decisionProvenance, isAutomatedDecision } from './decisions';
 import { subjectReference, type Subject } from './subject';
 
@@ -107,6 +108,17 @@ const GOAL_STATUS: Record<PathwayStatus, Goal['lifecycleStatus']> = {
   closed: 'cancelled',
 };
 
+/**
+ * The latest reassessment of the stage against its target, in R4's goal-achievement codes: met and
+ * still followed up is "sustaining" (ongoing care keeps it), met when the pathway completed is
+ * "achieved", not met is "not-achieved".
+ */
+function achievement(responding: boolean, status: PathwayStatus): Coding {
+  const code = !responding ? 'not-achieved' : status === 'completed' ? 'achieved' : 'sustaining';
+  const display = { 'not-achieved': 'Not Achieved', achieved: 'Achieved', sustaining: 'Sustaining' }[code];
+  return { system: GOAL_ACHIEVEMENT, code, display };
+}
+
 const round1 = (n: number): number => Math.round(n * 10) / 10;
 
 function goal(p: PathwayView, subject: Subject): Goal | undefined {
@@ -125,7 +137,7 @@ function goal(p: PathwayView, subject: Subject): Goal | undefined {
     resourceType: 'Goal',
     id: `${p.pathwayId}.goal.${p.stage}`,
     lifecycleStatus: GOAL_STATUS[p.status],
-    ...(latest ? { achievementStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/goal-achievement', code: latest.responding ? 'achieving' : 'not-achieving' }] } } : {}),
+    ...(latest ? { achievementStatus: { coding: [achievement(latest.responding, p.status)] } } : {}),
     category: [stageCoding(p.stage)],
     description: {
       coding: [{ system: CODE_SYSTEMS.rules, code: rule.ruleId }],

@@ -1,22 +1,23 @@
 /**
  * A pathway definition as a FHIR R4 PlanDefinition: one action per stage, in order, each with
  * its timing, its conditions as sentences a clinician can read (the rules with this version's
- * numbers), its steps as sub-actions, and a goal per response threshold.
+ * numbers, in textEquivalent), its steps as sub-actions, and a goal per response threshold.
  */
-import type { Expression, PlanDefinition, PlanDefinitionAction, PlanDefinitionActionCondition, PlanDefinitionGoal } from '@medplum/fhirtypes';
+import type { PlanDefinition, PlanDefinitionAction, PlanDefinitionGoal } from '@medplum/fhirtypes';
 import type { PathwayDefinition, Stage } from '../clinical/definition';
 import { ruleSentence, type RuleId } from '../clinical/rules';
 import { CODE_SYSTEMS, DAYS, STAGE_TITLES, UCUM, planDefinitionUrl, scoreCode, stageCoding } from './codes';
 
-/** R4 binds Expression.language extensibly; the types list only the executable languages. */
-const TEXT = 'text/plain' as Expression['language'];
+const WHEN: Record<'applicability' | 'start' | 'stop', string> = { applicability: 'Applies:', start: 'Starts:', stop: 'Ends:' };
 
-const condition = (kind: PlanDefinitionActionCondition['kind'], ruleId: RuleId, d: PathwayDefinition): PlanDefinitionActionCondition => ({
-  kind,
-  // Readable text, not an executable expression: the rules run in the service, not in the EHR.
-  expression: { language: TEXT, expression: ruleSentence(ruleId, d), description: ruleId },
-});
-
+/**
+ * A condition as a sentence a clinician can read (the rule with this version's numbers) and its
+ * rule id. They go in the action's textEquivalent, not in condition.expression: the rules run in
+ * the service, not in the EHR, and R4's expression languages (CQL, FHIRPath, FHIR query) are for
+ * logic a receiver would execute; text/plain there is refused by validators that check codes.
+ */
+const condition = (kind: keyof typeof WHEN, ruleId: RuleId, d: PathwayDefinition): string => `${WHEN[kind]} ${ruleSentence(ruleId, d)} [${ruleId}]`;
+const conditions = (lines: string[]): string => lines.join('\n');
 
 function reliefGoal(id: string, ruleId: RuleId, d: PathwayDefinition, percent: number, stage: Stage, dueDays?: number): PlanDefinitionGoal {
   return {
@@ -68,7 +69,7 @@ export function planDefinition(d: PathwayDefinition): PlanDefinition {
       code: [stageCoding('conservative')],
       goalId: ['conservative-response'],
       timingTiming: { repeat: { frequency: 1, period: s.conservative.reassessEveryDays, periodUnit: 'd', boundsDuration: DAYS(s.conservative.minimumDays) } },
-      condition: [condition('applicability', 'response.conservative', d), completion, condition('stop', 'escalation.conservative', d), condition('stop', 'escalation.minimum-duration', d)],
+      textEquivalent: conditions([condition('applicability', 'response.conservative', d), completion, condition('stop', 'escalation.conservative', d), condition('stop', 'escalation.minimum-duration', d)]),
       action: s.conservative.treatments.map((t, i) => step(`conservative-treatment-${i + 1}`, t)),
     },
     {
@@ -79,12 +80,12 @@ export function planDefinition(d: PathwayDefinition): PlanDefinition {
       goalId: ['interventional-response'],
       relatedAction: after('conservative'),
       timingDuration: DAYS(s.interventional.scheduleProcedureWithinDays),
-      condition: [
+      textEquivalent: conditions([
         condition('applicability', 'response.interventional', d),
         completion,
         condition('stop', 'escalation.interventional', d),
         condition('applicability', 'limit.interventional-procedures', d),
-      ],
+      ]),
       action: [
         step('interventional-procedure', 'Interventional procedure', {
           timingDuration: DAYS(s.interventional.scheduleProcedureWithinDays),
@@ -104,19 +105,19 @@ export function planDefinition(d: PathwayDefinition): PlanDefinition {
       goalId: ['scs-trial-response', 'scs-follow-up-response'],
       relatedAction: after('interventional'),
       timingDuration: DAYS(s.scs.scheduleWithinDays),
-      condition: [
+      textEquivalent: conditions([
         condition('stop', 'escalation.scs-psychology', d),
         condition('stop', 'escalation.scs-trial', d),
         condition('stop', 'escalation.scs-follow-up', d),
         completion,
-      ],
+      ]),
       action: [
         step('scs-psychological-evaluation', 'Psychological evaluation', { timingDuration: DAYS(s.scs.scheduleWithinDays) }),
         step('scs-trial', 'Stimulation trial', {
           timingDuration: DAYS(s.scs.trialDays),
           goalId: ['scs-trial-response'],
           relatedAction: [{ actionId: 'scs-psychological-evaluation', relationship: 'after-end' }],
-          condition: [condition('applicability', 'response.scs-trial', d)],
+          textEquivalent: conditions([condition('applicability', 'response.scs-trial', d)]),
         }),
         step('scs-implant', 'Permanent implant', {
           timingDuration: DAYS(s.scs.scheduleWithinDays),
@@ -126,7 +127,7 @@ export function planDefinition(d: PathwayDefinition): PlanDefinition {
           goalId: ['scs-follow-up-response'],
           timingTiming: { repeat: { frequency: 1, period: s.scs.followUpEveryDays, periodUnit: 'd' } },
           relatedAction: [{ actionId: 'scs-implant', relationship: 'after-end' }],
-          condition: [condition('applicability', 'response.scs-follow-up', d)],
+          textEquivalent: conditions([condition('applicability', 'response.scs-follow-up', d)]),
         }),
       ],
     },
@@ -137,7 +138,7 @@ export function planDefinition(d: PathwayDefinition): PlanDefinition {
       code: [stageCoding('revision-referral')],
       relatedAction: after('scs'),
       timingDuration: DAYS(s['revision-referral'].workupDueDays),
-      condition: [condition('stop', 'completion.surgical-consult', d)],
+      textEquivalent: conditions([condition('stop', 'completion.surgical-consult', d)]),
       action: [
         step('workup', 'Work-up', {
           timingDuration: DAYS(s['revision-referral'].workupDueDays),
@@ -146,7 +147,7 @@ export function planDefinition(d: PathwayDefinition): PlanDefinition {
         }),
         step('referral', 'Referral for revision surgery', {
           relatedAction: [{ actionId: 'workup', relationship: 'after-end' }],
-          condition: [condition('start', 'referral.workup-complete', d)],
+          textEquivalent: conditions([condition('start', 'referral.workup-complete', d)]),
         }),
         step('surgical-consult', 'Surgical consult', {
           timingDuration: DAYS(s['revision-referral'].consultDueDays),

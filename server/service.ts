@@ -33,6 +33,7 @@ import { untilReachable } from '../temporal/until-reachable';
 import { createPathwayWorker } from '../worker/worker';
 import { temporalReadiness } from '../temporal/readiness';
 import { installRuntime } from '../temporal/runtime';
+import { SMART_LAUNCH_PATH } from '../config/ehr';
 
 export interface RunningService {
   apiUrl?: string;
@@ -160,6 +161,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
     }
     let apiUrl: string | undefined;
     if (runsApi) {
+      const pathways = new PathwayService({ client, taskQueue: config.temporal.taskQueue, definitions, patientKey: key, record });
       const careConsole = await createConsole({
         idleMs: config.console.idleMinutes * 60_000,
         record,
@@ -167,12 +169,13 @@ export async function startService(config: Config, log: Logger): Promise<Running
         production: config.production,
         secureCookies: config.production || config.publicUrl?.startsWith('https:') === true,
         logger: log,
+        ...(config.ehr?.smart ? { smart: { config: config.ehr.smart, pathways, patientIdentifierSystem: config.ehr.patientIdentifierSystem } } : {}),
       });
       if (careConsole.signIn === 'local') log.warn('the console offers local sign-in as each role (embedded default); configure PATHWAY_OIDC_ISSUER for real sign-in');
       if (careConsole.signIn === 'none') log.warn('console sign-in is off: production needs PATHWAY_OIDC_ISSUER; API keys still work');
       stops.push(async () => careConsole.store.close());
       const app = createApp({
-        pathways: new PathwayService({ client, taskQueue: config.temporal.taskQueue, definitions, patientKey: key, record }),
+        pathways,
         record,
         console: careConsole,
         definitions,
@@ -190,6 +193,9 @@ export async function startService(config: Config, log: Logger): Promise<Running
         rateLimits: config.http.rateLimits,
         trustProxy: config.http.trustProxy,
         readiness: temporalReadiness(temporal.connection, temporal.namespace, config.temporal.taskQueue, () => sinceWorkerSeen(store.db, config.temporal.taskQueue)),
+        ...(config.ehr && config.ehr.cdsClients.length > 0 && config.publicUrl
+          ? { cds: { settings: config.ehr, publicUrl: config.publicUrl, launchUrl: new URL(SMART_LAUNCH_PATH, config.publicUrl).href, logger: log } }
+          : {}),
       });
       const server: Server = await new Promise((resolve, reject) => {
         const s = app.listen(config.http.port, config.http.host, () => resolve(s));

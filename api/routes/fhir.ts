@@ -4,8 +4,8 @@
  * too); refusals are OperationOutcomes naming each element at fault, never echoing a value.
  * Roles and care teams are checked as for the same read or change through /v1.
  */
-import { Router, type NextFunction, type Request, type Response } from 'express';
-import type { OperationOutcome, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import { Router, type Response } from 'express';
+import type { Resource } from '@medplum/fhirtypes';
 import { isClosed } from '../../clinical/pathway';
 import { ReassessmentInputSchema } from '../../clinical/events';
 import type { DefinitionRegistry } from '../../clinical/registry';
@@ -16,32 +16,13 @@ import { planDefinition } from '../../fhir/plan-definition';
 import type { PathwayView } from '../../workflows/messages';
 import { requirePermission, type Principal } from '../auth';
 import { actorOf, scopeOf, type Scope } from '../caller';
+import { FHIR_JSON, problemOutcome } from '../fhir-outcome';
 import type { PathwayService } from '../pathways-service';
 import { HttpProblem, invalid } from '../problem';
 import { FhirExportRequestSchema, PathwayIdSchema, PatientRefSchema } from '../schemas';
 
-const FHIR_JSON = 'application/fhir+json';
-
-
 function send(res: Response, status: number, resource: Resource): void {
   res.status(status).type(FHIR_JSON).json(resource);
-}
-
-const ISSUE_CODE: Record<number, OperationOutcomeIssue['code']> = {
-  400: 'invalid',
-  403: 'forbidden',
-  404: 'not-found',
-  409: 'conflict',
-  422: 'business-rule',
-};
-
-/** A refusal as an OperationOutcome: one issue per field at fault, or one for the whole request. */
-function outcomeOf(problem: HttpProblem, expression?: string[]): OperationOutcome {
-  const code = ISSUE_CODE[problem.status] ?? 'processing';
-  const errors = problem.extra.errors ?? [];
-  const issues = errors.length > 0 ? errors.map((e) => issue(code, expression ?? [e.field], e.message)) : [issue(code, expression ?? [], problem.detail)];
-  // An issue about the whole request names no element.
-  return operationOutcome(issues.map(({ expression: named, ...rest }) => (named && named.length > 0 ? { ...rest, expression: named } : rest)));
 }
 
 /** The pathway, if the patient reference is its patient's: the subject of an export must be right. */
@@ -84,10 +65,36 @@ async function recordOne(service: PathwayService, view: PathwayView, r: Imported
     return { reassessment: r, status: 201, outcome: recordedOutcome(result.decisions) };
   } catch (err) {
     if (err instanceof HttpProblem && err.status >= 400 && err.status < 500) {
-      return effectiveTimeRefusal(r, err.extra.errors ?? []) ?? { reassessment: r, status: err.status, outcome: outcomeOf(err, expressions) };
+      return effectiveTimeRefusal(r, err.extra.errors ?? []) ?? { reassessment: r, status: err.status, outcome: problemOutcome(err, expressions) };
     }
     throw err;
   }
+}
+
+/**
+ * Scores from the EHR: a transaction or batch Bundle of one patient's Observations becomes
+ * reassessments of the patient's active pathway (POST /v1/fhir, and the SMART launch's import).
+ * The caller's role is checked before.
+ */
+export async function importObservations(service: PathwayService, principal: Principal, body: unknown): Promise<{ status: number; resource: Resource }> {
+  const read = readObservationBundle(body, PatientRefSchema);
+  if (!read.ok) return { status: 400, resource: operationOutcome(read.issues) };
+  const imported = read.value;
+  const view = await service.lookup(imported.patientRef, scopeOf(principal)).catch((err: unknown) => {
+    if (err instanceof HttpProblem && err.status === 404) return null;
+    throw err;
+  });
+  if (!view || isClosed(view.status)) {
+    const why = view ? `no active pathway for this patient: the latest is ${view.status}` : 'no active pathway for this patient';
+    return { status: view ? 409 : 404, resource: operationOutcome([issue(view ? 'business-rule' : 'not-found', imported.subjectExpression, why)]) };
+  }
+  const results: ReassessmentResult[] = [];
+  // In order of effective time: each is evaluated against the pathway as the previous left it.
+  for (const r of imported.reassessments) results.push(await recordOne(service, view, r, principal));
+  // A transaction is one reassessment, all or nothing: its refusal is the answer.
+  const refused = results.find((r) => r.status >= 400);
+  if (imported.bundleType === 'transaction' && refused) return { status: refused.status, resource: refused.outcome };
+  return { status: 200, resource: importAnswer(imported, results) };
 }
 
 export function fhirRouter(service: PathwayService, definitions: DefinitionRegistry): Router {
@@ -113,30 +120,9 @@ export function fhirRouter(service: PathwayService, definitions: DefinitionRegis
 
   router.post('/fhir', async (req, res) => {
     const principal = requirePermission(req, 'record-reassessment');
-    const read = readObservationBundle(req.body, PatientRefSchema);
-    if (!read.ok) return send(res, 400, operationOutcome(read.issues));
-    const imported = read.value;
-    const view = await service.lookup(imported.patientRef, scopeOf(principal)).catch((err: unknown) => {
-      if (err instanceof HttpProblem && err.status === 404) return null;
-      throw err;
-    });
-    if (!view || isClosed(view.status)) {
-      const why = view ? `no active pathway for this patient: the latest is ${view.status}` : 'no active pathway for this patient';
-      return send(res, view ? 409 : 404, operationOutcome([issue(view ? 'business-rule' : 'not-found', imported.subjectExpression, why)]));
-    }
-    const results: ReassessmentResult[] = [];
-    // In order of effective time: each is evaluated against the pathway as the previous left it.
-    for (const r of imported.reassessments) results.push(await recordOne(service, view, r, principal));
-    // A transaction is one reassessment, all or nothing: its refusal is the answer.
-    const refused = results.find((r) => r.status >= 400);
-    if (imported.bundleType === 'transaction' && refused) return send(res, refused.status, refused.outcome);
-    send(res, 200, importAnswer(imported, results));
+    const answer = await importObservations(service, principal, req.body);
+    send(res, answer.status, answer.resource);
   });
 
-  // Refusals on these routes are OperationOutcomes; a server-side failure goes on to the app's handler.
-  router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
-    if (err instanceof HttpProblem && err.status >= 400 && err.status < 500) return send(res, err.status, outcomeOf(err));
-    next(err);
-  });
   return router;
 }

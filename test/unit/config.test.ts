@@ -45,6 +45,25 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ HTTP_TRUST_PROXY: 'yes' })).toThrow(/HTTP_TRUST_PROXY/);
   });
 
+  it('reads the EHR integration: the patient identifier system, CDS Hooks clients and the SMART app, refusing what is incomplete or unsafe', () => {
+    expect(loadConfig({}).ehr).toBeUndefined();
+    const clients = JSON.stringify([{ iss: 'https://ehr.example', jwksUrl: 'https://ehr.example/jwks.json', careTeams: ['spine-a'] }]);
+    const base = { PATHWAY_EHR_PATIENT_SYSTEM: 'https://clinic.example/patients', PATHWAY_PUBLIC_URL: 'https://pathway.example' };
+    const c = loadConfig({ ...base, PATHWAY_CDS_CLIENTS: clients, PATHWAY_SMART_CLIENT_ID: 'pathway', PATHWAY_SMART_ISSUERS: 'https://ehr.example/fhir/, https://other.example/fhir' });
+    expect(c.ehr).toMatchObject({
+      patientIdentifierSystem: 'https://clinic.example/patients',
+      cdsClients: [{ iss: 'https://ehr.example', jwksUrl: 'https://ehr.example/jwks.json', jku: [], careTeams: ['spine-a'] }],
+      smart: { clientId: 'pathway', issuers: ['https://ehr.example/fhir', 'https://other.example/fhir'], redirectUrl: 'https://pathway.example/smart/callback', scope: expect.stringContaining('fhirUser') },
+    });
+    expect(() => loadConfig({ PATHWAY_CDS_CLIENTS: clients })).toThrow(/PATHWAY_EHR_PATIENT_SYSTEM/);
+    expect(() => loadConfig({ PATHWAY_EHR_PATIENT_SYSTEM: 'x', PATHWAY_CDS_CLIENTS: clients })).toThrow(/PATHWAY_PUBLIC_URL/);
+    expect(() => loadConfig({ ...base, PATHWAY_CDS_CLIENTS: '[{"iss":"x","jwksUrl":"http://ehr.example/jwks"}]' })).toThrow(/PATHWAY_CDS_CLIENTS: 0.jwksUrl/);
+    expect(() => loadConfig({ ...base, PATHWAY_CDS_CLIENTS: `[${clients.slice(1, -1)},${clients.slice(1, -1)}]` })).toThrow(/twice/);
+    expect(() => loadConfig({ ...base, PATHWAY_SMART_CLIENT_ID: 'pathway' })).toThrow(/PATHWAY_SMART_ISSUERS/);
+    expect(() => loadConfig({ PATHWAY_SMART_CLIENT_ID: 'pathway', PATHWAY_SMART_ISSUERS: 'https://ehr.example/fhir' })).toThrow(/PATHWAY_EHR_PATIENT_SYSTEM/);
+    expect(() => loadConfig({ ...base, PATHWAY_SMART_CLIENT_ID: 'pathway', PATHWAY_SMART_ISSUERS: 'http://ehr.example/fhir' })).toThrow(/loopback/);
+  });
+
   it('treats empty variables as unset, as docker-compose passes them', () => {
     expect(loadConfig({ TEMPORAL_ADDRESS: '', PORT: '' }).temporal.address).toBeUndefined();
   });

@@ -19,7 +19,7 @@ import { idempotencyKeyFor, readObservationBundle, recordedBefore, type Imported
 import { pathwayBundle } from '../../fhir/pathway-bundle';
 import { planDefinition } from '../../fhir/plan-definition';
 import type { PathwayView } from '../../workflows/messages';
-import { bindingProblems, fhirProblems } from '../harness/fhir-validator';
+import { allFhirProblems, bindingProblems, fhirProblems, hapiProblems } from '../harness/fhir-validator';
 
 const T0 = Date.UTC(2025, 0, 6, 9, 0, 0);
 const at = (days: number): number => T0 + days * DAY_MS;
@@ -58,9 +58,9 @@ class Scenario {
 const resources = <T extends Resource>(bundle: Bundle, type: T['resourceType']): T[] =>
   (bundle.entry ?? []).map((e) => e.resource!).filter((r): r is T => r.resourceType === type);
 
-/** Every resource in the bundle, and the bundle itself, valid. */
-function expectValid(bundle: Bundle): void {
-  expect(fhirProblems(bundle)).toEqual([]);
+/** Every resource in the bundle, and the bundle itself, valid in both validators. */
+async function expectValid(bundle: Bundle): Promise<void> {
+  expect(await allFhirProblems(bundle)).toEqual({ medplum: [], hapi: [] });
   for (const e of bundle.entry ?? []) {
     expect({ resource: e.resource!.resourceType, problems: fhirProblems(e.resource!) }).toEqual({ resource: e.resource!.resourceType, problems: [] });
     expect(e.fullUrl).toBe(`https://pathway.invalid/fhir/${e.resource!.resourceType}/${e.resource!.id}`);
@@ -68,7 +68,7 @@ function expectValid(bundle: Bundle): void {
 }
 
 describe('the validator used here', () => {
-  it('catches structural errors and codes outside a required value set', () => {
+  it('catches structural errors and codes outside a required value set', async () => {
     expect(fhirProblems({ resourceType: 'Observation', status: 'final' } as unknown as Resource).join()).toMatch(/Observation.code/);
     expect(bindingProblems({ resourceType: 'CarePlan', status: 'paused', intent: 'plan', subject: { display: 'x' } } as unknown as Resource)).toEqual([
       'CarePlan.status: "paused" is not in the required value set',
@@ -87,10 +87,18 @@ describe('the validator used here', () => {
     expect(problems).toMatch(/Bundle.entry\[1\].resource.activity\[0\].detail.status: "paused"/);
     expect(problems).toMatch(/Bundle.entry\[2\].resource.subject/);
   });
+
+  it("HAPI's validator also checks codes of R4's code systems where the binding is not required", async () => {
+    const goal = { resourceType: 'Goal', lifecycleStatus: 'active', description: { text: 'x' }, subject: { display: 'x' } };
+    const made = (code: string) => ({ ...goal, achievementStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/goal-achievement', code }] } }) as unknown as Resource;
+    expect(fhirProblems(made('achieving'))).toEqual([]);
+    expect((await hapiProblems(made('achieving'))).join()).toMatch(/achieving/);
+    expect(await hapiProblems(made('sustaining'))).toEqual([]);
+  }, 240_000);
 });
 
 describe('export of a pathway as a FHIR Bundle', () => {
-  it('maps a running pathway: care plan, task due, goal, scores with their effective times, decisions', () => {
+  it('maps a running pathway: care plan, task due, goal, scores with their effective times, decisions', async () => {
     const s = new Scenario().reassess(42, {
       painNrs: 5,
       odi: 33,
@@ -101,7 +109,7 @@ describe('export of a pathway as a FHIR Bundle', () => {
     });
     const bundle = s.bundle();
     expect(bundle).toMatchObject({ resourceType: 'Bundle', type: 'collection', timestamp: new Date(at(200)).toISOString() });
-    expectValid(bundle);
+    await expectValid(bundle);
 
     const [plan] = resources<CarePlan>(bundle, 'CarePlan');
     expect(plan).toMatchObject({
@@ -143,7 +151,7 @@ describe('export of a pathway as a FHIR Bundle', () => {
     expect(observations[2]!.code.coding![0]!.system).toBe(LOINC);
 
     const [goal] = resources<Goal>(bundle, 'Goal');
-    expect(goal).toMatchObject({ lifecycleStatus: 'active', achievementStatus: { coding: [{ code: 'achieving' }] } });
+    expect(goal).toMatchObject({ lifecycleStatus: 'active', achievementStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/goal-achievement', code: 'sustaining' }] } });
     // 30% less than the reference 8, or 10 ODI points less than 40.
     expect(goal!.target!.map((t) => [t.measure!.coding![0]!.code, t.detailQuantity!.comparator, t.detailQuantity!.value])).toEqual([
       ['72514-3', '<=', 5.6],
@@ -159,17 +167,17 @@ describe('export of a pathway as a FHIR Bundle', () => {
     expect(decision!.agent.map((a) => a.who.identifier!.value)).toEqual(['pathway-rules', 'dr-lee']);
   });
 
-  it('shows an overdue item as urgent', () => {
+  it('shows an overdue item as urgent', async () => {
     const s = new Scenario().clock(42).clock(46);
     expect(s.state.overdue).toBe(true);
     const bundle = s.bundle();
-    expectValid(bundle);
+    await expectValid(bundle);
     const [task] = resources<Task>(bundle, 'Task');
     expect(task).toMatchObject({ priority: 'urgent', description: expect.stringContaining('(overdue)') });
     expect(resources<Provenance>(bundle, 'Provenance').map((p) => p.activity!.coding![0]!.code)).toEqual(['follow-up.overdue']);
   });
 
-  it('maps procedures, referrals and the work-up of a pathway that went all the way to revision referral', () => {
+  it('maps procedures, referrals and the work-up of a pathway that went all the way to revision referral', async () => {
     const s = new Scenario()
       .apply(1, { type: 'action', actor: CLINICIAN, input: { action: 'escalate', reason: 'patient preference after review' } })
       .apply(5, { type: 'procedure', actor: COORDINATOR, input: { type: 'epidural-steroid-injection', spinalRegion: 'L4-L5' } })
@@ -184,7 +192,7 @@ describe('export of a pathway as a FHIR Bundle', () => {
       .apply(70, { type: 'workup-result', actor: COORDINATOR, input: { item: 'imaging' } });
     expect(s.state.stage).toBe('revision-referral');
     const bundle = s.bundle();
-    expectValid(bundle);
+    await expectValid(bundle);
 
     const [plan] = resources<CarePlan>(bundle, 'CarePlan');
     expect(plan!.activity!.map((a) => a.detail!.status)).toEqual(['stopped', 'stopped', 'stopped', 'in-progress']);
@@ -223,10 +231,10 @@ describe('export of a pathway as a FHIR Bundle', () => {
     expect(numbers(decisions[3]!)).toEqual({ type: 'medial-branch-block', proceduresInWindow: 2, limit: 4, windowDays: 365, reassessAfterDays: 28, minimumIntervalDays: 14, nextProcedureFrom: new Date(at(48)).toISOString().slice(0, 10) });
   });
 
-  it('maps a closed pathway: the plan revoked, nothing due, the current stage stopped and the rest cancelled', () => {
+  it('maps a closed pathway: the plan revoked, nothing due, the current stage stopped and the rest cancelled', async () => {
     const s = new Scenario().reassess(42, { painNrs: 8 }).apply(50, { type: 'action', actor: COORDINATOR, input: { action: 'withdraw', reason: 'moved away' } });
     const bundle = s.bundle();
-    expectValid(bundle);
+    await expectValid(bundle);
     const [plan] = resources<CarePlan>(bundle, 'CarePlan');
     expect(plan).toMatchObject({ status: 'revoked', period: { start: new Date(at(0)).toISOString(), end: new Date(at(50)).toISOString() } });
     // Not responding after 42 days escalated to interventional care, where the withdrawal stopped it.
@@ -235,11 +243,11 @@ describe('export of a pathway as a FHIR Bundle', () => {
     expect(resources<Goal>(bundle, 'Goal')[0]!.lifecycleStatus).toBe('cancelled');
   });
 
-  it('maps a pathway completed by sustained response', () => {
+  it('maps a pathway completed by sustained response', async () => {
     const s = new Scenario().reassess(42, { painNrs: 5 }).reassess(84, { painNrs: 4 });
     expect(s.state.status).toBe('completed');
     const bundle = s.bundle();
-    expectValid(bundle);
+    await expectValid(bundle);
     const [plan] = resources<CarePlan>(bundle, 'CarePlan');
     expect(plan!.status).toBe('completed');
     expect(plan!.activity![0]!.detail!.status).toBe('completed');
@@ -248,14 +256,15 @@ describe('export of a pathway as a FHIR Bundle', () => {
 });
 
 describe('a definition as a PlanDefinition', () => {
-  it('has one action per stage in order, with timing, conditions as sentences and related actions', () => {
+  it('has one action per stage in order, with timing, conditions as sentences and related actions', async () => {
     const plan: PlanDefinition = planDefinition(DEF);
-    expect(fhirProblems(plan)).toEqual([]);
+    expect(await allFhirProblems(plan)).toEqual({ medplum: [], hapi: [] });
     expect(plan).toMatchObject({ id: 'psps-lumbar-v2', url: 'https://pathway.invalid/fhir/PlanDefinition/psps-lumbar', version: '2', name: 'PspsLumbar', status: 'active' });
     expect(plan.action!.map((a) => a.id)).toEqual(['conservative', 'interventional', 'scs', 'revision-referral']);
     expect(plan.action!.map((a) => a.relatedAction?.[0]?.actionId)).toEqual([undefined, 'conservative', 'interventional', 'scs']);
     expect(plan.action![0]!.timingTiming!.repeat).toMatchObject({ period: 42, periodUnit: 'd', boundsDuration: { value: 42, code: 'd' } });
-    expect(plan.action![0]!.condition![0]!.expression!.expression).toContain('at least 30%');
+    expect(plan.action![0]!.textEquivalent!.split('\n')[0]).toMatch(/^Applies: In conservative care .* at least 30% .* \[response.conservative\]$/);
+    expect(plan.action!.flatMap((a) => [a, ...(a.action ?? [])]).filter((a) => a.condition)).toEqual([]);
     expect(plan.action![1]!.action![1]!.relatedAction![0]).toMatchObject({ actionId: 'interventional-procedure', offsetDuration: { value: 28 } });
     expect(plan.goal!.map((g) => g.id)).toEqual(['conservative-response', 'interventional-response', 'scs-trial-response', 'scs-follow-up-response']);
     expect(plan.description).toContain('red flag');
@@ -284,7 +293,7 @@ const T1 = '2025-02-17T10:00:00+01:00';
 const T2 = '2025-03-31T10:00:00+01:00';
 
 describe('import of Observations', () => {
-  it('groups scores of the same effective time into one reassessment, in time order', () => {
+  it('groups scores of the same effective time into one reassessment, in time order', async () => {
     const read = readObservationBundle(
       bundleOf('batch', [obs('b-pain', '72514-3', 4, T2), obs('a-pain', '72514-3', 6, T1), obs('a-odi', '97909-6', 31, T1), obs('a-mme', 'daily-mme', 20, T1), obs('a-pgic', 'pgic', 3, T1)]),
       PatientRefSchema,
@@ -302,7 +311,7 @@ describe('import of Observations', () => {
     expect(read.value.reassessments[0]!.idempotencyKey).toMatch(/^fhir-[0-9a-f]{40}$/);
   });
 
-  it('takes the id from a urn:uuid fullUrl when the Observation has none', () => {
+  it('takes the id from a urn:uuid fullUrl when the Observation has none', async () => {
     const entry = obs('x', '72514-3', 5, T1);
     const uuid = '0b6f3a52-1c1e-4f43-9a55-8d1b8f1f3e21';
     const { id: _id, ...resource } = entry.resource;
@@ -310,7 +319,7 @@ describe('import of Observations', () => {
     expect(read.ok && read.value.reassessments[0]!.input.sourceIds).toEqual({ painNrs: uuid });
   });
 
-  it('refuses naming every element at fault, and never echoing a value', () => {
+  it('refuses naming every element at fault, and never echoing a value', async () => {
     const read = readObservationBundle(
       bundleOf('batch', [
         obs('p1', '1234-5', 5, T1), // unknown code
@@ -340,10 +349,10 @@ describe('import of Observations', () => {
     );
     expect(read.issues.find((i) => i.expression![0] === 'Bundle.entry[1].resource.valueQuantity.code')!.details!.text).toMatch(/missing unit/);
     expect(JSON.stringify(read.issues)).not.toContain('clinic-ref-0001');
-    expect(fhirProblems({ resourceType: 'OperationOutcome', issue: read.issues } as OperationOutcome)).toEqual([]);
+    expect(await allFhirProblems({ resourceType: 'OperationOutcome', issue: read.issues } as OperationOutcome)).toEqual({ medplum: [], hapi: [] });
   });
 
-  it('refuses a reassessment without pain, two patients, repeated ids, and a transaction of several times', () => {
+  it('refuses a reassessment without pain, two patients, repeated ids, and a transaction of several times', async () => {
     const other = obs('q3', '72514-3', 5, T2, { subject: { identifier: { value: 'clinic-ref-0002' } } });
     const read = readObservationBundle(bundleOf('transaction', [obs('q1', '97909-6', 30, T1), obs('q2', '72514-3', 5, T2), other, obs('q2', '97909-6', 30, T2)]), PatientRefSchema);
     expect(read.ok).toBe(false);
@@ -362,7 +371,7 @@ describe('import of Observations', () => {
     expect(readObservationBundle(bundleOf('collection', []), PatientRefSchema)).toMatchObject({ ok: false, issues: [{ expression: ['Bundle.type'] }, { expression: ['Bundle.entry'] }] });
   });
 
-  it('recognises Observations recorded before, wholly or in part', () => {
+  it('recognises Observations recorded before, wholly or in part', async () => {
     const read = readObservationBundle(bundleOf('batch', [obs('r-pain', '72514-3', 5, T1), obs('r-odi', '97909-6', 30, T1)]), PatientRefSchema);
     if (!read.ok) throw new Error('expected a valid bundle');
     const r = read.value.reassessments[0]!;
@@ -378,7 +387,7 @@ describe('import of Observations', () => {
     expect(recordedBefore(s.state.reassessments, moved)).toBe('changed');
   });
 
-  it("answers an effective time the pathway's rules refuse with 422, naming each Observation's effective time", () => {
+  it("answers an effective time the pathway's rules refuse with 422, naming each Observation's effective time", async () => {
     // T1 is day 42 of a pathway enrolled on day 0; the ODI's time is an effectiveInstant.
     const read = readObservationBundle(
       bundleOf('transaction', [obs('t-pain', '72514-3', 5, T1), obs('t-odi', '97909-6', 30, T1, { effectiveDateTime: undefined, effectiveInstant: T1 })]),
@@ -406,13 +415,13 @@ describe('import of Observations', () => {
     expect(answered(held, 44)).toEqual(refused(`the effective time is before the pathway's last recorded event (${new Date(at(43)).toISOString()})`));
     const v1 = new Scenario(undefined, PathwayDefinitionSchema.parse(pspsLumbarV1));
     expect(answered(v1, 43)).toEqual(refused('the effective time is back-dated, and psps-lumbar v1 sets no back-dating window: its events are recorded as they happen'));
-    expect(fhirProblems(answered(v1, 43)!.outcome)).toEqual([]);
+    expect(await allFhirProblems(answered(v1, 43)!.outcome)).toEqual({ medplum: [], hapi: [] });
     // Any other refusal is not about the time: the route answers it as the pathway refused it.
     const afterTheHold = { ...r, input: { ...r.input, assessedAt: new Date(at(43.5)).toISOString() } };
     expect(answered(held, 44, afterTheHold)).toBeNull();
   });
 
-  it('answers with a response Bundle: one entry per Observation sent, in order, with the decisions', () => {
+  it('answers with a response Bundle: one entry per Observation sent, in order, with the decisions', async () => {
     const read = readObservationBundle(bundleOf('batch', [obs('b-pain', '72514-3', 4, T2), obs('a-pain', '72514-3', 6, T1), obs('a-odi', '97909-6', 31, T1)]), PatientRefSchema);
     if (!read.ok) throw new Error('expected a valid bundle');
     const s = new Scenario().reassess(42, { painNrs: 5 });
@@ -422,7 +431,7 @@ describe('import of Observations', () => {
       { reassessment: first!, status: 201, outcome: recordedOutcome(decisions) },
       { reassessment: second!, status: 409, outcome: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'conflict', details: { text: 'refused' } }] } },
     ]);
-    expect(fhirProblems(answer)).toEqual([]);
+    expect(await allFhirProblems(answer)).toEqual({ medplum: [], hapi: [] });
     expect(answer.type).toBe('batch-response');
     expect(answer.entry!.map((e) => [e.response!.status, e.response!.location])).toEqual([
       ['409 Conflict', undefined],

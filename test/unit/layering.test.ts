@@ -17,8 +17,8 @@ const LAYERS: string[][] = [
   ['record'],
   // The workflows' contract, shared by every client and the workflow: updates, queries, search attributes.
   ['workflows/messages.ts', 'workflows/search-attributes.ts'],
-  // Side effects, and pure FHIR mappers of the pathway view.
-  ['activities', 'fhir'],
+  // Side effects, and pure FHIR mappers of the pathway view and the EHR's cards.
+  ['activities', 'fhir', 'ehr'],
   // The workflow code (which imports only the types of activities).
   ['workflows'],
   // Reaching and preparing Temporal; the worker.
