@@ -19,7 +19,11 @@ import { startSmartEhr, type SmartEhr } from '../harness/smart-ehr';
 
 const CLINIC = 'https://clinic.example/patients';
 const team = `team-${randomUUID().slice(0, 8)}`;
-const PEOPLE = { 'dr.bo': { pathway_role: 'clinician', pathway_care_teams: [team] } };
+const PEOPLE = {
+  'dr.bo': { pathway_role: 'clinician', pathway_care_teams: [team] },
+  'vi.viewer': { pathway_role: 'viewer', pathway_care_teams: [team] },
+  'no.role': { pathway_care_teams: [team] },
+};
 
 let backend: Backend;
 let ehr: SmartEhr;
@@ -88,6 +92,13 @@ async function launchAs(launchUrl: string, login: keyof typeof PEOPLE): Promise<
   return page;
 }
 
+const importScores = (page: Page) =>
+  page.evaluate(async () => {
+    const { csrfToken } = (await (await fetch('/auth/session')).json()) as { csrfToken: string };
+    const res = await fetch('/smart/import', { method: 'POST', headers: { 'x-csrf-token': csrfToken } });
+    return { status: res.status, type: res.headers.get('content-type'), body: (await res.json()) as any };
+  });
+
 const ehrLaunch = (ehrPatientId: string) => `${site.url}/smart/launch?iss=${encodeURIComponent(ehr.fhirBase)}&launch=${ehr.launch(ehrPatientId)}`;
 
 describe('SMART on FHIR launch of the console', () => {
@@ -139,13 +150,7 @@ describe('SMART on FHIR launch of the console', () => {
     ehr.observations.push({ ...obs(`ehr-${randomUUID()}`, '72514-3', 9), subject: { reference: `Patient/${without.ehrId}` } });
 
     const page = await launchAs(ehrLaunch(withPathway.ehrId), 'dr.bo');
-    const importScores = () =>
-      page.evaluate(async () => {
-        const { csrfToken } = (await (await fetch('/auth/session')).json()) as { csrfToken: string };
-        const res = await fetch('/smart/import', { method: 'POST', headers: { 'x-csrf-token': csrfToken } });
-        return { status: res.status, type: res.headers.get('content-type'), body: (await res.json()) as any };
-      });
-    const first = await importScores();
+    const first = await importScores(page);
     expect(first).toMatchObject({ status: 200, type: expect.stringContaining('application/fhir+json') });
     expect(first.body.type).toBe('batch-response');
     expect(first.body.entry.map((e: { response: { status: string; location: string } }) => [e.response.status, e.response.location]).sort()).toEqual(
@@ -159,7 +164,7 @@ describe('SMART on FHIR launch of the console', () => {
     expect(pathway.pathway.reassessments[0]).toMatchObject({ painNrs: 4, odi: 28 });
 
     // Again: recorded before, nothing twice.
-    const second = await importScores();
+    const second = await importScores(page);
     expect(second.body.entry.map((e: { response: { status: string } }) => e.response.status)).toEqual(['200 OK', '200 OK']);
     const after = await fetch(`${site.url}/v1/pathways/${withPathway.pathwayId}`, { headers: { authorization: `Bearer ${KEYS.viewer!.key}` } }).then((r) => r.json() as Promise<any>);
     expect(after.pathway.reassessments).toHaveLength(1);
@@ -168,5 +173,17 @@ describe('SMART on FHIR launch of the console', () => {
     const forged = await page.evaluate(async () => (await fetch('/smart/import', { method: 'POST' })).status);
     expect(forged).toBe(403);
     await page.context().close();
+  });
+
+  it('refuses a person whose claims name no Pathway role, and a viewer may not import scores', async () => {
+    const refused = await launchAs(ehrLaunch(withPathway.ehrId), 'no.role');
+    expect(new URL(refused.url()).pathname).toBe('/sign-in');
+    expect(new URL(refused.url()).searchParams.get('error')).toBe('claims');
+    await refused.context().close();
+    const viewer = await launchAs(ehrLaunch(withPathway.ehrId), 'vi.viewer');
+    expect(new URL(viewer.url()).pathname).toBe(`/pathways/${withPathway.pathwayId}`);
+    const answer = await importScores(viewer);
+    expect(answer).toMatchObject({ status: 403, type: expect.stringContaining('application/fhir+json'), body: { resourceType: 'OperationOutcome' } });
+    await viewer.context().close();
   });
 });
