@@ -13,6 +13,7 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import type { Actor } from '../clinical/events';
 import { DEFAULT_DEFINITION_ID, type DefinitionRegistry } from '../clinical/registry';
+import { attachRegistry } from '../record/definitions';
 import type { NoteCipher } from '../record/note-cipher';
 import {
   listPathways,
@@ -101,10 +102,13 @@ export class PathwayService {
   async enroll(req: EnrollRequest, actor: Actor, scope: Scope, idempotencyKey?: string): Promise<{ pathway: PathwayView; replayed: boolean }> {
     assertInScope(scope, req.careTeam);
     const definitionId = req.definition?.id ?? DEFAULT_DEFINITION_ID;
-    const definition = this.deps.definitions.get(definitionId, req.definition?.version);
+    // Versions published since (by any API process) are offered at once.
+    await attachRegistry(this.deps.definitions, this.db);
+    await this.deps.definitions.refresh();
+    const definition = this.deps.definitions.forEnrolment(definitionId, req.definition?.version);
     if (!definition) {
       throw new HttpProblem(400, 'unknown pathway definition', {
-        errors: [{ field: 'definition', message: 'no such definition or version (GET /v1/definitions lists them)' }],
+        errors: [{ field: 'definition', message: 'no such published definition or version (GET /v1/definitions lists them; a retired version takes no new enrolments)' }],
       });
     }
     const pathwayId = pathwayIdFor(req.patientRef, this.deps.patientKey);

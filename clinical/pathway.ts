@@ -7,7 +7,7 @@
 import type { BaselineMeasure, PathwayDefinition, RedFlag, Stage, WorkupItem } from './definition';
 import { STAGES } from './vocabulary';
 import type { ActionInput, Actor, ProcedureInput, ReassessmentInput, RedFlagReport, Scores, WorkupResultInput } from './events';
-import { may, type Permission, type Role } from './permissions';
+import { isClinicalRole, may, type Permission, type Role } from './permissions';
 import {
   DAY_MS,
   calendarDaysBetween,
@@ -568,7 +568,7 @@ export function checkEvent(s: PathwayState, event: PathwayEvent, now: number): R
       }
       if (p.overrideReason !== undefined) {
         if (p.type !== 'scs-trial') return { code: 'invalid', field: 'overrideReason', message: 'overrideReason is only for a spinal cord stimulation trial' };
-        if (event.actor.role !== 'clinician') return { code: 'forbidden', field: 'overrideReason', message: 'only a clinician may override the months of conservative care before a trial' };
+        if (!isClinicalRole(event.actor.role)) return { code: 'forbidden', field: 'overrideReason', message: 'only a clinician may override the months of conservative care before a trial' };
       }
       const belongs =
         s.stage === 'interventional'
@@ -656,7 +656,7 @@ export function checkEvent(s: PathwayState, event: PathwayEvent, now: number): R
           return s.status === 'active' ? null : conflict(`the pathway is ${s.status}; only an active pathway can be held`);
         case 'resume':
           // Stepped care after a red flag is a clinical decision; a hold or lost to follow-up is not.
-          if (s.status === 'urgent-referral' && event.actor.role !== 'clinician' && event.actor.role !== 'system') {
+          if (s.status === 'urgent-referral' && !isClinicalRole(event.actor.role) && event.actor.role !== 'system') {
             return { code: 'forbidden', message: 'only a clinician may resume a pathway after an urgent referral' };
           }
           return s.status === 'on-hold' || s.status === 'urgent-referral'

@@ -1,25 +1,136 @@
 /**
- * /v1/definitions: the pathway definitions on offer, each with its rules as sentences a
- * clinician can read, filled in with that version's own numbers.
+ * /v1/definitions: the pathway definitions as records (docs/definitions.md). Everyone reads the
+ * published and retired versions, each rule as a sentence with that version's numbers; a
+ * clinical lead also sees drafts, makes a draft from a version, changes and validates it,
+ * publishes it with a reason, retires a version, and compares two versions.
  */
-import { Router } from 'express';
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import { checkDefinition } from '../../clinical/definition-check';
+import { describeChange, diffDefinitions } from '../../clinical/definition-diff';
+import { may } from '../../clinical/permissions';
 import type { DefinitionRegistry } from '../../clinical/registry';
 import { describeRules } from '../../clinical/rules';
+import {
+  VersionRefused,
+  attachRegistry,
+  createDraft,
+  listVersions,
+  publishVersion,
+  readVersion,
+  retireVersion,
+  saveDraft,
+} from '../../record/definitions';
+import type { RecordDb } from '../../record/store';
 import { requirePermission } from '../auth';
-import { HttpProblem } from '../problem';
+import { HttpProblem, invalid } from '../problem';
 
-export function definitionsRouter(definitions: DefinitionRegistry): Router {
+export const ReasonSchema = z.object({ reason: z.string().trim().min(3).max(2000).describe('Why: kept with the version') }).strict();
+export const DraftRequestSchema = z.object({}).strict();
+export const DiffQuerySchema = z.object({ from: z.coerce.number().int().min(1), to: z.coerce.number().int().min(1) }).strict();
+
+const VersionParamSchema = z.coerce.number().int().min(1).max(1_000_000);
+
+export function versionParam(req: Request): number {
+  const v = VersionParamSchema.safeParse(req.params.version);
+  if (!v.success) throw new HttpProblem(404, 'no such pathway definition');
+  return v.data;
+}
+
+function refused(err: unknown): never {
+  if (err instanceof VersionRefused) throw new HttpProblem(err.code === 'not-found' ? 404 : 409, err.message);
+  throw err;
+}
+
+export function definitionsRouter(definitions: DefinitionRegistry, db: RecordDb): Router {
   const router = Router();
-  router.get('/', (req, res) => {
-    requirePermission(req, 'read');
-    res.json({ items: definitions.list().map((d) => ({ id: d.id, version: d.version, title: d.title })) });
+  const ready = () => attachRegistry(definitions, db);
+
+  /** A version the caller may see: drafts only for those who author them. */
+  const visible = async (req: Request, id: string, version: number) => {
+    await ready();
+    const found = await readVersion(db, id, version);
+    if (!found || (found.version.status === 'draft' && !may(req.principal!.role, 'author-definitions'))) throw new HttpProblem(404, 'no such pathway definition');
+    return found;
+  };
+
+  router.get('/', async (req, res) => {
+    const principal = requirePermission(req, 'read');
+    await ready();
+    res.json({ items: await listVersions(db, { drafts: may(principal.role, 'author-definitions') }) });
   });
-  router.get('/:id/:version', (req, res) => {
-    requirePermission(req, 'read');
-    const version = Number(req.params.version);
-    const definition = Number.isInteger(version) ? definitions.get(req.params.id!, version) : undefined;
-    if (!definition) throw new HttpProblem(404, 'no such pathway definition');
-    res.json({ definition, rules: describeRules(definition) });
+
+  /** Checks a definition without keeping it: the console's validation in place. */
+  router.post('/validate', async (req, res) => {
+    requirePermission(req, 'author-definitions');
+    const check = checkDefinition(req.body);
+    res.json(check.ok ? { valid: true, errors: [], rules: describeRules(check.definition) } : { valid: false, errors: check.errors });
   });
+
+  router.get('/:id/diff', async (req, res) => {
+    requirePermission(req, 'read');
+    const q = DiffQuerySchema.safeParse(req.query);
+    if (!q.success) throw invalid(q.error);
+    const [from, to] = [await visible(req, req.params.id!, q.data.from), await visible(req, req.params.id!, q.data.to)];
+    const changes = diffDefinitions(from.definition, to.definition);
+    res.json({ id: req.params.id, from: q.data.from, to: q.data.to, changes: changes.map((c) => ({ ...c, text: describeChange(c) })) });
+  });
+
+  router.get('/:id/:version', async (req, res) => {
+    requirePermission(req, 'read');
+    const { version, definition } = await visible(req, req.params.id!, versionParam(req));
+    const check = version.status === 'draft' ? checkDefinition(definition) : undefined;
+    res.json({ ...version, definition, rules: describeRules(definition), ...(check ? { validation: { valid: check.ok, errors: check.ok ? [] : check.errors } } : {}) });
+  });
+
+  router.post('/:id/:version/drafts', async (req, res) => {
+    const principal = requirePermission(req, 'author-definitions');
+    const body = DraftRequestSchema.safeParse(req.body ?? {});
+    if (!body.success) throw invalid(body.error);
+    await visible(req, req.params.id!, versionParam(req));
+    const draft = await createDraft(db, req.params.id!, versionParam(req), principal.id).catch(refused);
+    res.status(201).location(`/v1/definitions/${draft.version.id}/${draft.version.version}`).json({ ...draft.version, definition: draft.definition });
+  });
+
+  /** Replaces a draft with the definition sent, which must pass the schema and clinical sanity. */
+  router.put('/:id/:version', async (req, res) => {
+    requirePermission(req, 'author-definitions');
+    const version = versionParam(req);
+    await visible(req, req.params.id!, version);
+    const check = checkDefinition(req.body);
+    if (!check.ok) throw new HttpProblem(400, `invalid ${check.errors.map((e) => e.field).join(', ')}`, { errors: check.errors });
+    if (check.definition.id !== req.params.id || check.definition.version !== version) {
+      throw new HttpProblem(400, 'the definition names another version', { errors: [{ field: 'version', message: `must be ${req.params.id} v${version}, as in the path` }] });
+    }
+    const saved = await saveDraft(db, check.definition).catch(refused);
+    res.json({ ...saved, definition: check.definition, rules: describeRules(check.definition) });
+  });
+
+  router.post('/:id/:version/publish', async (req, res) => {
+    const principal = requirePermission(req, 'publish-definitions');
+    const body = ReasonSchema.safeParse(req.body);
+    if (!body.success) throw invalid(body.error);
+    const version = versionParam(req);
+    const { definition } = await visible(req, req.params.id!, version);
+    // Checked again: the rules of sanity may have grown since the draft was saved.
+    const check = checkDefinition(definition);
+    if (!check.ok) throw new HttpProblem(400, `the draft is not valid: ${check.errors.map((e) => e.field).join(', ')}`, { errors: check.errors });
+    const published = await publishVersion(db, req.params.id!, version, principal.id, body.data.reason).catch(refused);
+    // New enrolments in this process take it at once; other processes read it on their next enrolment.
+    await definitions.refresh();
+    res.json({ ...published, definition });
+  });
+
+  router.post('/:id/:version/retire', async (req, res) => {
+    const principal = requirePermission(req, 'publish-definitions');
+    const body = ReasonSchema.safeParse(req.body);
+    if (!body.success) throw invalid(body.error);
+    const version = versionParam(req);
+    await visible(req, req.params.id!, version);
+    const retired = await retireVersion(db, req.params.id!, version, principal.id, body.data.reason).catch(refused);
+    await definitions.refresh();
+    res.json(retired);
+  });
+
   return router;
 }

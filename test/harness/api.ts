@@ -26,6 +26,7 @@ export const KEYS: Record<string, { key: string; role: Role; careTeams?: string[
   teamACoordinator: { key: 'test-team-a-coordinator-key', role: 'coordinator', careTeams: ['team-a'] },
   teamAClinician: { key: 'test-team-a-clinician-key', role: 'clinician', careTeams: ['team-a'] },
   teamAViewer: { key: 'test-team-a-viewer-key', role: 'viewer', careTeams: ['team-a'] },
+  lead: { key: 'test-lead-key-0001', role: 'lead' },
 };
 
 export class CapturingLogger implements Logger {
@@ -80,11 +81,13 @@ export async function startApi(opts: { channel?: CareTeamChannel; record?: Recor
   await eventually(() => workersPolling(env.connection, 'default', worker.taskQueue), (n) => n > 0);
   const logger = new CapturingLogger();
   const patientKey = randomBytes(32).toString('hex');
-  const makeService = () => new PathwayService({ client: env.client, taskQueue: worker.taskQueue, definitions: loadDefinitions(), patientKey, record: worker.record });
+  // One registry for the API and its service, as the running service has: a version published through the API is enrolled on at once.
+  const definitions = loadDefinitions();
+  const makeService = () => new PathwayService({ client: env.client, taskQueue: worker.taskQueue, definitions, patientKey, record: worker.record });
   const makeApp = (service: PathwayService) =>
     createApp({
       pathways: service,
-      definitions: loadDefinitions(),
+      definitions,
       apiKeys: testKeyStore(),
       logger,
       metrics,
