@@ -17,7 +17,7 @@ import {
   WorklistItemSchema,
   WorklistQuerySchema,
 } from './schemas';
-import { DiffQuerySchema, DraftRequestSchema, ReasonSchema } from './routes/definitions';
+import { DiffQuerySchema, DraftRequestSchema, ReasonSchema, SimulateRequestSchema } from './routes/definitions';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -337,6 +337,24 @@ export function openApiDocument(): JsonSchema & { paths: Record<string, Record<s
           parameters: [...versionParams, idempotencyKey],
           requestBody: { required: false, content: { 'application/json': { schema: schema(DraftRequestSchema, 'input') } } },
           responses: { '201': json('The draft', { type: 'object' }), ...WRITE, '404': problem('No such definition or version') },
+        },
+      },
+      '/v1/definitions/{id}/{version}/simulate': {
+        post: {
+          summary:
+            "What-if (lead): the cohort's recorded pathways (a care team, a definition version, enrolment dates, or a list of pathways) replayed through this version's rules from the record store, never touching Temporal; per pathway the first difference (when, which rule, old and new numbers), and the cohort's figures, candidate against recorded",
+          operationId: 'definition-simulate',
+          parameters: [...versionParams, idempotencyKey],
+          requestBody: { required: false, content: { 'application/json': { schema: schema(SimulateRequestSchema, 'input') } } },
+          responses: { '201': json('The simulation (kept; the differing pathways listed)', { type: 'object' }), ...WRITE, '404': problem('No such definition or version') },
+        },
+      },
+      '/v1/definitions/simulations/{simulationId}': {
+        get: {
+          summary: 'A simulation as kept, with a result for every pathway of its cohort (lead)',
+          operationId: 'definition-simulation',
+          parameters: [{ name: 'simulationId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
+          responses: { '200': json('The simulation', { type: 'object' }), ...READ, '404': problem('No such simulation') },
         },
       },
       '/v1/definitions/{id}/{version}/publish': {

@@ -24,9 +24,25 @@ import {
 import type { RecordDb } from '../../record/store';
 import { requirePermission } from '../auth';
 import { HttpProblem, invalid } from '../problem';
+import { readSimulation, runSimulation } from '../../record/simulations';
 
 export const ReasonSchema = z.object({ reason: z.string().trim().min(3).max(2000).describe('Why: kept with the version') }).strict();
 export const DraftRequestSchema = z.object({}).strict();
+const isoDateTime = z.iso.datetime({ offset: true });
+export const SimulateRequestSchema = z
+  .object({
+    cohort: z
+      .object({
+        careTeam: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/).optional(),
+        definitionVersion: z.number().int().min(1).optional().describe('Only pathways on this version (any version of the id when absent)'),
+        enrolledFrom: isoDateTime.optional(),
+        enrolledBefore: isoDateTime.optional(),
+        pathwayIds: z.array(z.string().regex(/^pw-[0-9a-f]{32}$/, 'a pathway id')).min(1).max(10_000).optional(),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
 export const DiffQuerySchema = z.object({ from: z.coerce.number().int().min(1), to: z.coerce.number().int().min(1) }).strict();
 
 const VersionParamSchema = z.coerce.number().int().min(1).max(1_000_000);
@@ -67,6 +83,14 @@ export function definitionsRouter(definitions: DefinitionRegistry, db: RecordDb)
     res.json(check.ok ? { valid: true, errors: [], rules: describeRules(check.definition) } : { valid: false, errors: check.errors });
   });
 
+  router.get('/simulations/:simulationId', async (req, res) => {
+    const principal = requirePermission(req, 'author-definitions');
+    const simulation = /^[0-9a-f-]{36}$/.test(req.params.simulationId!) ? await readSimulation(db, req.params.simulationId!) : undefined;
+    // Another lead's simulation limited to care teams this caller may not see is not shown.
+    if (!simulation || (principal.careTeams && simulation.results.some((r) => !principal.careTeams!.includes(r.careTeam)))) throw new HttpProblem(404, 'no such simulation');
+    res.json(simulation);
+  });
+
   router.get('/:id/diff', async (req, res) => {
     requirePermission(req, 'read');
     const q = DiffQuerySchema.safeParse(req.query);
@@ -104,6 +128,17 @@ export function definitionsRouter(definitions: DefinitionRegistry, db: RecordDb)
     }
     const saved = await saveDraft(db, check.definition).catch(refused);
     res.json({ ...saved, definition: check.definition, rules: describeRules(check.definition) });
+  });
+
+  /** Replays the cohort's recorded pathways through this version (a draft or any other), never touching Temporal. */
+  router.post('/:id/:version/simulate', async (req, res) => {
+    const principal = requirePermission(req, 'author-definitions');
+    const body = SimulateRequestSchema.safeParse(req.body ?? {});
+    if (!body.success) throw invalid(body.error);
+    const { definition } = await visible(req, req.params.id!, versionParam(req));
+    const simulation = await runSimulation(db, definition, { definitionId: definition.id, ...body.data.cohort, ...(principal.careTeams ? { careTeams: principal.careTeams } : {}) }, principal.id);
+    const { results, ...rest } = simulation;
+    res.status(201).location(`/v1/definitions/simulations/${simulation.simulationId}`).json({ ...rest, differing: results.filter((r) => r.differs) });
   });
 
   router.post('/:id/:version/publish', async (req, res) => {

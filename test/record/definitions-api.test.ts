@@ -15,6 +15,7 @@ import { attachRegistry } from '../../record/definitions';
 import type { RecordStore } from '../../record/store';
 import { CapturingLogger, http, listen, testKeyStore } from '../harness/api';
 import { freshRecordStore, testCipher } from '../harness/record-store';
+import { PurePathway } from '../harness/recorded-pathways';
 
 let store: RecordStore;
 let server: Server;
@@ -93,6 +94,34 @@ describe('definition versions', () => {
     expect((await call('PUT', '/v1/definitions/psps-lumbar/3', { as: 'lead', body: changed })).status).toBe(409);
     expect((await call('POST', '/v1/definitions/psps-lumbar/3/publish', { as: 'lead', body: { reason: 'again' } })).status).toBe(409);
     expect((await call('GET', '/v1/definitions/psps-lumbar/3', { as: 'viewer' })).body.definition.stages.conservative.response.painReductionPercent).toBe(50);
+  });
+
+  it('tries v3 on past patients: the recorded v2 pathways whose decisions change, and the cohort figures', async () => {
+    const v2 = definitions.get('psps-lumbar', 2)!;
+    const T0 = Date.UTC(2026, 0, 5, 9);
+    // Baseline pain 10; at day 43 pain 7 (30%: responding on v2, not on v3), 5 (50%: both), 8 (neither).
+    const recorded = [7, 5, 8].map((pain, i) => {
+      const p = new PurePathway(`sim-api-${i}`, v2, { at: T0 + i * 60_000, careTeam: i === 2 ? 'team-b' : 'team-a' });
+      p.reassess(43, { painNrs: pain, odi: 50 });
+      if (p.state.stage === 'conservative') p.reassess(85, { painNrs: pain, odi: 50 });
+      return p;
+    });
+    for (const p of recorded) await p.write(store.db, testCipher());
+
+    const asClinician = await call('POST', '/v1/definitions/psps-lumbar/3/simulate', { as: 'clinician', body: {} });
+    expect(asClinician.status).toBe(403);
+    const res = await call('POST', '/v1/definitions/psps-lumbar/3/simulate', { as: 'lead', body: { cohort: { definitionVersion: 2 } } });
+    expect(res.status).toBe(201);
+    expect(res.body.summary).toMatchObject({ pathways: 3, differing: 1, recorded: { completed: 2 }, candidate: { completed: 1 } });
+    expect(res.body.differing.map((d: any) => d.enrolmentId)).toEqual(['sim-api-0']);
+    expect(res.body.differing[0].firstDifference).toMatchObject({ ruleId: 'response.conservative', recorded: { numbers: { painThresholdPercent: 30 } }, simulated: { numbers: { painThresholdPercent: 50 } } });
+
+    const byTeam = await call('POST', '/v1/definitions/psps-lumbar/3/simulate', { as: 'lead', body: { cohort: { careTeam: 'team-b' } } });
+    expect(byTeam.body.summary).toMatchObject({ pathways: 1, differing: 0 });
+    const kept = await call('GET', res.headers.get('location')!, { as: 'lead' });
+    expect(kept.body.results).toHaveLength(3);
+    expect(kept.body.cohortDigest).toMatch(/^[0-9a-f]{64}$/);
+    expect((await call('POST', '/v1/definitions/psps-lumbar/3/simulate', { as: 'lead', body: { cohort: { pathwayIds: ['not-a-pathway'] } } })).body.errors[0].field).toBe('cohort.pathwayIds.0');
   });
 
   it('retires a version (no new enrolments on it) but never the only published one', async () => {
