@@ -419,8 +419,13 @@ export function missingBaseline(s: PathwayState): BaselineMeasure[] {
 /** When the pathway's conservative care began: recorded at enrolment, or the enrolment itself. */
 export const conservativeCareSince = (s: PathwayState): string => s.conservativeCareSince ?? s.enrolledAt;
 
-function copy<T>(value: T): T {
-  return JSON.parse(JSON.stringify(value)) as T;
+/**
+ * A private copy of the state for a transition. The definition is shared, not copied: nothing
+ * changes a definition, and copying it on every event was most of a what-if replay's time.
+ */
+function copy(state: PathwayState): PathwayState {
+  const { definition, ...rest } = state;
+  return { ...(JSON.parse(JSON.stringify(rest)) as Omit<PathwayState, 'definition'>), definition };
 }
 
 export function enroll(e: Enrollment, now: number): Outcome {

@@ -251,8 +251,12 @@ function decisionNumbers(n: Numbers | undefined): Array<[string, unknown]> | nul
   return n === undefined ? null : Object.keys(n).filter((k) => !DEFINITION_NUMBERS.has(k)).sort().map((k) => [k, n[k]]);
 }
 
-/** A copy of the state whose timeline keeps only what the rules read back (kind and times), so each step stays cheap. */
+/**
+ * Keeps of the state only what the rules read back, so each step's copy stays cheap: of the
+ * timeline, each entry's kind and times; of the reassessments (only ever appended), none.
+ */
 function lean(state: PathwayState, from: number): void {
+  state.reassessments = [];
   for (let i = from; i < state.timeline.length; i++) {
     const e = state.timeline[i]!;
     state.timeline[i] = { event: e.event, at: e.at, ...(e.occurredAt ? { occurredAt: e.occurredAt } : {}) } as TimelineEntry;

@@ -94,3 +94,90 @@ export class PurePathway {
     this.progress = next.progress;
   }
 }
+
+/** A small seeded generator (mulberry32), so every run seeds the same pathways. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * A pathway that does what clinics do: each due item met a few days late (or, now and then,
+ * never: lost to follow-up), pain relief drawn at random, holds, red flags and their
+ * resumption, every stage reachable. Changes the rules would refuse are not made.
+ */
+export function randomPathway(i: number, definition: PathwayDefinition, start: number, rnd = seeded(i + 1)): PurePathway {
+  const baseline = { painNrs: 6 + Math.round(rnd() * 40) / 10, odi: 30 + Math.round(rnd() * 40) };
+  const p = new PurePathway(`random-${i}`, definition, { at: start, careTeam: `team-${i % 5}`, baseline });
+  const startDay = (at: string) => (Date.parse(at) - Date.parse(p.state.enrolledAt)) / DAY_MS;
+  const tryApply = (day: number, event: PathwayEvent): boolean => {
+    const at = Date.parse(p.state.enrolledAt) + day * DAY_MS;
+    p.passTo(at);
+    if (checkEvent(p.state, event, at)) return false;
+    p.state = applyEvent(p.state, event, at).state;
+    return true;
+  };
+  let day = 0;
+  for (let step = 0; step < 30 && p.state.status !== 'completed' && p.state.status !== 'withdrawn' && p.state.status !== 'closed'; step++) {
+    if (p.state.status !== 'active') {
+      day += 7 + Math.floor(rnd() * 21);
+      if (!tryApply(day, { type: 'action', actor: CLINICIAN, input: { action: 'resume', reason: 'ready again' } })) break;
+      continue;
+    }
+    const due = p.state.due;
+    if (!due) break;
+    const roll = rnd();
+    if (roll < 0.03) break; // lost to follow-up from here on
+    day = Math.max(day, startDay(due.dueAt)) + Math.floor(rnd() * 5) + 0.25;
+    if (roll < 0.07) {
+      tryApply(day, { type: 'action', actor: COORDINATOR, input: { action: 'hold', reason: 'travelling' } });
+      continue;
+    }
+    if (roll < 0.09) {
+      tryApply(day, { type: 'red-flags', actor: CLINICIAN, input: { redFlags: ['infection'] } });
+      continue;
+    }
+    const pain = Math.round(p.state.reference.painNrs * (1 - rnd() * 0.75) * 10) / 10;
+    const odi = Math.max(0, Math.round((p.state.reference.odi ?? 40) - rnd() * 15));
+    const procedure = (type: ProcedureInput['type'], extra: Partial<ProcedureInput> = {}) =>
+      tryApply(day, { type: 'procedure', actor: CLINICIAN, input: { type, performedAt: new Date(Date.parse(p.state.enrolledAt) + day * DAY_MS).toISOString(), ...extra } });
+    let done = true;
+    switch (due.kind) {
+      case 'baseline':
+      case 'reassessment':
+      case 'trial-reassessment':
+        done = tryApply(day, { type: 'reassessment', actor: CLINICIAN, input: { painNrs: pain, odi, dailyMme: Math.round(rnd() * 90), redFlags: [] } });
+        break;
+      case 'procedure':
+        done = procedure(definition.stages.interventional.procedures[Math.floor(rnd() * definition.stages.interventional.procedures.length)]!);
+        break;
+      case 'psychological-evaluation':
+        done = procedure('psychological-evaluation', { outcome: rnd() < 0.85 ? 'cleared' : 'not-cleared' });
+        break;
+      case 'scs-trial':
+        done = procedure('scs-trial');
+        break;
+      case 'scs-implant':
+        done = procedure('scs-implant');
+        break;
+      case 'workup': {
+        const item = pendingWorkup(p.state)[0];
+        done = item ? tryApply(day, { type: 'workup-result', actor: COORDINATOR, input: { item } }) : false;
+        break;
+      }
+      case 'surgical-consult':
+        done = tryApply(day, { type: 'workup-result', actor: COORDINATOR, input: { item: 'surgical-consult' } });
+        break;
+    }
+    if (!done) tryApply(day, { type: 'action', actor: COORDINATOR, input: { action: 'withdraw', reason: 'could not go on' } });
+  }
+  // Time passes to the end of the seed: what is owed is reminded, then lost to follow-up.
+  p.passTo(Date.parse(p.state.enrolledAt) + (day + 60) * DAY_MS);
+  return p;
+}

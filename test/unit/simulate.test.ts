@@ -9,7 +9,7 @@ import type { PathwayDefinition } from '../../clinical/definition';
 import { loadDefinitions } from '../../clinical/registry';
 import { DAY_MS } from '../../clinical/rules';
 import { recordedInputs, simulatePathway, summarise } from '../../clinical/simulate';
-import { CLINICIAN, COORDINATOR, PurePathway } from '../harness/recorded-pathways';
+import { CLINICIAN, COORDINATOR, PurePathway, randomPathway } from '../harness/recorded-pathways';
 
 const V2 = loadDefinitions().get('psps-lumbar', 2)!;
 const T0 = Date.UTC(2026, 0, 5, 9);
@@ -56,6 +56,16 @@ describe('simulatePathway with the pathway\'s own version', () => {
       const result = simulatePathway(p.history(), p.state.definition);
       expect(result.firstDifference, p.enrolmentId).toBeNull();
       expect(result.simulated).toEqual(result.recorded);
+    }
+  });
+
+  it('reproduces 300 seeded pathways of every kind (each stage, holds, red flags, lost to follow-up), on v1 and v2', () => {
+    for (const definition of [loadDefinitions().get('psps-lumbar', 1)!, V2]) {
+      const pathways = Array.from({ length: 150 }, (_, i) => randomPathway(i, definition, T0 + i * 3600_000));
+      const reached = new Set(pathways.flatMap((p) => p.state.timeline.map((e) => `${e.stageAfter}/${e.statusAfter}`)));
+      for (const kind of ['revision-referral/completed', 'scs/active', 'conservative/urgent-referral', 'interventional/on-hold', 'conservative/completed']) expect(reached).toContain(kind);
+      const differing = pathways.map((p) => simulatePathway(p.history(), definition)).filter((r) => r.differs);
+      expect(differing.map((r) => [r.enrolmentId, r.firstDifference])).toEqual([]);
     }
   });
 
