@@ -63,7 +63,9 @@ export type TimelineEvent =
   | 'referral-issued'
   | 'completed'
   | 'reminder'
-  | 'notification';
+  | 'notification'
+  /** A clinical lead moved the pathway to a newer published version of its definition (docs/definitions.md). */
+  | 'definition-migrated';
 
 export interface TimelineEntry {
   seq: number;
@@ -1225,4 +1227,88 @@ export function noteHandover(state: PathwayState, now: number, effects: Effect[]
     });
   }
   return t.s;
+}
+
+/** What a migration of a running pathway to a newer published version carries (workflows/messages.ts). */
+export interface DefinitionMigration {
+  migrationId: string;
+  /** The newer version, whole: the workflow carries it, never reads it from elsewhere. */
+  definition: PathwayDefinition;
+  /** The simulation of the same cohort that preceded it. */
+  simulationId: string;
+  reason: string;
+  /** Where a stage goes in the new version, where it should not stay where it is; absent: the same stage. */
+  stageMapping?: Partial<Record<Stage, Stage>>;
+}
+
+/**
+ * Whether the pathway can move to the new version: the same definition, a newer version, a stage
+ * that the mapping keeps or moves on, and a state the new version can take. Null, or why not.
+ */
+export function checkMigration(s: PathwayState, m: DefinitionMigration, actor: Actor): Refusal | null {
+  if (!may(actor.role as Role, 'migrate-pathways')) return { code: 'forbidden', message: `role ${actor.role} may not migrate-pathways` };
+  if (isClosed(s.status)) return conflict(`the pathway is ${s.status}; it accepts no more changes`);
+  const from = s.definition;
+  const to = m.definition;
+  if (to.id !== from.id) return { code: 'invalid', field: 'definition.id', message: `the pathway follows ${from.id}, not ${to.id}` };
+  if (to.version <= from.version) return conflict(`the pathway is on ${from.id} v${from.version} already, not older than v${to.version}`, 'definition.version');
+  const stage = m.stageMapping?.[s.stage] ?? s.stage;
+  if (!STAGES.includes(stage)) return { code: 'invalid', field: `stageMapping.${s.stage}`, message: `${String(stage)} is not a stage` };
+  if (STAGES.indexOf(stage) < STAGES.indexOf(s.stage)) return conflict(`the stage mapping moves ${s.stage} back to ${stage}; a migration never undoes care given`, `stageMapping.${s.stage}`);
+  // A responding run the new version would already call sustained: discharging is a clinician's decision, not a migration's.
+  if (stage === s.stage && s.consecutiveResponses >= to.sustainedResponse.consecutiveResponses) {
+    return conflict(
+      `the pathway has ${s.consecutiveResponses} responding reassessments in a row, which ${to.id} v${to.version} already counts as a sustained response (${to.sustainedResponse.consecutiveResponses}); discharge it instead`,
+      'definition.sustainedResponse.consecutiveResponses',
+    );
+  }
+  if (stage === 'interventional' && s.stage === 'interventional' && s.proceduresAwaitingReassessment > 0) {
+    const last = [...s.procedures].reverse().find((p) => p.stage === 'interventional');
+    if (last && !(to.stages.interventional.procedures as string[]).includes(last.type)) {
+      return conflict(`a ${last.type} awaits its reassessment, and ${to.id} v${to.version} offers no ${last.type}`, 'definition.stages.interventional.procedures');
+    }
+  }
+  if (stage === 'revision-referral' && s.stage === 'revision-referral' && s.workup.referralIssuedAt === undefined) {
+    const done = Object.keys(s.workup.completed);
+    const unknown = done.filter((item) => !(to.stages['revision-referral'].workupItems as string[]).includes(item));
+    if (unknown.length) return conflict(`completed work-up ${unknown.join(', ')} is not part of ${to.id} v${to.version}`, 'definition.stages.revision-referral.workupItems');
+  }
+  return null;
+}
+
+/**
+ * Moves the pathway to the new version. Decisions already taken stand; from now on the new
+ * version's numbers decide, its cadence included. The item due now stays as it was set, unless
+ * the mapping moves the stage on, which enters the new stage as an escalation does.
+ */
+export function applyMigration(state: PathwayState, m: DefinitionMigration, actor: Actor, now: number): Outcome {
+  const t = new Transition(copy(state), now);
+  const s = t.s;
+  const from = s.definition;
+  const stage = m.stageMapping?.[s.stage] ?? s.stage;
+  const stageBefore = s.stage;
+  t.record(
+    {
+      actor,
+      event: 'definition-migrated',
+      reason: m.reason,
+      numbers: {
+        definition: from.id,
+        fromVersion: from.version,
+        toVersion: m.definition.version,
+        migrationId: m.migrationId,
+        simulationId: m.simulationId,
+        fromStage: stageBefore,
+        toStage: stage,
+      },
+      summary: `Moved from ${from.id} v${from.version} to v${m.definition.version}${stage !== stageBefore ? `, from ${stageBefore} to ${stage}` : ''}.`,
+    },
+    () => {
+      s.definition = m.definition;
+      if (stage !== stageBefore) t.enterStage(stage);
+      else if (s.cadence) s.cadence = { ...s.cadence, everyDays: s.stage === 'scs' ? m.definition.stages.scs.followUpEveryDays : m.definition.stages.conservative.reassessEveryDays };
+    },
+  );
+  if (stage !== stageBefore) t.notify('stage-changed');
+  return t.outcome();
 }

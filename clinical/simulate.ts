@@ -33,7 +33,7 @@ export interface RecordedHistory {
   enrolmentId: string;
   pathwayId: string;
   careTeam: string;
-  /** The version the pathway ran (its own copy). */
+  /** The version the pathway runs now (its own copy; the version it was enrolled on, unless it was migrated). */
   definition: PathwayDefinition;
   baseline: Scores;
   conservativeCareSince?: string;
@@ -358,7 +358,8 @@ export function simulatePathway(h: RecordedHistory, candidate: PathwayDefinition
   }
   passTime(horizon, Number.POSITIVE_INFINITY, true);
 
-  const recordedDecisions = h.timeline.filter((e) => e.event !== 'notification').map(decisionOf);
+  // A migration is no decision of the rules: the candidate is tried from enrolment on, in place of every version the pathway ran.
+  const recordedDecisions = h.timeline.filter((e) => e.event !== 'notification' && e.event !== 'definition-migrated').map(decisionOf);
   let firstDifference: FirstDifference | null = null;
   for (let i = 0; i < Math.max(recordedDecisions.length, simulated.length); i++) {
     const r = recordedDecisions[i] ?? null;
@@ -373,7 +374,7 @@ export function simulatePathway(h: RecordedHistory, candidate: PathwayDefinition
     enrolmentId: h.enrolmentId,
     pathwayId: h.pathwayId,
     careTeam: h.careTeam,
-    recordedVersion: h.definition.version,
+    recordedVersion: Number(h.timeline[0]!.numbers?.definitionVersion ?? h.definition.version),
     differs: firstDifference !== null,
     firstDifference,
     refused,

@@ -4,7 +4,7 @@
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { Actor, ActionInput, ProcedureInput, ReassessmentInput, RedFlagReport, WorkupResultInput } from '../clinical/events';
-import type { Effect, Enrollment, PathwayState, Refusal, TimelineEntry } from '../clinical/pathway';
+import type { DefinitionMigration, Effect, Enrollment, PathwayState, Refusal, TimelineEntry } from '../clinical/pathway';
 import type { WorkupItem } from '../clinical/definition';
 import type { RecordProgress } from '../record/batch';
 import type { CareTeamMessage } from '../activities/messages';
@@ -72,6 +72,12 @@ export const recordProcedure = defineUpdate<ChangeResult, [Command<ProcedureInpu
 export const recordWorkupResult = defineUpdate<ChangeResult, [Command<WorkupResultInput>]>('recordWorkupResult');
 export const reportRedFlags = defineUpdate<ChangeResult, [Command<RedFlagReport>]>('reportRedFlags');
 export const applyAction = defineUpdate<ChangeResult, [Command<ActionInput>]>('applyAction');
+
+/** A clinical lead's move of the pathway to a newer published version (a migration batch sends it, workflows/definition-migration.ts). */
+export const migrateDefinition = defineUpdate<ChangeResult, [Command<DefinitionMigration>]>('migrateDefinition');
+
+/** The patch under which a pathway accepts a migration to another definition version. */
+export const DEFINITION_MIGRATION_PATCH = 'definition-migration';
 
 /** Sent with the start (update-with-start): answers once the enrolment is in the record. */
 export const confirmEnrolment = defineUpdate<EnrolmentResult>('confirmEnrolment');
