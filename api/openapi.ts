@@ -17,7 +17,7 @@ import {
   WorklistItemSchema,
   WorklistQuerySchema,
 } from './schemas';
-import { DiffQuerySchema, DraftRequestSchema, ReasonSchema, SimulateRequestSchema } from './routes/definitions';
+import { DiffQuerySchema, DraftRequestSchema, MigrateRequestSchema, ReasonSchema, SimulateRequestSchema } from './routes/definitions';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -355,6 +355,29 @@ export function openApiDocument(): JsonSchema & { paths: Record<string, Record<s
           operationId: 'definition-simulation',
           parameters: [{ name: 'simulationId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
           responses: { '200': json('The simulation', { type: 'object' }), ...READ, '404': problem('No such simulation') },
+        },
+      },
+      '/v1/definitions/{id}/{version}/migrations': {
+        post: {
+          summary:
+            "Moves running pathways of a simulated cohort to this published version (lead): needs a simulation of the same cohort made in the last day; an audited batch through Temporal, rate-limited, resumable, each pathway moved once by its workflow's validated update or refused with the reason",
+          operationId: 'definition-migrate',
+          parameters: [...versionParams, idempotencyKey],
+          requestBody: { required: true, content: { 'application/json': { schema: schema(MigrateRequestSchema, 'input') } } },
+          responses: {
+            '202': json('Started: the migration id and how many pathways it moves; follow it at the Location', { type: 'object' }),
+            ...WRITE,
+            '404': problem('No such definition or version'),
+            '409': problem('Not published; no recent simulation of this version; or the cohort changed since it'),
+          },
+        },
+      },
+      '/v1/definitions/migrations/{migrationId}': {
+        get: {
+          summary: 'A migration: who asked, why, after which simulation, its progress and a result per pathway (lead)',
+          operationId: 'definition-migration',
+          parameters: [{ name: 'migrationId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
+          responses: { '200': json('The migration', { type: 'object' }), ...READ, '404': problem('No such migration') },
         },
       },
       '/v1/definitions/{id}/{version}/publish': {

@@ -43,6 +43,7 @@ import {
   type PathwayWorkflowInput,
   type RefusalDetails,
 } from '../workflows/messages';
+import { DEFINITION_MIGRATION_WORKFLOW_TYPE, definitionMigrationWorkflowId, type DefinitionMigrationInput } from '../workflows/definition-migration';
 import { HttpProblem } from './problem';
 import type { ChangeKind, EnrollRequest, ListQuery, WorklistQuery } from './schemas';
 
@@ -181,6 +182,19 @@ export class PathwayService {
         throw new HttpProblem(409, `the pathway is ${header.status}; it accepts no more changes`);
       }
       throw err;
+    }
+  }
+
+  /** Starts a bulk move of running pathways to a newer version (workflows/definition-migration.ts); starting the same one again finds it started. */
+  async startDefinitionMigration(input: DefinitionMigrationInput): Promise<void> {
+    try {
+      await this.deps.client.workflow.start(DEFINITION_MIGRATION_WORKFLOW_TYPE, {
+        workflowId: definitionMigrationWorkflowId(input.migration.migrationId),
+        taskQueue: this.deps.taskQueue,
+        args: [input],
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }
   }
 

@@ -4,8 +4,10 @@
  * clinical lead also sees drafts, makes a draft from a version, changes and validates it,
  * publishes it with a reason, retires a version, and compares two versions.
  */
+import { randomUUID } from 'node:crypto';
 import { Router, type Request } from 'express';
 import { z } from 'zod';
+import { StageSchema } from '../../clinical/definition';
 import { checkDefinition } from '../../clinical/definition-check';
 import { describeChange, diffDefinitions } from '../../clinical/definition-diff';
 import { may } from '../../clinical/permissions';
@@ -24,7 +26,10 @@ import {
 import type { RecordDb } from '../../record/store';
 import { requirePermission } from '../auth';
 import { HttpProblem, invalid } from '../problem';
+import { cohortEnrolments } from '../../record/histories';
+import { createMigration, readMigration } from '../../record/migrations-log';
 import { readSimulation, runSimulation } from '../../record/simulations';
+import type { PathwayService } from '../pathways-service';
 
 export const ReasonSchema = z.object({ reason: z.string().trim().min(3).max(2000).describe('Why: kept with the version') }).strict();
 export const DraftRequestSchema = z.object({}).strict();
@@ -43,6 +48,15 @@ export const SimulateRequestSchema = z
       .default({}),
   })
   .strict();
+export const MigrateRequestSchema = z
+  .object({
+    simulationId: z.uuid().describe('A simulation of this version over the same cohort, made in the last day'),
+    reason: z.string().trim().min(3).max(2000).describe('Why: kept with the migration and in each pathway\'s timeline'),
+    pathwayIds: z.array(z.string().regex(/^pw-[0-9a-f]{32}$/, 'a pathway id')).min(1).max(10_000).optional().describe("Only these pathways of the simulation's cohort; absent: every running one"),
+    stageMapping: z.partialRecord(StageSchema, StageSchema).optional().describe('Where a stage goes in the new version; absent: the same stage'),
+    perMinute: z.number().int().min(1).max(6000).default(600).describe('Pathways moved a minute, at most'),
+  })
+  .strict();
 export const DiffQuerySchema = z.object({ from: z.coerce.number().int().min(1), to: z.coerce.number().int().min(1) }).strict();
 
 const VersionParamSchema = z.coerce.number().int().min(1).max(1_000_000);
@@ -58,7 +72,10 @@ function refused(err: unknown): never {
   throw err;
 }
 
-export function definitionsRouter(definitions: DefinitionRegistry, db: RecordDb): Router {
+/** How recent a simulation a migration needs. */
+const SIMULATION_VALID_MS = 24 * 60 * 60 * 1000;
+
+export function definitionsRouter(definitions: DefinitionRegistry, db: RecordDb, pathways: Pick<PathwayService, 'startDefinitionMigration'>): Router {
   const router = Router();
   const ready = () => attachRegistry(definitions, db);
 
@@ -89,6 +106,13 @@ export function definitionsRouter(definitions: DefinitionRegistry, db: RecordDb)
     // Another lead's simulation limited to care teams this caller may not see is not shown.
     if (!simulation || (principal.careTeams && simulation.results.some((r) => !principal.careTeams!.includes(r.careTeam)))) throw new HttpProblem(404, 'no such simulation');
     res.json(simulation);
+  });
+
+  router.get('/migrations/:migrationId', async (req, res) => {
+    requirePermission(req, 'migrate-pathways');
+    const migration = /^[0-9a-f-]{36}$/.test(req.params.migrationId!) ? await readMigration(db, req.params.migrationId!) : undefined;
+    if (!migration) throw new HttpProblem(404, 'no such migration');
+    res.json({ ...migration, status: migration.finishedAt ? 'completed' : 'running', done: migration.results.length });
   });
 
   router.get('/:id/diff', async (req, res) => {
@@ -139,6 +163,52 @@ export function definitionsRouter(definitions: DefinitionRegistry, db: RecordDb)
     const simulation = await runSimulation(db, definition, { definitionId: definition.id, ...body.data.cohort, ...(principal.careTeams ? { careTeams: principal.careTeams } : {}) }, principal.id);
     const { results, ...rest } = simulation;
     res.status(201).location(`/v1/definitions/simulations/${simulation.simulationId}`).json({ ...rest, differing: results.filter((r) => r.differs) });
+  });
+
+  /**
+   * Moves running pathways of a simulated cohort to this published version: an audited batch
+   * through Temporal, which answers at once with where to follow its progress.
+   */
+  router.post('/:id/:version/migrations', async (req, res) => {
+    const principal = requirePermission(req, 'migrate-pathways');
+    const body = MigrateRequestSchema.safeParse(req.body);
+    if (!body.success) throw invalid(body.error);
+    const version = versionParam(req);
+    const { version: target, definition } = await visible(req, req.params.id!, version);
+    if (target.status !== 'published') throw new HttpProblem(409, `${target.id} v${target.version} is ${target.status}; pathways move only to a published version`);
+    const simulation = await readSimulation(db, body.data.simulationId);
+    const field = (message: string) => new HttpProblem(409, message, { errors: [{ field: 'simulationId', message }] });
+    if (!simulation || simulation.definition.id !== target.id || simulation.definition.version !== target.version) throw field(`no simulation of ${target.id} v${target.version} with that id`);
+    if (Date.now() - Date.parse(simulation.createdAt) > SIMULATION_VALID_MS) throw field('the simulation is more than a day old; simulate the cohort again');
+    const scope = principal.careTeams ? { careTeams: principal.careTeams } : {};
+    const now = await cohortEnrolments(db, { ...simulation.cohort, ...scope });
+    if (now.digest !== simulation.cohortDigest) throw field('the cohort has changed since the simulation (pathways enrolled, or another scope); simulate it again');
+    const inCohort = new Set(simulation.results.map((r) => r.pathwayId));
+    const asked = body.data.pathwayIds ?? [...inCohort];
+    const outside = asked.filter((id) => !inCohort.has(id));
+    if (outside.length) throw new HttpProblem(400, 'pathways outside the simulated cohort', { errors: [{ field: 'pathwayIds', message: `${outside.length} not in the simulation's cohort` }] });
+    // Those still running on an older version; the rest have nothing to move.
+    const running = asked.length
+      ? (await db.selectFrom('pathways').select('pathway_id').where('pathway_id', 'in', asked).where('closed_at', 'is', null).where('definition_version', '<', version).execute()).map((r) => r.pathway_id)
+      : [];
+    const migrationId = randomUUID();
+    await createMigration(db, {
+      migrationId,
+      definitionId: target.id,
+      toVersion: target.version,
+      simulationId: simulation.simulationId,
+      requestedBy: principal.id,
+      reason: body.data.reason,
+      stageMapping: body.data.stageMapping ?? {},
+      pathways: running.length,
+    });
+    await pathways.startDefinitionMigration({
+      migration: { migrationId, definition, simulationId: simulation.simulationId, reason: body.data.reason, ...(body.data.stageMapping ? { stageMapping: body.data.stageMapping } : {}) },
+      actor: { id: principal.id, role: principal.role },
+      pathwayIds: running,
+      perMinute: body.data.perMinute,
+    });
+    res.status(202).location(`/v1/definitions/migrations/${migrationId}`).json({ migrationId, pathways: running.length, simulation: { simulationId: simulation.simulationId, createdAt: simulation.createdAt, summary: simulation.summary } });
   });
 
   router.post('/:id/:version/publish', async (req, res) => {
