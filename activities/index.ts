@@ -12,6 +12,7 @@ import { CLOSING_MESSAGES_WORKFLOW_TYPE, type ClosingMessagesInput } from '../wo
 import { CareTeamKey, UndeliveredKey } from '../workflows/search-attributes';
 import type { CareTeamChannel } from './care-team-channel';
 import type { CareTeamMessage, DeliveryResult } from '../clinical/care-team-messages';
+import { definitionMigrationActivities } from './definition-migration';
 import { recordActivities, type RecordDeps } from './record';
 
 export type { CareTeamChannel } from './care-team-channel';
@@ -82,5 +83,5 @@ export function handOverActivities({ client }: Pick<ActivityDeps, 'client'>) {
 }
 
 export function createActivities({ channel, record, client, metrics }: ActivityDeps) {
-  return { ...deliveryActivities({ channel, metrics }), ...handOverActivities({ client }), ...recordActivities(record) };
+  return { ...deliveryActivities({ channel, metrics }), ...handOverActivities({ client }), ...recordActivities(record), ...definitionMigrationActivities({ client, record }) };
 }

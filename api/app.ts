@@ -159,7 +159,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/v1', fhirRouter(deps.pathways, deps.definitions));
   app.use('/v1/pathways', pathwaysRouter(deps.pathways));
   app.use('/v1/worklist', worklistRouter(deps.pathways));
-  app.use('/v1/definitions', definitionsRouter(deps.definitions));
+  app.use('/v1/definitions', definitionsRouter(deps.definitions, deps.record.store.db, deps.pathways));
   app.use('/v1/reports', reportsRouter(deps.pathways));
   app.use((_req, _res, next) => next(new HttpProblem(404, 'no such resource')));
   app.use(temporalUnavailableHandler(deps.logger));

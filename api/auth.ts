@@ -34,6 +34,7 @@ export const LOCAL_KEYS: Array<{ key: string; id: string; role: Role }> = [
   { key: 'local-viewer-key', id: 'local-viewer', role: 'viewer' },
   { key: 'local-coordinator-key', id: 'local-coordinator', role: 'coordinator' },
   { key: 'local-clinician-key', id: 'local-clinician', role: 'clinician' },
+  { key: 'local-lead-key', id: 'local-lead', role: 'lead' },
 ];
 
 export class ApiKeyStore {

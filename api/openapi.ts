@@ -17,6 +17,7 @@ import {
   WorklistItemSchema,
   WorklistQuerySchema,
 } from './schemas';
+import { DiffQuerySchema, DraftRequestSchema, MigrateRequestSchema, ReasonSchema, SimulateRequestSchema } from './routes/definitions';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -41,6 +42,8 @@ const idempotencyKey = {
   schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{8,128}$' },
 };
 const pathwayId = { name: 'pathwayId', in: 'path', required: true, schema: { type: 'string', pattern: '^pw-[0-9a-f]{32}$' } };
+const definitionIdParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+const versionParams = [definitionIdParam, { name: 'version', in: 'path', required: true, schema: { type: 'integer' } }];
 
 /** Every answer an authenticated /v1 operation can give besides its own. */
 const ANY = {
@@ -294,17 +297,109 @@ export function openApiDocument(): JsonSchema & { paths: Record<string, Record<s
         },
       },
       '/v1/definitions': {
-        get: { summary: 'The pathway definitions on offer', operationId: 'definitions', responses: { '200': json('Definitions', { type: 'object' }), ...ANY } },
+        get: {
+          summary: 'The versions of every pathway definition with their status (draft, published, retired) and who published them and why; drafts only for a lead',
+          operationId: 'definitions',
+          responses: { '200': json('Definition versions', { type: 'object' }), ...ANY },
+        },
+      },
+      '/v1/definitions/validate': {
+        post: {
+          summary: 'Checks a definition (lead): the schema, then clinical sanity (thresholds in range, intervals positive, every stage reachable, every rule referenced); each error names the field path',
+          operationId: 'definition-validate',
+          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
+          responses: { '200': json('{ valid, errors: [{ field, message }] }', { type: 'object' }), ...WRITE },
+        },
+      },
+      '/v1/definitions/{id}/diff': {
+        get: {
+          summary: 'What changed between two versions: each number, list or sentence, from what, to what',
+          operationId: 'definition-diff',
+          parameters: [definitionIdParam, ...queryParameters(DiffQuerySchema)],
+          responses: { '200': json('The changes', { type: 'object' }), ...READ, '404': problem('No such definition or version') },
+        },
       },
       '/v1/definitions/{id}/{version}': {
         get: {
-          summary: "A definition and its rules, each as a sentence a clinician can read with that version's numbers",
+          summary: "A version with its status and its rules, each as a sentence a clinician can read with that version's numbers (a draft also with its validation)",
           operationId: 'definition',
-          parameters: [
-            { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
-            { name: 'version', in: 'path', required: true, schema: { type: 'integer' } },
-          ],
+          parameters: versionParams,
           responses: { '200': json('The definition and its rules', { type: 'object' }), ...READ, '404': problem('No such definition or version') },
+        },
+        put: {
+          summary: "Replaces a draft (lead); refused with every field at fault when it fails the schema or clinical sanity",
+          operationId: 'definition-save-draft',
+          parameters: [...versionParams, idempotencyKey],
+          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', description: 'The whole definition, with the id and version of the path' } } } },
+          responses: { '200': json('The draft as saved', { type: 'object' }), ...WRITE, '404': problem('No such definition or version'), '409': problem('Not a draft: a published version never changes') },
+        },
+      },
+      '/v1/definitions/{id}/{version}/drafts': {
+        post: {
+          summary: 'A new draft copied from this version, under the next free version number (lead)',
+          operationId: 'definition-draft',
+          parameters: [...versionParams, idempotencyKey],
+          requestBody: { required: false, content: { 'application/json': { schema: schema(DraftRequestSchema, 'input') } } },
+          responses: { '201': json('The draft', { type: 'object' }), ...WRITE, '404': problem('No such definition or version') },
+        },
+      },
+      '/v1/definitions/{id}/{version}/simulate': {
+        post: {
+          summary:
+            "What-if (lead): the cohort's recorded pathways (a care team, a definition version, enrolment dates, or a list of pathways) replayed through this version's rules from the record store, never touching Temporal; per pathway the first difference (when, which rule, old and new numbers), and the cohort's figures, candidate against recorded",
+          operationId: 'definition-simulate',
+          parameters: [...versionParams, idempotencyKey],
+          requestBody: { required: false, content: { 'application/json': { schema: schema(SimulateRequestSchema, 'input') } } },
+          responses: { '201': json('The simulation (kept; the differing pathways listed)', { type: 'object' }), ...WRITE, '404': problem('No such definition or version') },
+        },
+      },
+      '/v1/definitions/simulations/{simulationId}': {
+        get: {
+          summary: 'A simulation as kept, with a result for every pathway of its cohort (lead)',
+          operationId: 'definition-simulation',
+          parameters: [{ name: 'simulationId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
+          responses: { '200': json('The simulation', { type: 'object' }), ...READ, '404': problem('No such simulation') },
+        },
+      },
+      '/v1/definitions/{id}/{version}/migrations': {
+        post: {
+          summary:
+            "Moves running pathways of a simulated cohort to this published version (lead): needs a simulation of the same cohort made in the last day; an audited batch through Temporal, rate-limited, resumable, each pathway moved once by its workflow's validated update or refused with the reason",
+          operationId: 'definition-migrate',
+          parameters: [...versionParams, idempotencyKey],
+          requestBody: { required: true, content: { 'application/json': { schema: schema(MigrateRequestSchema, 'input') } } },
+          responses: {
+            '202': json('Started: the migration id and how many pathways it moves; follow it at the Location', { type: 'object' }),
+            ...WRITE,
+            '404': problem('No such definition or version'),
+            '409': problem('Not published; no recent simulation of this version; or the cohort changed since it'),
+          },
+        },
+      },
+      '/v1/definitions/migrations/{migrationId}': {
+        get: {
+          summary: 'A migration: who asked, why, after which simulation, its progress and a result per pathway (lead)',
+          operationId: 'definition-migration',
+          parameters: [{ name: 'migrationId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
+          responses: { '200': json('The migration', { type: 'object' }), ...READ, '404': problem('No such migration') },
+        },
+      },
+      '/v1/definitions/{id}/{version}/publish': {
+        post: {
+          summary: 'Publishes a draft with a reason (lead): new enrolments may use it at once; running pathways keep their version until migrated',
+          operationId: 'definition-publish',
+          parameters: [...versionParams, idempotencyKey],
+          requestBody: { required: true, content: { 'application/json': { schema: schema(ReasonSchema, 'input') } } },
+          responses: { '200': json('The published version', { type: 'object' }), ...WRITE, '404': problem('No such definition or version'), '409': problem('Not a draft') },
+        },
+      },
+      '/v1/definitions/{id}/{version}/retire': {
+        post: {
+          summary: 'Retires a published version with a reason (lead): no new enrolments on it; pathways on it carry on',
+          operationId: 'definition-retire',
+          parameters: [...versionParams, idempotencyKey],
+          requestBody: { required: true, content: { 'application/json': { schema: schema(ReasonSchema, 'input') } } },
+          responses: { '200': json('The retired version', { type: 'object' }), ...WRITE, '404': problem('No such definition or version'), '409': problem('Not published, or the only published version of the id') },
         },
       },
       '/v1/pathways/summary': {

@@ -13,6 +13,7 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import type { Actor } from '../clinical/events';
 import { DEFAULT_DEFINITION_ID, type DefinitionRegistry } from '../clinical/registry';
+import { attachRegistry } from '../record/definitions';
 import type { NoteCipher } from '../record/note-cipher';
 import {
   listPathways,
@@ -43,6 +44,7 @@ import {
   type RefusalDetails,
 } from '../workflows/messages';
 import { inScope, type Scope } from './caller';
+import { DEFINITION_MIGRATION_WORKFLOW_TYPE, definitionMigrationWorkflowId, type DefinitionMigrationInput } from '../workflows/definition-migration';
 import { HttpProblem } from './problem';
 import type { ChangeKind, EnrolmentRequest, ListQuery, WorklistQuery } from './schemas';
 
@@ -95,10 +97,13 @@ export class PathwayService {
   async enrol(req: EnrolmentRequest, actor: Actor, scope: Scope, idempotencyKey?: string): Promise<{ pathway: PathwayView; replayed: boolean }> {
     assertInScope(scope, req.careTeam);
     const definitionId = req.definition?.id ?? DEFAULT_DEFINITION_ID;
-    const definition = this.deps.definitions.get(definitionId, req.definition?.version);
+    // Versions published since (by any API process) are offered at once.
+    await attachRegistry(this.deps.definitions, this.db);
+    await this.deps.definitions.refresh();
+    const definition = this.deps.definitions.forEnrolment(definitionId, req.definition?.version);
     if (!definition) {
       throw new HttpProblem(400, 'unknown pathway definition', {
-        errors: [{ field: 'definition', message: 'no such definition or version (GET /v1/definitions lists them)' }],
+        errors: [{ field: 'definition', message: 'no such published definition or version (GET /v1/definitions lists them; a retired version takes no new enrolments)' }],
       });
     }
     const pathwayId = pathwayIdFor(req.patientRef, this.deps.patientKey);
@@ -172,6 +177,19 @@ export class PathwayService {
         throw new HttpProblem(409, `the pathway is ${header.status}; it accepts no more changes`);
       }
       throw err;
+    }
+  }
+
+  /** Starts a bulk move of running pathways to a newer version (workflows/definition-migration.ts); starting the same one again finds it started. */
+  async startDefinitionMigration(input: DefinitionMigrationInput): Promise<void> {
+    try {
+      await this.deps.client.workflow.start(DEFINITION_MIGRATION_WORKFLOW_TYPE, {
+        workflowId: definitionMigrationWorkflowId(input.migration.migrationId),
+        taskQueue: this.deps.taskQueue,
+        args: [input],
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }
   }
 

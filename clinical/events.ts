@@ -32,7 +32,7 @@ export const RedFlagsSchema = z.array(RedFlagSchema).max(RedFlagSchema.options.l
 export const ActorSchema = z
   .object({
     id: z.string().min(1).max(120),
-    role: z.enum(['viewer', 'coordinator', 'clinician', 'system']),
+    role: z.enum(['viewer', 'coordinator', 'clinician', 'lead', 'system']),
   })
   .strict();
 export type Actor = z.infer<typeof ActorSchema>;

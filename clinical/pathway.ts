@@ -7,7 +7,7 @@
 import type { BaselineMeasure, PathwayDefinition, RedFlag, Stage, WorkupItem } from './definition';
 import { STAGES, isClosed, type PathwayStatus } from './vocabulary';
 import type { ActionInput, Actor, ProcedureInput, ReassessmentInput, RedFlagReport, Scores, WorkupResultInput } from './events';
-import { may, type Permission, type Role } from './permissions';
+import { isClinicalRole, may, type Permission, type Role } from './permissions';
 import {
   DAY_MS,
   calendarDaysBetween,
@@ -61,7 +61,9 @@ export type TimelineEvent =
   | 'referral-issued'
   | 'completed'
   | 'reminder'
-  | 'notification';
+  | 'notification'
+  /** A clinical lead moved the pathway to a newer published version of its definition (docs/definitions.md). */
+  | 'definition-migrated';
 
 export interface TimelineEntry {
   seq: number;
@@ -417,8 +419,13 @@ export function missingBaseline(s: PathwayState): BaselineMeasure[] {
 /** When the pathway's conservative care began: recorded at enrolment, or the enrolment itself. */
 export const conservativeCareSince = (s: PathwayState): string => s.conservativeCareSince ?? s.enrolledAt;
 
-function copy<T>(value: T): T {
-  return JSON.parse(JSON.stringify(value)) as T;
+/**
+ * A private copy of the state for a transition. The definition is shared, not copied: nothing
+ * changes a definition, and copying it on every event was most of a what-if replay's time.
+ */
+function copy(state: PathwayState): PathwayState {
+  const { definition, ...rest } = state;
+  return { ...(JSON.parse(JSON.stringify(rest)) as Omit<PathwayState, 'definition'>), definition };
 }
 
 export function enroll(e: Enrolment, now: number): Outcome {
@@ -566,7 +573,7 @@ export function checkEvent(s: PathwayState, event: PathwayEvent, now: number): R
       }
       if (p.overrideReason !== undefined) {
         if (p.type !== 'scs-trial') return { code: 'invalid', field: 'overrideReason', message: 'overrideReason is only for a spinal cord stimulation trial' };
-        if (event.actor.role !== 'clinician') return { code: 'forbidden', field: 'overrideReason', message: 'only a clinician may override the months of conservative care before a trial' };
+        if (!isClinicalRole(event.actor.role)) return { code: 'forbidden', field: 'overrideReason', message: 'only a clinician may override the months of conservative care before a trial' };
       }
       const belongs =
         s.stage === 'interventional'
@@ -654,7 +661,7 @@ export function checkEvent(s: PathwayState, event: PathwayEvent, now: number): R
           return s.status === 'active' ? null : conflict(`the pathway is ${s.status}; only an active pathway can be held`);
         case 'resume':
           // Stepped care after a red flag is a clinical decision; a hold or lost to follow-up is not.
-          if (s.status === 'urgent-referral' && event.actor.role !== 'clinician' && event.actor.role !== 'system') {
+          if (s.status === 'urgent-referral' && !isClinicalRole(event.actor.role) && event.actor.role !== 'system') {
             return { code: 'forbidden', message: 'only a clinician may resume a pathway after an urgent referral' };
           }
           return s.status === 'on-hold' || s.status === 'urgent-referral'
@@ -1223,4 +1230,88 @@ export function noteHandover(state: PathwayState, now: number, effects: Effect[]
     });
   }
   return t.s;
+}
+
+/** What a migration of a running pathway to a newer published version carries (workflows/messages.ts). */
+export interface DefinitionMigration {
+  migrationId: string;
+  /** The newer version, whole: the workflow carries it, never reads it from elsewhere. */
+  definition: PathwayDefinition;
+  /** The simulation of the same cohort that preceded it. */
+  simulationId: string;
+  reason: string;
+  /** Where a stage goes in the new version, where it should not stay where it is; absent: the same stage. */
+  stageMapping?: Partial<Record<Stage, Stage>>;
+}
+
+/**
+ * Whether the pathway can move to the new version: the same definition, a newer version, a stage
+ * that the mapping keeps or moves on, and a state the new version can take. Null, or why not.
+ */
+export function checkMigration(s: PathwayState, m: DefinitionMigration, actor: Actor): Refusal | null {
+  if (!may(actor.role as Role, 'migrate-pathways')) return { code: 'forbidden', message: `role ${actor.role} may not migrate-pathways` };
+  if (isClosed(s.status)) return conflict(`the pathway is ${s.status}; it accepts no more changes`);
+  const from = s.definition;
+  const to = m.definition;
+  if (to.id !== from.id) return { code: 'invalid', field: 'definition.id', message: `the pathway follows ${from.id}, not ${to.id}` };
+  if (to.version <= from.version) return conflict(`the pathway is on ${from.id} v${from.version} already, not older than v${to.version}`, 'definition.version');
+  const stage = m.stageMapping?.[s.stage] ?? s.stage;
+  if (!STAGES.includes(stage)) return { code: 'invalid', field: `stageMapping.${s.stage}`, message: `${String(stage)} is not a stage` };
+  if (STAGES.indexOf(stage) < STAGES.indexOf(s.stage)) return conflict(`the stage mapping moves ${s.stage} back to ${stage}; a migration never undoes care given`, `stageMapping.${s.stage}`);
+  // A responding run the new version would already call sustained: discharging is a clinician's decision, not a migration's.
+  if (stage === s.stage && s.consecutiveResponses >= to.sustainedResponse.consecutiveResponses) {
+    return conflict(
+      `the pathway has ${s.consecutiveResponses} responding reassessments in a row, which ${to.id} v${to.version} already counts as a sustained response (${to.sustainedResponse.consecutiveResponses}); discharge it instead`,
+      'definition.sustainedResponse.consecutiveResponses',
+    );
+  }
+  if (stage === 'interventional' && s.stage === 'interventional' && s.proceduresAwaitingReassessment > 0) {
+    const last = [...s.procedures].reverse().find((p) => p.stage === 'interventional');
+    if (last && !(to.stages.interventional.procedures as string[]).includes(last.type)) {
+      return conflict(`a ${last.type} awaits its reassessment, and ${to.id} v${to.version} offers no ${last.type}`, 'definition.stages.interventional.procedures');
+    }
+  }
+  if (stage === 'revision-referral' && s.stage === 'revision-referral' && s.workup.referralIssuedAt === undefined) {
+    const done = Object.keys(s.workup.completed);
+    const unknown = done.filter((item) => !(to.stages['revision-referral'].workupItems as string[]).includes(item));
+    if (unknown.length) return conflict(`completed work-up ${unknown.join(', ')} is not part of ${to.id} v${to.version}`, 'definition.stages.revision-referral.workupItems');
+  }
+  return null;
+}
+
+/**
+ * Moves the pathway to the new version. Decisions already taken stand; from now on the new
+ * version's numbers decide, its cadence included. The item due now stays as it was set, unless
+ * the mapping moves the stage on, which enters the new stage as an escalation does.
+ */
+export function applyMigration(state: PathwayState, m: DefinitionMigration, actor: Actor, now: number): Outcome {
+  const t = new Transition(copy(state), now);
+  const s = t.s;
+  const from = s.definition;
+  const stage = m.stageMapping?.[s.stage] ?? s.stage;
+  const stageBefore = s.stage;
+  t.record(
+    {
+      actor,
+      event: 'definition-migrated',
+      reason: m.reason,
+      numbers: {
+        definition: from.id,
+        fromVersion: from.version,
+        toVersion: m.definition.version,
+        migrationId: m.migrationId,
+        simulationId: m.simulationId,
+        fromStage: stageBefore,
+        toStage: stage,
+      },
+      summary: `Moved from ${from.id} v${from.version} to v${m.definition.version}${stage !== stageBefore ? `, from ${stageBefore} to ${stage}` : ''}.`,
+    },
+    () => {
+      s.definition = m.definition;
+      if (stage !== stageBefore) t.enterStage(stage);
+      else if (s.cadence) s.cadence = { ...s.cadence, everyDays: s.stage === 'scs' ? m.definition.stages.scs.followUpEveryDays : m.definition.stages.conservative.reassessEveryDays };
+    },
+  );
+  if (stage !== stageBefore) t.notify('stage-changed');
+  return t.outcome();
 }

@@ -2,12 +2,13 @@
  * Who may do what. Shared by the API (which answers 403) and the workflow's update validators
  * (which refuse the same change if it ever arrives by another route). Two permissions also
  * depend on the pathway's state and are checked with it (clinical/pathway.ts, checkEvent):
- * only a clinician resumes after an urgent referral, and only a clinician records an SCS trial
- * early with an override.
+ * only a clinician (or a lead) resumes after an urgent referral, and only a clinician (or a lead)
+ * records an SCS trial early with an override.
  */
 import type { ActionName } from './events';
 
-export const ROLES = ['viewer', 'coordinator', 'clinician'] as const;
+/** Least to most capable: a clinical lead is a clinician who also owns the pathway definitions. */
+export const ROLES = ['viewer', 'coordinator', 'clinician', 'lead'] as const;
 export type Role = (typeof ROLES)[number];
 
 export type Permission =
@@ -17,7 +18,13 @@ export type Permission =
   | 'record-procedure'
   | 'record-workup'
   | 'report-red-flags'
-  | `action:${ActionName}`;
+  | `action:${ActionName}`
+  /** Drafts of pathway definitions: create, change, validate, try on past patients (docs/definitions.md). */
+  | 'author-definitions'
+  /** Publish a draft for new enrolments, retire a version. */
+  | 'publish-definitions'
+  /** Move running pathways to a newer published version. */
+  | 'migrate-pathways';
 
 const COORDINATOR: Permission[] = [
   'read',
@@ -29,18 +36,17 @@ const COORDINATOR: Permission[] = [
   'action:withdraw',
 ];
 
+const CLINICIAN: Permission[] = [...COORDINATOR, 'record-reassessment', 'report-red-flags', 'action:escalate', 'action:discharge', 'action:close'];
+
 const GRANTS: Record<Role, ReadonlySet<Permission>> = {
   viewer: new Set<Permission>(['read']),
   coordinator: new Set<Permission>(COORDINATOR),
-  clinician: new Set<Permission>([
-    ...COORDINATOR,
-    'record-reassessment',
-    'report-red-flags',
-    'action:escalate',
-    'action:discharge',
-    'action:close',
-  ]),
+  clinician: new Set<Permission>(CLINICIAN),
+  lead: new Set<Permission>([...CLINICIAN, 'author-definitions', 'publish-definitions', 'migrate-pathways']),
 };
+
+/** Roles that take clinical decisions on a pathway (an SCS trial override, resuming after an urgent referral). */
+export const isClinicalRole = (role: string): boolean => role === 'clinician' || role === 'lead';
 
 export function may(role: Role, permission: Permission): boolean {
   return GRANTS[role].has(permission);

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { build } from 'esbuild';
 
-export const PAGES = ['worklist', 'pathway', 'dashboard', 'enrol', 'sign-in'] as const;
+export const PAGES = ['worklist', 'pathway', 'dashboard', 'enrol', 'definitions', 'sign-in'] as const;
 export type PageName = (typeof PAGES)[number];
 
 export interface ConsoleAssets {

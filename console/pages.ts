@@ -20,6 +20,7 @@ const TITLES: Record<PageName, string> = {
   pathway: 'Pathway',
   dashboard: 'Cohort dashboard',
   enrol: 'Enrol a patient',
+  definitions: 'Pathway definitions',
   'sign-in': 'Sign in',
 };
 
@@ -27,6 +28,7 @@ const NAV: Array<[PageName, string, string]> = [
   ['worklist', '/', 'Worklist'],
   ['enrol', '/enrol', 'Enrol'],
   ['dashboard', '/dashboard', 'Cohort dashboard'],
+  ['definitions', '/definitions', 'Definitions'],
 ];
 
 export function renderPage(page: PageName, assets: ConsoleAssets): string {

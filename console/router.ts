@@ -50,6 +50,7 @@ export function consoleRouter(opts: { assets: ConsoleAssets; sessions: ConsoleSe
   router.get('/', ...signedIn, (_req, res) => page(res, 'worklist'));
   router.get('/enrol', ...signedIn, (_req, res) => page(res, 'enrol'));
   router.get('/dashboard', ...signedIn, (_req, res) => page(res, 'dashboard'));
+  router.get('/definitions', ...signedIn, (_req, res) => page(res, 'definitions'));
   router.get(/^\/pathways\/pw-[0-9a-f]{32}$/, ...signedIn, (_req, res) => page(res, 'pathway'));
   return router;
 }

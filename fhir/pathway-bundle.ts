@@ -25,6 +25,7 @@ import type { Scores } from '../clinical/events';
 import type { PathwayView } from '../workflows/messages';
 import { CODE_SYSTEMS, FHIR_BASE, GOAL_ACHIEVEMENT, STAGE_TITLES, planDefinitionCanonical, scoreCode, SCORE_CODES, stageCoding, type ScoreField } from './codes';
 import { decisionProvenance, isAutomatedDecision } from './decisions';
+import { isMigration, migrationProvenance } from './migration-provenance';
 import { subjectReference, type Subject } from './subject';
 
 const CAREPLAN_STATUS: Record<PathwayStatus, CarePlan['status']> = {
@@ -315,6 +316,7 @@ export function pathwayBundle(p: PathwayView, subject: Subject, now: Date): Bund
     ...procedures(p, subject),
     ...referrals(p, subject, spans),
     ...p.timeline.filter(isAutomatedDecision).map((e) => decisionProvenance(p.pathwayId, e)),
+    ...p.timeline.filter(isMigration).map((e) => migrationProvenance(p.pathwayId, e)),
   ];
   return { resourceType: 'Bundle', type: 'collection', timestamp: now.toISOString(), entry: resources.map(entry) };
 }

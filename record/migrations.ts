@@ -200,12 +200,84 @@ const recordIntegrity: Migration = {
   },
 };
 
+/**
+ * Pathway definitions as records (docs/definitions.md): every version with its status (draft,
+ * published, retired) and who published or retired it and why; the simulations that tried a
+ * version on past patients; the bulk moves of running pathways to a newer version, with a
+ * result per pathway.
+ */
+const definitionRecords: Migration = {
+  async up(db: Kysely<unknown>) {
+    // Every change of a version takes the next revision: a process that saw revision n reads only what came after.
+    await sql`CREATE SEQUENCE definition_revision`.execute(db);
+    await db.schema
+      .createTable('definition_versions')
+      .addColumn('definition_id', 'text', (c) => c.notNull())
+      .addColumn('version', 'integer', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('definition', 'jsonb', (c) => c.notNull())
+      .addColumn('based_on', 'integer')
+      .addColumn('created_by', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'timestamptz', (c) => c.notNull())
+      .addColumn('updated_at', 'timestamptz', (c) => c.notNull())
+      .addColumn('published_by', 'text')
+      .addColumn('published_at', 'timestamptz')
+      .addColumn('publish_reason', 'text')
+      .addColumn('retired_by', 'text')
+      .addColumn('retired_at', 'timestamptz')
+      .addColumn('retire_reason', 'text')
+      .addColumn('revision', 'bigint', (c) => c.notNull().defaultTo(sql`nextval('definition_revision')`))
+      .addPrimaryKeyConstraint('definition_versions_pk', ['definition_id', 'version'])
+      .execute();
+    await sql`CREATE INDEX definition_versions_revision ON definition_versions (revision)`.execute(db);
+
+    await db.schema
+      .createTable('simulations')
+      .addColumn('simulation_id', 'text', (c) => c.primaryKey())
+      .addColumn('definition_id', 'text', (c) => c.notNull())
+      .addColumn('version', 'integer', (c) => c.notNull())
+      .addColumn('cohort', 'jsonb', (c) => c.notNull())
+      .addColumn('cohort_digest', 'text', (c) => c.notNull())
+      .addColumn('pathways', 'integer', (c) => c.notNull())
+      .addColumn('created_by', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'timestamptz', (c) => c.notNull())
+      .addColumn('summary', 'jsonb', (c) => c.notNull())
+      .addColumn('results', 'jsonb', (c) => c.notNull())
+      .execute();
+
+    await db.schema
+      .createTable('definition_migrations')
+      .addColumn('migration_id', 'text', (c) => c.primaryKey())
+      .addColumn('definition_id', 'text', (c) => c.notNull())
+      .addColumn('to_version', 'integer', (c) => c.notNull())
+      .addColumn('simulation_id', 'text', (c) => c.notNull())
+      .addColumn('requested_by', 'text', (c) => c.notNull())
+      .addColumn('reason', 'text', (c) => c.notNull())
+      .addColumn('stage_mapping', 'jsonb', (c) => c.notNull())
+      .addColumn('pathways', 'integer', (c) => c.notNull())
+      .addColumn('created_at', 'timestamptz', (c) => c.notNull())
+      .addColumn('finished_at', 'timestamptz')
+      .execute();
+    await db.schema
+      .createTable('definition_migration_results')
+      .addColumn('migration_id', 'text', (c) => c.notNull())
+      .addColumn('pathway_id', 'text', (c) => c.notNull())
+      .addColumn('outcome', 'text', (c) => c.notNull())
+      .addColumn('message', 'text')
+      .addColumn('from_version', 'integer')
+      .addColumn('at', 'timestamptz', (c) => c.notNull())
+      .addPrimaryKeyConstraint('definition_migration_results_pk', ['migration_id', 'pathway_id'])
+      .execute();
+  },
+};
+
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-pathway-counts': pathwayCounts,
   '0003-double-precision-scores': doubleScores,
   '0004-console-sessions': consoleSessions,
   '0005-record-integrity': recordIntegrity,
+  '0007-definition-records': definitionRecords,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

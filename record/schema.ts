@@ -156,7 +156,71 @@ export interface WorkerPresenceTable {
   seen_at: Timestamp;
 }
 
+/** One version of a pathway definition: a draft until published, then immutable; retired when no longer offered. */
+export interface DefinitionVersionsTable {
+  definition_id: string;
+  version: number;
+  status: 'draft' | 'published' | 'retired';
+  definition: Json;
+  /** The version the draft was made from. */
+  based_on: number | null;
+  created_by: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  published_by: string | null;
+  published_at: Timestamp | null;
+  publish_reason: string | null;
+  retired_by: string | null;
+  retired_at: Timestamp | null;
+  retire_reason: string | null;
+  /** Taken from a sequence on every change, so other processes read only what changed since they last looked. */
+  revision: ColumnType<number, never, never>;
+}
+
+/** A version tried on past patients: the cohort asked for, the pathways it held, the figures and a result per pathway. */
+export interface SimulationsTable {
+  simulation_id: string;
+  definition_id: string;
+  version: number;
+  cohort: Json;
+  /** Hash of the enrolments simulated: a migration of the same cohort must match it. */
+  cohort_digest: string;
+  pathways: number;
+  created_by: string;
+  created_at: Timestamp;
+  summary: Json;
+  results: Json;
+}
+
+/** A bulk move of running pathways to a newer published version. */
+export interface DefinitionMigrationsTable {
+  migration_id: string;
+  definition_id: string;
+  to_version: number;
+  simulation_id: string;
+  requested_by: string;
+  reason: string;
+  stage_mapping: Json;
+  pathways: number;
+  created_at: Timestamp;
+  finished_at: Timestamp | null;
+}
+
+export interface DefinitionMigrationResultsTable {
+  migration_id: string;
+  pathway_id: string;
+  /** moved | refused | already-moved | not-running */
+  outcome: string;
+  message: string | null;
+  from_version: number | null;
+  at: Timestamp;
+}
+
 export interface RecordDatabase {
+  definition_versions: DefinitionVersionsTable;
+  simulations: SimulationsTable;
+  definition_migrations: DefinitionMigrationsTable;
+  definition_migration_results: DefinitionMigrationResultsTable;
   console_sessions: ConsoleSessionsTable;
   pathway_counts: PathwayCountsTable;
   pathways: PathwaysTable;

@@ -2,8 +2,9 @@
  * `npm run screenshots [-- <folder>]`: starts the embedded default on free ports with a fresh
  * data folder, enrols a few pathways through the API, signs in to the console as the local
  * clinician with headless Chromium, and writes screenshots of the worklist, a pathway page and
- * the cohort dashboard, then a coordinator's worklist a few rows a page after "Show more"
- * (default folder: screenshots/).
+ * the cohort dashboard, then a coordinator's worklist a few rows a page after "Show more", and a
+ * lead's definitions page (a draft tried on past patients, a number refused in place) at 1366
+ * and 390 px (default folder: screenshots/).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -79,10 +80,27 @@ async function main(): Promise<void> {
       await coordinatorPage.click('#worklist-more');
       await coordinatorPage.locator('#worklist tbody tr').nth(3).waitFor();
       await coordinatorPage.screenshot({ path: path.join(folder, 'worklist-coordinator.png'), fullPage: true });
+      // A lead's definitions page: a draft with a stricter conservative response, tried on the pathways above.
+      const draft = (await call('POST', '/v1/definitions/psps-lumbar/2/drafts', 'local-lead-key', {})) as unknown as { version: number; definition: { stages: { conservative: { response: { painReductionPercent: number } } } } };
+      draft.definition.stages.conservative.response.painReductionPercent = 50;
+      await call('PUT', `/v1/definitions/psps-lumbar/${draft.version}`, 'local-lead-key', draft.definition);
+      for (const [width, name] of [[1366, 'definitions.png'], [390, 'definitions-phone.png']] as const) {
+        const leadPage = await (await browser.newContext({ viewport: { width, height: 900 } })).newPage();
+        await leadPage.goto(`${base}/sign-in`);
+        await leadPage.click('#sign-in-lead');
+        await leadPage.waitForSelector('#worklist');
+        await leadPage.goto(`${base}/definitions`);
+        await leadPage.click('#simulate');
+        await leadPage.waitForSelector('#simulation-figures');
+        // A number out of range is refused beside its field as it is typed.
+        await leadPage.fill('#f-stages-scs-trialDays', '60');
+        await leadPage.waitForSelector('#validation .message-error');
+        await leadPage.screenshot({ path: path.join(folder, name), fullPage: true });
+      }
     } finally {
       await browser.close();
     }
-    console.log(`screenshots written to ${folder}: worklist.png, pathway.png, dashboard.png, worklist-coordinator.png`);
+    console.log(`screenshots written to ${folder}: worklist.png, pathway.png, dashboard.png, worklist-coordinator.png, definitions.png, definitions-phone.png`);
   } finally {
     await service.stop();
     rmSync(dataDir, { recursive: true, force: true });

@@ -2,7 +2,7 @@
  * Makes a new API key: prints the key once (give it to its holder) and the entry to add to
  * PATHWAY_API_KEYS or PATHWAY_API_KEYS_FILE, which holds only its hash.
  *
- *   npm run api-key -- <id> <viewer|coordinator|clinician> [care-team,care-team]
+ *   npm run api-key -- <id> <viewer|coordinator|clinician|lead> [care-team,care-team]
  */
 import { ROLES, type Role } from '../clinical/permissions';
 import { newApiKey } from '../api/auth';

@@ -17,6 +17,7 @@ import { PathwayService } from '../api/pathways-service';
 import { READY_WITHIN_MS } from '../api/routes/health';
 import { createConsole } from '../console';
 import { loadDefinitions } from '../clinical/registry';
+import { attachRegistry } from '../record/definitions';
 import type { Config } from '../config';
 import type { Logger } from '../observability/log';
 import { createMetrics } from '../observability/metrics';
@@ -99,6 +100,8 @@ export async function startService(config: Config, log: Logger): Promise<Running
     : await openRecordStore({ dataDir: config.dataDir });
   log.info('record store open', { kind: store.kind, location: store.location });
   const record = { store, cipher: new NoteCipher(payloadKeys.current, payloadKeys.previous) };
+  // The service's definitions become published versions in the record (a changed published one refuses to start), and the API follows what leads publish.
+  if (runsApi) await attachRegistry(definitions, store.db);
   const stops: Array<() => Promise<void>> = [() => store.close()];
   const metrics = createMetrics();
   metrics.readRecordStoreFrom(() => recordStoreSnapshot(store.db));

@@ -2,3 +2,4 @@
 export { pathwayWorkflow } from './pathway';
 export { closingMessagesWorkflow } from './closing-messages';
 export { dailyDigestWorkflow } from './digest';
+export { definitionMigrationWorkflow } from './definition-migration';

@@ -4,7 +4,7 @@
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { Actor, ActionInput, ProcedureInput, ReassessmentInput, RedFlagReport, WorkupResultInput } from '../clinical/events';
-import type { Effect, Enrolment, PathwayState, PathwayView, Refusal, TimelineEntry } from '../clinical/pathway';
+import type { DefinitionMigration, Effect, Enrolment, PathwayState, PathwayView, Refusal, TimelineEntry } from '../clinical/pathway';
 import type { RecordProgress } from '../record/batch';
 import type { CareTeamMessage } from '../clinical/care-team-messages';
 import type { DeliveryOutcome } from '../clinical/pathway';
@@ -70,6 +70,12 @@ export const recordWorkupResult = defineUpdate<ChangeResult, [Command<WorkupResu
 export const reportRedFlags = defineUpdate<ChangeResult, [Command<RedFlagReport>]>('reportRedFlags');
 export const applyAction = defineUpdate<ChangeResult, [Command<ActionInput>]>('applyAction');
 
+/** A clinical lead's move of the pathway to a newer published version (a migration batch sends it, workflows/definition-migration.ts). */
+export const migrateDefinition = defineUpdate<ChangeResult, [Command<DefinitionMigration>]>('migrateDefinition');
+
+/** The patch under which a pathway accepts a migration to another definition version. */
+export const DEFINITION_MIGRATION_PATCH = 'definition-migration';
+
 /** Sent with the start (update-with-start): answers once the enrolment is in the record. */
 export const confirmEnrolment = defineUpdate<EnrolmentResult>('confirmEnrolment');
 
@@ -99,3 +105,7 @@ export interface ClosingMessagesResult {
 
 /** The id of the workflow that delivers what a closed pathway run still owed: the pathway id and run, no patient data. */
 export const closingMessagesId = (pathwayId: string, runId: string): string => `${pathwayId}.closing-messages.${runId}`;
+
+/** What a bulk move of running pathways to a newer definition version did with each pathway. */
+export const MIGRATION_OUTCOMES = ['moved', 'refused', 'already-moved', 'not-running'] as const;
+export type MigrationOutcome = (typeof MIGRATION_OUTCOMES)[number];

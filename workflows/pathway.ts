@@ -21,13 +21,16 @@ import type { Actor } from '../clinical/events';
 import {
   applyClock,
   applyEvent,
+  applyMigration,
   checkEvent,
+  checkMigration,
   enroll,
   isClosed,
   nextWakeUpAt,
   noteHandover,
   noteSideEffect,
   pendingWorkup,
+  type DefinitionMigration,
   type Effect,
   type PathwayEvent,
   type PathwayState,
@@ -35,8 +38,10 @@ import {
 import type { createActivities } from '../activities';
 import { NOTHING_RECORDED, recordBatch, recordVersion, writeFence, type RecordProgress } from '../record/batch';
 import {
+  DEFINITION_MIGRATION_PATCH,
   RECORD_STORE_PATCH,
   REFUSAL_ERROR_TYPE,
+  migrateDefinition,
   applyAction,
   closingMessagesId,
   confirmEnrolment,
@@ -187,6 +192,28 @@ export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<Path
   setHandler(recordWorkupResult, handle('workup-result'), { validator: validate('workup-result') });
   setHandler(reportRedFlags, handle('red-flags'), { validator: validate('red-flags') });
   setHandler(applyAction, handle('action'), { validator: validate('action') });
+  // A migration to a newer version: validated against the state, recorded in the timeline with who, why and the simulation.
+  setHandler(
+    migrateDefinition,
+    (command: Command<DefinitionMigration>): ChangeResult | Promise<ChangeResult> => {
+      // Histories from before it never received one; the marker says this one did.
+      patched(DEFINITION_MIGRATION_PATCH);
+      const outcome = applyMigration(state, command.input, command.actor, Date.now());
+      state = outcome.state;
+      outbox.push(...outcome.effects);
+      changes++;
+      const result = { decisions: outcome.entries, pathway: snapshotOf(state) };
+      return recordCaughtUp()?.then(() => result) ?? result;
+    },
+    {
+      validator: (command: Command<DefinitionMigration>): void => {
+        if (!command?.actor || !command.input?.definition || typeof command.input.migrationId !== 'string') refuse({ code: 'invalid', message: 'invalid migration' });
+        if (command.scope && !command.scope.careTeams.includes(state.careTeam)) refuse({ code: 'not-found', message: 'no such pathway' });
+        const refusal = checkMigration(state, command.input, command.actor);
+        if (refusal) refuse(refusal);
+      },
+    },
+  );
   setHandler(pathwayQuery, (): LivePathwayView => ({ ...viewOf(state), enrolmentId }));
   setHandler(confirmEnrolment, async () => {
     await recordCaughtUp();

@@ -9,6 +9,7 @@ const ROLE_TEXT: Record<string, string> = {
   viewer: 'reads worklists, pathways and the dashboard',
   coordinator: 'also enrols, records procedures and work-up, holds, resumes, withdraws',
   clinician: 'also records reassessments and red flags, escalates, discharges, closes',
+  lead: "a clinician who also authors, tries, publishes the pathway definitions and moves running pathways to a new version",
 };
 
 const REASONS: Record<string, [string, 'info' | 'error']> = {

@@ -28,6 +28,7 @@ export const KEYS: Record<string, { key: string; role: Role; careTeams?: string[
   teamACoordinator: { key: 'test-team-a-coordinator-key', role: 'coordinator', careTeams: ['team-a'] },
   teamAClinician: { key: 'test-team-a-clinician-key', role: 'clinician', careTeams: ['team-a'] },
   teamAViewer: { key: 'test-team-a-viewer-key', role: 'viewer', careTeams: ['team-a'] },
+  lead: { key: 'test-lead-key-0001', role: 'lead' },
 };
 
 export class CapturingLogger implements Logger {
@@ -84,14 +85,16 @@ export async function startApi(
   await eventually(() => workersPolling(env.connection, 'default', worker.taskQueue), (n) => n > 0);
   const logger = new CapturingLogger();
   const patientKey = randomBytes(32).toString('hex');
+  // One registry for the API and its service, as the running service has: a version published through the API is enrolled on at once.
+  const definitions = loadDefinitions();
   // CDS Hooks tokens name the service's URL: its port is known before the app is made.
   const port = opts.cds ? await freePort() : 0;
   const cds = opts.cds ? { ...opts.cds, publicUrl: `http://127.0.0.1:${port}`, logger } : undefined;
-  const makeService = () => new PathwayService({ client: env.client, taskQueue: worker.taskQueue, definitions: loadDefinitions(), patientKey, record: worker.record });
+  const makeService = () => new PathwayService({ client: env.client, taskQueue: worker.taskQueue, definitions, patientKey, record: worker.record });
   const makeApp = (service: PathwayService) =>
     createApp({
       pathways: service,
-      definitions: loadDefinitions(),
+      definitions,
       apiKeys: testKeyStore(),
       logger,
       metrics,

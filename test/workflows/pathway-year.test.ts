@@ -7,6 +7,8 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { simulatePathway, type RecordedHistory } from '../../clinical/simulate';
+import { readHistories } from '../../record/histories';
 import { readPathway } from '../../record/read';
 import { CONTINUE_AS_NEW_AFTER_EVENTS } from '../../workflows/pathway';
 import { eventually } from '../harness/pathway-driver';
@@ -106,6 +108,16 @@ describe('a worst-case pathway-year', () => {
     const rows = await store.db.selectFrom('timeline_entries').select(['enrolment_id', 'seq']).execute();
     expect(new Set(rows.map((r) => r.enrolment_id))).toEqual(new Set([year.firstRunId]));
     expect(rows.map((r) => r.seq).sort((a, b) => a - b)).toEqual(year.view.timeline.map((e) => e.seq));
+  });
+
+  it('is reproduced decision for decision by a what-if with its own version, read from the record store', async () => {
+    const histories: RecordedHistory[] = [];
+    await readHistories(worker.record.store.db, [year.firstRunId], (h) => histories.push(h));
+    expect(histories).toHaveLength(1);
+    const result = simulatePathway(histories[0]!, histories[0]!.definition);
+    expect(result.firstDifference).toBeNull();
+    expect(result.simulated).toEqual(result.recorded);
+    expect(result.simulated).toMatchObject({ stage: YEAR_EXPECTED.stage, urgentReferrals: 1 });
   });
 
   it('replays every run of its history against the workflow bundle', async () => {

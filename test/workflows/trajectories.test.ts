@@ -17,6 +17,8 @@ import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import type { Scores } from '../../clinical/events';
 import { DAY_MS } from '../../clinical/rules';
+import { simulatePathway, type SimulatedPathway } from '../../clinical/simulate';
+import { readHistories } from '../../record/histories';
 import type { PathwaySnapshot, PathwayView } from '../../workflows/messages';
 import { CLOSING_HANDS_OVER_MESSAGES } from '../../workflows/pathway';
 import { CareTeamKey, UndeliveredKey } from '../../workflows/search-attributes';
@@ -980,5 +982,22 @@ describe('the shared time-skipping server', () => {
     const running = [];
     for (const p of started) if ((await p.handle.describe()).status.name === 'RUNNING') running.push(p.id);
     expect(running).toEqual([]);
+  });
+});
+
+describe('what-if with the pathway\'s own version', () => {
+  it('reproduces the recorded decisions of every pathway of this file exactly, read from the record store', async () => {
+    const db = worker.record.store.db;
+    // Every pathway is closed by now, and a closed pathway's workflow completes only once its record is written.
+    const enrolments = (await db.selectFrom('pathways').select('enrolment_id').orderBy('enrolled_at').execute()).map((r) => r.enrolment_id);
+    expect(enrolments.length).toBeGreaterThanOrEqual(started.length);
+    const results: SimulatedPathway[] = [];
+    await readHistories(db, enrolments, (h) => results.push(simulatePathway(h, h.definition)));
+    expect(results).toHaveLength(enrolments.length);
+    expect(results.filter((r) => r.differs).map((r) => ({ pathwayId: r.pathwayId, firstDifference: r.firstDifference }))).toEqual([]);
+    // The file's trajectories reach every stage, and a red flag, a hold and the clock's decisions are among them.
+    const stages = new Set(results.flatMap((r) => Object.keys(r.simulated.daysToStage)));
+    expect([...stages].sort()).toEqual(['conservative', 'interventional', 'revision-referral', 'scs']);
+    expect(results.some((r) => r.simulated.urgentReferrals > 0)).toBe(true);
   });
 });
