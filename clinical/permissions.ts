@@ -27,6 +27,7 @@ const COORDINATOR: Permission[] = [
   'action:hold',
   'action:resume',
   'action:withdraw',
+  'action:acknowledge',
 ];
 
 const GRANTS: Record<Role, ReadonlySet<Permission>> = {

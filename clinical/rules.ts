@@ -38,7 +38,8 @@ export type RuleId =
   | 'override.resume'
   | 'override.withdraw'
   | 'override.discharge'
-  | 'override.close';
+  | 'override.close'
+  | 'override.acknowledge';
 
 const MEASURE_NAMES: Record<BaselineMeasure, string> = { painNrs: 'pain NRS', odi: 'ODI', dailyMme: 'daily MME' };
 export const measureNames = (measures: readonly BaselineMeasure[]): string => listInWords(measures.map((m) => MEASURE_NAMES[m]));
@@ -132,6 +133,8 @@ const RULE_SENTENCES: Record<RuleId, (d: PathwayDefinition) => string | null> = 
   'override.withdraw': () => 'A coordinator or clinician may withdraw the patient from the pathway, with a reason.',
   'override.discharge': () => 'A clinician may discharge the patient, with a reason; the pathway completes.',
   'override.close': () => 'After an urgent referral a clinician may close the pathway, with a reason.',
+  'override.acknowledge': () =>
+    'A coordinator or clinician may acknowledge messages that could not be delivered, once the patient or team has been reached another way: they leave the worklist, and the timeline keeps who acknowledged them.',
 };
 
 export function ruleSentence(id: RuleId, definition: PathwayDefinition): string {

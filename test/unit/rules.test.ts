@@ -69,6 +69,7 @@ const ALL_RULES = {
   'override.withdraw': true,
   'override.discharge': true,
   'override.close': true,
+  'override.acknowledge': true,
 } satisfies Record<RuleId, true>;
 const RULE_IDS = Object.keys(ALL_RULES) as RuleId[];
 
