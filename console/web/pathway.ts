@@ -77,7 +77,7 @@ function timeline(p: FullPathway): HTMLElement {
           'details',
           { class: 'system-messages', id: 'system-messages' },
           h('summary', {}, `Messages and reminders the pathway sent (${system.length})`),
-          h('ol', { class: 'timeline system', reversed: true }, system.map(item)),
+          h('ol', { class: 'system-timeline', reversed: true }, system.map(item)),
         )
       : null,
   );

@@ -190,7 +190,9 @@ async function page(shell: Shell): Promise<void> {
           items.map((item) => {
             const [text, tone] = CATEGORY[item.category];
             const title = titleOf(item.pathwayId);
-            const buttons = actionButtons(shell.person.role, factsOfRow(item), title, done(item), ['baseline', 'reassessment', 'procedure', 'workup', 'acknowledge', 'resume', 'close', 'hold', 'withdraw']);
+            // The due item's action, then what the row's state asks for; the rest is on the pathway page.
+            const facts = factsOfRow(item);
+            const buttons = actionButtons(shell.person.role, facts, title, done(item), [dueAction(facts) ?? '', 'acknowledge', 'resume', 'close', 'hold', 'withdraw']);
             const elsewhere = forSomeoneElse(shell, item);
             return h(
               'tr',
