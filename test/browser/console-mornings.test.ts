@@ -70,11 +70,18 @@ async function signIn(role: 'coordinator' | 'clinician', width: number): Promise
   return page;
 }
 
+const WIDEST = `[...document.querySelectorAll('body *')]
+  .filter((e) => !e.closest('.scroll') && e.getBoundingClientRect().right > window.innerWidth + 1)
+  .slice(0, 8)
+  .map((e) => e.tagName + (e.id ? '#' + e.id : '') + '.' + [...e.classList].join('.') + ' ' + Math.round(e.getBoundingClientRect().right))`;
+
 /** axe-core finds nothing serious or critical, and (on a phone) the page does not scroll sideways. */
 async function checkPage(page: Page, what: string, width: number): Promise<void> {
   expect(await seriousViolations(page), `axe on ${what} at ${width} px`).toEqual([]);
   const overflow = (await page.evaluate('document.documentElement.scrollWidth - window.innerWidth')) as number;
-  expect(overflow, `${what} scrolls sideways at ${width} px`).toBeLessThanOrEqual(0);
+  // The widest elements past the right edge (outside scroll regions), to say what pushes the page.
+  const culprits = overflow > 0 ? await page.evaluate(WIDEST) : [];
+  expect(overflow, `${what} scrolls sideways at ${width} px: ${JSON.stringify(culprits)}`).toBeLessThanOrEqual(0);
 }
 
 const row = (page: Page, id: string) => page.locator(`#worklist [data-pathway-id="${id}"]`);
