@@ -48,8 +48,8 @@ async function main(): Promise<void> {
   const clinician = 'local-clinician-key';
   let browser: Browser | undefined;
   try {
-    const enrol = (careTeam: string, painNrs: number, odi: number, redFlags: string[] = []) =>
-      call('POST', '/v1/pathways', coordinator, { patientRef: `demo-${randomUUID()}`, careTeam, baseline: { painNrs, odi }, redFlags }).then((r) => r.pathway.pathwayId);
+    const enrol = (careTeam: string, painNrs: number, odi?: number, redFlags: string[] = []) =>
+      call('POST', '/v1/pathways', coordinator, { patientRef: `demo-${randomUUID()}`, careTeam, baseline: { painNrs, ...(odi === undefined ? {} : { odi }) }, redFlags }).then((r) => r.pathway.pathwayId);
     const shown = await enrol('spine-a', 8, 46);
     await call('POST', `/v1/pathways/${shown}/reassessments`, clinician, { painNrs: 7, odi: 42 });
     await call('POST', `/v1/pathways/${shown}/actions`, clinician, { action: 'escalate', reason: 'No meaningful relief after conservative care' });
@@ -59,7 +59,9 @@ async function main(): Promise<void> {
     await call('POST', `/v1/pathways/${urgent}/red-flags`, clinician, { redFlags: ['progressive-motor-deficit'], note: 'New foot drop on the left since Tuesday' });
     const undelivered = await enrol('spine-c', 7, 40);
     await call('POST', `/v1/pathways/${undelivered}/actions`, clinician, { action: 'escalate', reason: 'Fast track after the MDT review' });
-    const baseline = await enrol('spine-a', 7, 38);
+    // Enrolled without ODI: interventional care then waits for a baseline before any procedure.
+    const baseline = await enrol('spine-a', 7);
+    await call('POST', `/v1/pathways/${baseline}/actions`, clinician, { action: 'escalate', reason: 'Radicular pain not settling' });
     for (const [team, nrs, odi] of [['spine-a', 9, 60], ['spine-b', 6, 30], ['spine-b', 8, 52]] as const) await enrol(team, nrs, odi);
     const held = await enrol('spine-b', 7, 44);
     await call('POST', `/v1/pathways/${held}/actions`, coordinator, { action: 'hold', reason: 'Patient travelling for a month' });
@@ -69,7 +71,6 @@ async function main(): Promise<void> {
       if (pathway.undelivered?.length) break;
       await new Promise((r) => setTimeout(r, 500));
     }
-    void baseline;
 
     const executablePath = CHROMIUM.find((p) => existsSync(p));
     if (!executablePath) throw new Error('Chromium is missing: apt-get install -y chromium');

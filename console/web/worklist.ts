@@ -65,7 +65,8 @@ function whenText(item: WorklistItem): HTMLElement | string {
 /** For a role that cannot do the due item itself: who can. */
 function forSomeoneElse(shell: Shell, item: WorklistItem): string | null {
   const action = dueAction(factsOfRow(item));
-  if (!action || shell.person.role === 'viewer') return null;
+  // Said where it is due now; on a row due in weeks it would only be noise.
+  if (!action || shell.person.role === 'viewer' || item.category === 'due-soon') return null;
   if ((action === 'reassessment' || action === 'baseline') && !shell.can('record-reassessment')) return `For a clinician: ${action === 'baseline' ? 'record the baseline' : 'record the reassessment'}`;
   if (action === 'resume' && item.status === 'urgent-referral' && shell.person.role !== 'clinician') return 'For a clinician: resume or close';
   return null;

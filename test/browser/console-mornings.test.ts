@@ -231,6 +231,22 @@ describe.each([1366, 390])('a morning at %i px', (width) => {
     await page.click('.filters button[type="submit"]');
     await page.waitForSelector('#f-to-error:not([hidden])');
     expect(await page.locator('#f-to-error').innerText()).toContain('after');
+    // A 503 says so in plain words, names no internals, and offers Retry, which loads the page.
+    let refusals = 1;
+    await page.route('**/v1/worklist*', (route) =>
+      refusals-- > 0
+        ? route.fulfill({ status: 503, headers: { 'retry-after': '2', 'content-type': 'application/problem+json' }, body: JSON.stringify({ status: 503, detail: 'Temporal did not answer in time' }) })
+        : route.continue(),
+    );
+    await page.goto(`${site.url}/?careTeam=${team}&dueSoonDays=60`);
+    await page.waitForSelector('#worklist .message-error button.retry');
+    const said = await page.locator('#worklist .message-error').innerText();
+    expect(said).toContain('The worklist could not load: the service is busy or restarting. Nothing is lost; retry in 2 seconds.');
+    expect(said).not.toContain('Temporal');
+    await checkPage(page, 'the worklist after a 503', width);
+    await page.click('#worklist button.retry');
+    await page.waitForSelector('#worklist table');
+    await page.unroute('**/v1/worklist*');
     await page.goto(`${site.url}/enrol`);
     await page.waitForSelector('#enrol-form');
     await checkPage(page, 'the enrolment page', width);
