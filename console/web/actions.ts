@@ -11,7 +11,7 @@ import { api, ApiError } from './api';
 import { capital, day, h, label, replace, when, words } from './dom';
 import { failure, failureText, loading } from './states';
 import { vocabulary } from './vocabulary';
-import { actorName, decisionSentence, dueName, fieldName, inWords, isSystemMessage, nextDue, numberRows, type Decision } from './words';
+import { decisionSentence, dueName, fieldName, inWords, isSystemMessage, nextDue, numberRows, type Decision } from './words';
 
 export type { Decision };
 
@@ -529,7 +529,10 @@ export function openAction(spec: ActionSpec, facts: PathwayFacts, title: string,
         e.preventDefault();
         replace(status);
         if (!check(true)) {
-          controls.find((c) => !c.error.hidden)?.wrap.querySelector<HTMLElement>('input, select, textarea')?.focus();
+          // The problem is said beside its field; here only that nothing was sent, for a screen reader.
+          const marked = controls.filter((c) => !c.error.hidden);
+          replace(status, h('p', { class: 'form-problem', role: 'alert' }, `Not saved: check ${marked.map((c) => c.field.label.replace(/ \(.*\)$/, '')).join(', ')}.`));
+          marked[0]?.wrap.querySelector<HTMLElement>('input, select, textarea')?.focus();
           return;
         }
         clearTimeout(timer);
@@ -635,4 +638,3 @@ export function confirmation(title: string, r: ChangeResult): string {
   return `Recorded for ${title}: ${what || 'no change of stage or status.'}`;
 }
 
-export { actorName };
