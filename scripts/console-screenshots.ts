@@ -4,8 +4,9 @@
  * one in urgent referral, one whose message the care team's webhook refused, one waiting for a
  * baseline, one on hold), and writes every console page at desktop (1366 px) and phone (390 px)
  * width as `<page>-<width>.png`: sign-in, the clinician's and the coordinator's worklist, a pathway,
- * a pathway in urgent referral, a reassessment dialog previewing a discharge, enrolment and the
- * cohort dashboard (default folder: screenshots/).
+ * a pathway in urgent referral, a year of a pathway the clinical rules ran (served in place of the
+ * API's answer, to see the chart over a long span), a reassessment dialog previewing a discharge,
+ * enrolment and the cohort dashboard (default folder: screenshots/).
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -14,6 +15,8 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { applyEvent, checkEvent, enroll, pendingWorkup, type PathwayEvent, type PathwayState } from '../clinical/pathway';
+import { loadDefinitions } from '../clinical/registry';
 import { loadConfig } from '../worker/config';
 import { createLogger } from '../observability/log';
 import { startService } from '../worker/service';
@@ -21,6 +24,42 @@ import { freePort } from '../test/harness/service-process';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
 const WIDTHS = [1366, 390] as const;
+
+const DAY = 86_400_000;
+const YEAR_ID = `pw-${'0'.repeat(31)}1`;
+
+/**
+ * A pathway's year from the clinical rules themselves (clinical/pathway.ts, no Temporal), to see
+ * the chart over a long span: conservative care, two injections, an SCS trial judged on its MME
+ * cut, an implant and its follow-ups, with two scores on one day.
+ */
+function simulatedYear(): PathwayState & { pendingWorkup: string[] } {
+  const definition = loadDefinitions().get('psps-lumbar')!;
+  const t0 = Date.now() - 330 * DAY;
+  const clinician = { id: 'dr-demo', role: 'clinician' } as const;
+  const coordinator = { id: 'coord-demo', role: 'coordinator' } as const;
+  let state = enroll({ pathwayId: YEAR_ID, careTeam: 'spine-a', definition, baseline: { painNrs: 8, odi: 48, dailyMme: 90 }, redFlags: [], enrolledBy: coordinator }, t0).state;
+  const steps: Array<[number, PathwayEvent]> = [
+    [42, { type: 'reassessment', actor: clinician, input: { painNrs: 7.5, odi: 46, dailyMme: 90 } }],
+    [50, { type: 'procedure', actor: coordinator, input: { type: 'epidural-steroid-injection' } }],
+    [78, { type: 'reassessment', actor: clinician, input: { painNrs: 6, odi: 44 } }],
+    [78.3, { type: 'reassessment', actor: clinician, input: { painNrs: 6.5, odi: 45, pgic: 4 } }],
+    [92, { type: 'procedure', actor: coordinator, input: { type: 'medial-branch-block' } }],
+    [120, { type: 'reassessment', actor: clinician, input: { painNrs: 6.8, odi: 45, dailyMme: 90 } }],
+    [130, { type: 'procedure', actor: coordinator, input: { type: 'psychological-evaluation', outcome: 'cleared' } }],
+    [190, { type: 'procedure', actor: coordinator, input: { type: 'scs-trial' } }],
+    [197, { type: 'reassessment', actor: clinician, input: { painNrs: 5, odi: 38, dailyMme: 40 } }],
+    [210, { type: 'procedure', actor: coordinator, input: { type: 'scs-implant' } }],
+    [294, { type: 'reassessment', actor: clinician, input: { painNrs: 3.5, odi: 30, pgic: 2 } }],
+  ];
+  for (const [day, event] of steps) {
+    const now = t0 + day * DAY;
+    const refused = checkEvent(state, event, now);
+    if (refused) throw new Error(`the simulated year refused day ${day}: ${refused.message}`);
+    state = applyEvent(state, event, now).state;
+  }
+  return { ...state, pendingWorkup: pendingWorkup(state) };
+}
 
 async function main(): Promise<void> {
   const folder = path.resolve(process.argv[2] ?? 'screenshots');
@@ -35,6 +74,7 @@ async function main(): Promise<void> {
     PORT: '0',
     TEMPORAL_DEV_SERVER_PORT: String(await freePort()),
     TEMPORAL_UI_PORT: String(await freePort()),
+    PATHWAY_METRICS_PORT: String(await freePort()),
     PATHWAY_WEBHOOKS: JSON.stringify({ careTeams: { 'spine-c': webhook } }),
   });
   const service = await startService(config, createLogger('warn'));
@@ -104,6 +144,13 @@ async function main(): Promise<void> {
       await page.goto(`${base}/pathways/${urgent}`);
       await page.waitForSelector('#scores-chart');
       await shot(page, 'pathway-urgent');
+      // The chart over a year: a pathway the rules ran through eleven months, answered in place of the API's.
+      const year = simulatedYear();
+      await page.route(`**/v1/pathways/${YEAR_ID}`, (route) => route.fulfill({ json: { pathway: year } }));
+      await page.goto(`${base}/pathways/${YEAR_ID}`);
+      await page.waitForSelector('#scores-chart');
+      await shot(page, 'pathway-year');
+      await page.unroute(`**/v1/pathways/${YEAR_ID}`);
       // A second responding score would discharge: the dialog says so before anything is saved.
       await page.goto(`${base}/pathways/${shown}`);
       await page.click('#actions button[data-action="reassessment"]');

@@ -24,6 +24,8 @@ Chart.defaults.animation = false;
 export interface Marker {
   x: number;
   label: string;
+  /** Written instead of the label where the chart is narrow (a phone): its number in the list under the chart. */
+  short?: string;
   kind?: 'stage' | 'procedure';
 }
 
@@ -36,7 +38,9 @@ export const markersPlugin: Plugin<'line'> = {
   afterDatasetsDraw(chart, _args, options: { markers?: Marker[] }) {
     const { ctx, chartArea, scales } = chart;
     const rowEnds: number[] = [];
+    const narrow = chartArea.right - chartArea.left < 560;
     for (const m of options.markers ?? []) {
+      const text = narrow && m.short ? m.short : m.label;
       const x = scales.x!.getPixelForValue(m.x);
       if (x < chartArea.left || x > chartArea.right) continue;
       ctx.save();
@@ -48,7 +52,7 @@ export const markersPlugin: Plugin<'line'> = {
       ctx.lineTo(x, chartArea.bottom);
       ctx.stroke();
       ctx.font = '12px system-ui, sans-serif';
-      const width = ctx.measureText(m.label).width;
+      const width = ctx.measureText(text).width;
       const left = Math.max(chartArea.left + 2, Math.min(x + 4, chartArea.right - width - 2));
       let row = rowEnds.findIndex((end) => end < left);
       if (row === -1) row = rowEnds.length;
@@ -57,7 +61,7 @@ export const markersPlugin: Plugin<'line'> = {
       ctx.fillStyle = 'rgba(255,255,255,0.85)';
       ctx.fillRect(left - 2, y - 11, width + 4, 14);
       ctx.fillStyle = m.kind === 'procedure' ? '#4a2c70' : '#1f2933';
-      ctx.fillText(m.label, left, y);
+      ctx.fillText(text, left, y);
       ctx.restore();
     }
   },

@@ -109,12 +109,11 @@ export function scoresChart(p: FullPathway): HTMLElement {
       ? [line(`ODI −${odi} points (response): ODI ${Math.max(0, reference.odi - odi)}`, level(Math.max(0, reference.odi - odi)), ODI_COLOUR, [8, 3, 2, 3], 'y1')]
       : []),
   ];
-  const markers: Marker[] = [
-    ...p.timeline
-      .filter((e) => e.stageBefore !== e.stageAfter)
-      .map((e) => ({ x: days(e.occurredAt ?? e.at), label: `→ ${words(e.stageAfter)}`, kind: 'stage' as const })),
-    ...p.procedures.map((r) => ({ x: days(r.performedAt), label: capital(words(r.type)), kind: 'procedure' as const })),
-  ].sort((a, b) => a.x - b.x);
+  const marks = [
+    ...p.timeline.filter((e) => e.stageBefore !== e.stageAfter).map((e) => ({ at: e.occurredAt ?? e.at, label: `→ ${words(e.stageAfter)}`, kind: 'stage' as const })),
+    ...p.procedures.map((r) => ({ at: r.performedAt, label: capital(words(r.type)), kind: 'procedure' as const })),
+  ].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+  const markers: Marker[] = marks.map((m, i) => ({ x: days(m.at), label: m.label, short: String(i + 1), kind: m.kind }));
 
   const canvas = h('canvas', {
     id: 'scores-chart',
@@ -185,7 +184,18 @@ export function scoresChart(p: FullPathway): HTMLElement {
   return h(
     'div',
     { class: 'chart-with-table' },
-    h('figure', { class: 'chart-figure' }, h('div', { class: 'chart' }, canvas), h('figcaption', { class: 'hint' }, `Thresholds of ${stageName} from ${day(p.stageEnteredAt)}, measured against the stage reference (NRS ${reference.painNrs}${reference.odi !== undefined ? `, ODI ${reference.odi}` : ''}); dotted lines mark procedures and stage changes.`)),
+    h(
+      'figure',
+      { class: 'chart-figure' },
+      h('div', { class: 'chart' }, canvas),
+      h(
+        'figcaption',
+        { class: 'hint' },
+        `Thresholds of ${stageName} from ${day(p.stageEnteredAt)}, measured against the stage reference (NRS ${reference.painNrs}${reference.odi !== undefined ? `, ODI ${reference.odi}` : ''}). Marked: procedures (dotted) and stage changes (solid).`,
+        // The marks by number too: a narrow chart writes only the number on its line.
+        marks.length ? h('ol', { class: 'marks' }, marks.map((m) => h('li', {}, `${m.label}, ${day(m.at)}`))) : null,
+      ),
+    ),
     h('div', { class: 'scroll', tabindex: 0, role: 'region', 'aria-label': 'Scores' }, table),
   );
 }
