@@ -70,7 +70,7 @@ export async function api<T>(method: string, path: string, body?: unknown, idemp
     throw new ApiError(401, 'Your session has ended; sign in again.');
   }
   const text = await res.text();
-  let json: any;
+  let json: (Record<string, unknown> & { detail?: string; errors?: Array<{ field: string; message: string }> }) | undefined;
   try {
     json = text ? JSON.parse(text) : undefined;
   } catch {
