@@ -213,7 +213,8 @@ describe.each([1366, 390])('a morning at %i px', (width) => {
     await page.waitForSelector('#latest-decisions li');
     const recorded = await backend.service.get(backdated, {});
     expect(recorded.reassessments.at(-1)!.at).toBe(at.toISOString());
-    expect(await page.locator('.timeline li').first().innerText()).toMatch(/recorded/);
+    // The timeline dates the entry by when the assessment happened.
+    await page.waitForSelector(`.timeline li[data-event="reassessment"] time[datetime="${at.toISOString()}"]`);
     await page.context().close();
   });
 
