@@ -24,8 +24,40 @@ async function page(shell: Shell): Promise<void> {
 
 function enrolForm(shell: Shell, definitions: Array<{ id: string; version: number; title: string }>): void {
   const teams = shell.person.careTeams;
-  const field = (id: string, text: string, input: HTMLElement, hint?: string) =>
-    h('div', { class: 'field' }, h('label', { for: id }, text), hint ? h('span', { class: 'hint', id: `${id}-hint` }, hint) : null, input);
+  const field = (id: string, text: string, input: HTMLElement, hint?: string) => {
+    input.setAttribute('aria-describedby', [hint ? `${id}-hint` : '', `${id}-error`].filter(Boolean).join(' '));
+    return h('div', { class: 'field' }, h('label', { for: id }, text), hint ? h('span', { class: 'hint', id: `${id}-hint` }, hint) : null, input, h('p', { class: 'field-error', id: `${id}-error`, hidden: true }));
+  };
+  /** Each field's problem in plain words, said beside it before anything is sent. */
+  const value = (id: string) => (document.getElementById(id) as HTMLInputElement | HTMLSelectElement).value.trim();
+  const number = (id: string, min: number, max: number, decimals: number) => {
+    const v = value(id);
+    const n = Number(v);
+    return v !== '' && Number.isFinite(n) && n >= min && n <= max && Math.abs(Math.round(n * 10 ** decimals) - n * 10 ** decimals) < 1e-9;
+  };
+  const CHECKS: Array<[string, () => string | null]> = [
+    ['patient-ref', () => (/^[A-Za-z0-9._:-]{6,128}$/.test(value('patient-ref')) ? null : "Enter the clinic's reference: 6 to 128 letters, digits or . _ : - (no spaces).")],
+    ['care-team', () => (/^[a-z0-9][a-z0-9-]{0,62}$/.test(value('care-team')) ? null : 'Enter the care team: lower-case letters, digits and dashes.')],
+    ['pain-nrs', () => (number('pain-nrs', 0, 10, 1) ? null : 'Pain NRS is a number from 0 to 10, with at most one decimal (e.g. 4.5).')],
+    ['odi', () => (value('odi') === '' || number('odi', 0, 100, 0) ? null : 'ODI is a whole number from 0 to 100.')],
+    ['daily-mme', () => (value('daily-mme') === '' || number('daily-mme', 0, 10000, 1) ? null : 'Daily MME is a number from 0 to 10000.')],
+  ];
+  const checkFields = (): boolean => {
+    let first: HTMLElement | null = null;
+    for (const [id, check] of CHECKS) {
+      const problem = check();
+      const error = document.getElementById(`${id}-error`)!;
+      const input = document.getElementById(id)!;
+      error.hidden = !problem;
+      replace(error, problem ?? '');
+      if (problem) {
+        input.setAttribute('aria-invalid', 'true');
+        first ??= input;
+      } else input.removeAttribute('aria-invalid');
+    }
+    first?.focus();
+    return first === null;
+  };
   const result = h('div', { id: 'enrol-result', 'aria-live': 'polite' });
   const latest = new Map<string, number>();
   for (const d of definitions) latest.set(d.id, Math.max(latest.get(d.id) ?? 0, d.version));
@@ -34,8 +66,11 @@ function enrolForm(shell: Shell, definitions: Array<{ id: string; version: numbe
     {
       id: 'enrol-form',
       class: 'stack',
+      novalidate: true,
       onsubmit: async (e: Event) => {
         e.preventDefault();
+        replace(result);
+        if (!checkFields()) return;
         const data = new FormData(form);
         const [definitionId, version] = String(data.get('definition')).split('@');
         const body = {

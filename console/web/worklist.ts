@@ -9,7 +9,7 @@ import { actionButtons, confirmation, dueAction, type ActionSpec, type ChangeRes
 import { app, badge, day, h, label, message, replace, words } from './dom';
 import { run, type Shell } from './shell';
 import { failure, loadInto } from './states';
-import { dueName, dueWhen } from './words';
+import { dueName, dueWhen, statusName } from './words';
 
 type WorklistItem = WorklistRow;
 
@@ -45,6 +45,8 @@ function whatIsDue(item: WorklistItem): HTMLElement {
   if (undelivered.length) {
     const first = undelivered[0]!;
     lines.push(h('strong', {}, `Not delivered: ${EFFECT_NAMES[first.effect] ?? words(first.effect)}${undelivered.length > 1 ? ` and ${undelivered.length - 1} more` : ''} (${day(first.at)})`));
+    // A closed pathway takes no more changes, an acknowledgement included: the team reaches the patient directly.
+    if (['completed', 'withdrawn', 'closed'].includes(item.status)) lines.push(`Pathway ${statusName(item.status)}: reach the patient or team directly`);
   }
   if (item.nextDueKind) {
     const workup = item.pendingWorkup?.length ? `: ${item.pendingWorkup.map(words).join(', ')}` : '';

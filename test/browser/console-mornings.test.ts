@@ -251,6 +251,23 @@ describe.each([1366, 390])('a morning at %i px', (width) => {
     await page.goto(`${site.url}/enrol`);
     await page.waitForSelector('#enrol-form');
     await checkPage(page, 'the enrolment page', width);
+    // Wrong fields are said beside them before sending; a second enrolment of one patient links to the first.
+    const ref = `ref-${randomUUID()}`;
+    await page.fill('#patient-ref', 'ab c');
+    await page.fill('#care-team', team);
+    await page.fill('#pain-nrs', '7.25');
+    await page.click('#enrol-form button[type="submit"]');
+    expect(await page.locator('#patient-ref-error').innerText()).toContain("Enter the clinic's reference");
+    expect(await page.locator('#pain-nrs-error').innerText()).toContain('at most one decimal');
+    await checkPage(page, 'the enrolment page with field problems', width);
+    await page.fill('#patient-ref', ref);
+    await page.fill('#pain-nrs', '7');
+    await page.fill('#odi', '40');
+    await page.click('#enrol-form button[type="submit"]');
+    const first = (await (await page.waitForSelector('#enrolled-link')).getAttribute('href'))!;
+    await page.fill('#patient-ref', ref);
+    await page.click('#enrol-form button[type="submit"]');
+    expect(await (await page.waitForSelector('#existing-link')).getAttribute('href')).toBe(first);
     await page.goto(`${site.url}/sign-in`);
     await page.waitForSelector('main');
     await checkPage(page, 'the sign-in page', width);
