@@ -290,10 +290,15 @@ describe('the preview for machine clients', () => {
     expect(preview.pathway.stage).toBe('interventional');
     const after = await backend.service.get(id, {});
     expect([after.stage, after.timeline.length]).toEqual([before.stage, before.timeline.length]);
-    // The same refusal as the change: a procedure does not belong to conservative care.
-    const refused = await post('procedures/preview', { type: 'nerve-block' });
+    // The change itself then takes the decisions the preview said, by the same rules.
+    const done = await post('actions', { action: 'escalate', reason: 'No relief after six weeks' });
+    const decided = (await done.json()) as { decisions: Array<Record<string, unknown>> };
+    const gist = (d: Record<string, unknown>) => [d.event, d.ruleId, d.summary, d.stageBefore, d.stageAfter, d.statusAfter, JSON.stringify(d.numbers ?? null)];
+    expect(decided.decisions.map(gist)).toEqual(preview.decisions.map((d) => gist(d as unknown as Record<string, unknown>)));
+    // The same refusal as the change: in interventional care a psychological evaluation does not belong.
+    const refused = await post('procedures/preview', { type: 'psychological-evaluation', outcome: 'cleared' });
     expect(refused.status).toBe(409);
-    expect(((await refused.json()) as { detail: string }).detail).toContain('no procedure belongs to the conservative stage');
+    expect(((await refused.json()) as { detail: string }).detail).toContain('does not belong to the interventional stage');
     expect((await post('reassessments/preview', { painNrs: 11 })).status).toBe(400);
     const viewer = await fetch(`${site.url}/v1/pathways/${id}/reassessments/preview`, { method: 'POST', headers: { authorization: `Bearer ${KEYS.viewer!.key}`, 'content-type': 'application/json' }, body: '{"painNrs":3}' });
     expect(viewer.status).toBe(403);
