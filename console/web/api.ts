@@ -41,7 +41,10 @@ function restartIdleTimer(): void {
 }
 
 export async function loadSession(): Promise<SessionInfo> {
-  const res = await fetch('/auth/session', { headers: { accept: 'application/json' }, cache: 'no-store' });
+  const res = await fetch('/auth/session', { headers: { accept: 'application/json' }, cache: 'no-store' }).catch(() => {
+    throw new ApiError(0, 'the service could not be reached');
+  });
+  if (!res.ok) throw new ApiError(res.status, `the service answered ${res.status}`, [], Number(res.headers.get('retry-after')) || undefined);
   const session = (await res.json()) as SessionInfo;
   csrfToken = session.csrfToken;
   idleMs = session.idleMinutes * 60_000;
