@@ -156,7 +156,7 @@ const CHANGE_TEXT: Record<keyof typeof CHANGE_KINDS, string> = {
   procedures: 'Record a procedure (coordinator): interventional procedures, psychological evaluation, SCS trial, implant',
   workup: 'Record a work-up result or the surgical consult (coordinator)',
   'red-flags': 'Report red flags (clinician): urgent referral at once',
-  actions: 'Override (with a reason): escalate or discharge (clinician); hold, resume, withdraw (coordinator); close after urgent referral (clinician)',
+  actions: 'Override (with a reason): escalate or discharge (clinician); hold, resume, withdraw, acknowledge undelivered messages (coordinator); close after urgent referral (clinician)',
 };
 
 // A whole number arrives as a string whose pattern the API checks; the parameter is stated as the integer it is.
@@ -192,6 +192,28 @@ export function openApiDocument(): JsonSchema & { paths: Record<string, Record<s
             ...WRITE,
             '404': problem('No such pathway, or not one of the care teams of the key'),
             '409': problem('The change conflicts with the pathway state (or the pathway is closed)'),
+          },
+        },
+      },
+    ]),
+  );
+  // The same bodies, answered by the workflow's rules without recording anything (a query, not an update).
+  const previewPaths = Object.fromEntries(
+    (Object.keys(CHANGE_KINDS) as Array<keyof typeof CHANGE_KINDS>).map((kind) => [
+      `/v1/pathways/{pathwayId}/${kind}/preview`,
+      {
+        post: {
+          summary: `Preview: what this change would do, recorded nowhere (${kind}); the same permissions, validation and refusals as POST /v1/pathways/{pathwayId}/${kind}`,
+          operationId: `preview-${kind}`,
+          parameters: [pathwayId],
+          requestBody: { required: true, content: { 'application/json': { schema: schema(CHANGE_KINDS[kind].schema, 'input') } } },
+          responses: {
+            '200': json('The decisions the change would take and the pathway it would leave; nothing is recorded', {
+              allOf: [{ $ref: '#/components/schemas/ChangeResult' }, { type: 'object', properties: { preview: { const: true } }, required: ['preview'] }],
+            }),
+            ...WRITE,
+            '404': problem('No such pathway, or not one of the care teams of the key'),
+            '409': problem('The change would conflict with the pathway state (or the pathway is closed)'),
           },
         },
       },
@@ -447,6 +469,7 @@ export function openApiDocument(): JsonSchema & { paths: Record<string, Record<s
         },
       },
       ...changePaths,
+      ...previewPaths,
       '/v1/pathways/{pathwayId}/fhir': {
         post: {
           summary:

@@ -34,10 +34,12 @@ import {
   WORKFLOW_TYPE,
   applyAction,
   confirmEnrolment,
+  previewChange,
   recordProcedure,
   recordReassessment,
   recordWorkupResult,
   reportRedFlags,
+  type ChangePreview,
   type ChangeResult,
   type PathwayView,
   type PathwayWorkflowInput,
@@ -55,6 +57,15 @@ const UPDATES = {
   'red-flags': reportRedFlags,
   actions: applyAction,
 } as const;
+
+/** The command each kind of change carries in the workflow (clinical/command-check.ts). */
+const COMMAND_KINDS = {
+  reassessments: 'reassessment',
+  procedures: 'procedure',
+  workup: 'workup-result',
+  'red-flags': 'red-flags',
+  actions: 'action',
+} as const satisfies Record<ChangeKind, string>;
 
 export type { CareTeamSummary, PathwayRow };
 export type WorklistItem = WorklistRow;
@@ -84,6 +95,12 @@ function opaqueKey(...parts: string[]): string {
 }
 
 const REFUSAL_STATUS: Record<RefusalDetails['code'], number> = { invalid: 400, forbidden: 403, conflict: 409, 'not-found': 404 };
+
+/** A refusal by the workflow's rules as the API answers it: the status of its kind, naming each field. */
+const refusalProblem = (refusal: RefusalDetails): HttpProblem =>
+  new HttpProblem(REFUSAL_STATUS[refusal.code], refusal.message, {
+    errors: refusal.errors ?? (refusal.field ? [{ field: refusal.field, message: refusal.message }] : []),
+  });
 
 export class PathwayService {
   constructor(private readonly deps: PathwayServiceDeps) {}
@@ -165,10 +182,7 @@ export class PathwayService {
       });
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === REFUSAL_ERROR_TYPE) {
-        const refusal = err.cause.details?.[0] as RefusalDetails;
-        throw new HttpProblem(REFUSAL_STATUS[refusal.code], refusal.message, {
-          errors: refusal.errors ?? (refusal.field ? [{ field: refusal.field, message: refusal.message }] : []),
-        });
+        throw refusalProblem(err.cause.details?.[0] as RefusalDetails);
       }
       if (err instanceof WorkflowNotFoundError) {
         // No running workflow: a closed pathway (kept in the record), or none the caller may see.
@@ -191,6 +205,29 @@ export class PathwayService {
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }
+  }
+
+  /**
+   * What a change would do, answered by the workflow's own rules on the pathway as it is now,
+   * without recording anything (a query writes nothing to history): the decisions, or the same
+   * refusal the change would get.
+   */
+  async preview(pathwayId: string, kind: ChangeKind, actor: Actor, input: unknown, scope: Scope): Promise<ChangeResult> {
+    let answer: ChangePreview;
+    try {
+      answer = await this.deps.client.workflow.getHandle(pathwayId).query(previewChange, {
+        kind: COMMAND_KINDS[kind],
+        command: { actor, input, ...(scope.careTeams ? { scope: { careTeams: [...scope.careTeams] } } : {}) },
+        now: Date.now(),
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+      const header = await pathwayHeader(this.db, pathwayId);
+      if (!header || (scope.careTeams && !scope.careTeams.includes(header.careTeam))) throw new HttpProblem(404, 'no such pathway');
+      throw new HttpProblem(409, `the pathway is ${header.status}; it accepts no more changes`);
+    }
+    if (!answer.accepted) throw refusalProblem(answer.refusal);
+    return { decisions: answer.decisions, pathway: answer.pathway };
   }
 
   /** A page of pathways matching the filters (within the caller's scope), soonest due first. */

@@ -97,6 +97,8 @@ export const ActionInputSchema = z.discriminatedUnion('action', [
   z.object({ action: z.literal('withdraw'), reason }).strict(),
   z.object({ action: z.literal('discharge'), reason }).strict(),
   z.object({ action: z.literal('close'), reason }).strict(),
+  /** The care team has seen the messages that could not be delivered (and reached the patient or team another way). */
+  z.object({ action: z.literal('acknowledge'), reason: reason.optional() }).strict(),
 ]);
 export type ActionInput = z.infer<typeof ActionInputSchema>;
 export type ActionName = ActionInput['action'];

@@ -675,6 +675,8 @@ export function checkEvent(s: PathwayState, event: PathwayEvent, now: number): R
             : conflict(`the pathway is ${s.status}; resume or close it instead`);
         case 'close':
           return s.status === 'urgent-referral' ? null : conflict('only a pathway in urgent referral is closed; withdraw or discharge instead');
+        case 'acknowledge':
+          return s.undelivered.some((u) => !u.resolvedAt) ? null : conflict('no message of this pathway is waiting to be acknowledged');
       }
     }
   }
@@ -1081,6 +1083,19 @@ function applyAction(t: Transition, actor: Actor, a: ActionInput): void {
       });
       t.notify('closed');
       return;
+    case 'acknowledge': {
+      // applyEvent has marked them resolved (any person acting does): this says so in the timeline.
+      const acknowledged = s.undelivered.filter((u) => u.resolvedAt === t.recordedIso).length;
+      t.record({
+        actor,
+        event: 'override',
+        ruleId: 'override.acknowledge',
+        numbers: { messages: acknowledged },
+        ...(a.reason ? { reason: a.reason } : {}),
+        summary: `Undelivered ${acknowledged === 1 ? 'message' : 'messages'} acknowledged (${acknowledged}).`,
+      });
+      return;
+    }
   }
 }
 

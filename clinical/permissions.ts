@@ -34,6 +34,7 @@ const COORDINATOR: Permission[] = [
   'action:hold',
   'action:resume',
   'action:withdraw',
+  'action:acknowledge',
 ];
 
 const CLINICIAN: Permission[] = [...COORDINATOR, 'record-reassessment', 'report-red-flags', 'action:escalate', 'action:discharge', 'action:close'];

@@ -4,7 +4,7 @@
  * evaluation returns the numbers it used so the timeline can say why a decision was taken.
  */
 import type { BaselineMeasure, PathwayDefinition, Stage } from './definition';
-import { RED_FLAGS } from './vocabulary';
+import { RED_FLAGS, STAGE_NAMES, listInWords } from './vocabulary';
 
 export type RuleId =
   | 'red-flag.urgent-referral'
@@ -38,10 +38,11 @@ export type RuleId =
   | 'override.resume'
   | 'override.withdraw'
   | 'override.discharge'
-  | 'override.close';
+  | 'override.close'
+  | 'override.acknowledge';
 
 const MEASURE_NAMES: Record<BaselineMeasure, string> = { painNrs: 'pain NRS', odi: 'ODI', dailyMme: 'daily MME' };
-export const measureNames = (measures: readonly BaselineMeasure[]): string => measures.map((m) => MEASURE_NAMES[m]).join(' and ');
+export const measureNames = (measures: readonly BaselineMeasure[]): string => listInWords(measures.map((m) => MEASURE_NAMES[m]));
 
 /** The measures a stage needs as its baseline before its first procedure (none when the definition names none). */
 export function requiredBaseline(d: PathwayDefinition, stage: Stage): BaselineMeasure[] {
@@ -90,7 +91,9 @@ const RULE_SENTENCES: Record<RuleId, (d: PathwayDefinition) => string | null> = 
   'baseline.required': (d) => {
     const stages = (['interventional', 'scs'] as const).filter((st) => requiredBaseline(d, st).length > 0);
     if (stages.length === 0) return null;
-    return `${stages.map((st) => `The ${st === 'scs' ? 'spinal cord stimulation' : st} stage needs a baseline of ${measureNames(requiredBaseline(d, st))}`).join('; ')} before any procedure: while the stage reference lacks one, a procedure is refused naming what is missing, a baseline is due at once (on the worklist), and the next reassessment becomes the stage reference.`;
+    // One sentence for every stage that needs one: "Before any procedure, interventional care needs …, and spinal cord stimulation …".
+    const needs = stages.map((st) => `${STAGE_NAMES[st]} needs a baseline of ${measureNames(requiredBaseline(d, st))}`);
+    return `Before any procedure, ${needs.join(', and ')}: while the stage reference lacks one, a procedure is refused naming what is missing, a baseline is due at once (on the worklist), and the next reassessment becomes the stage reference.`;
   },
   'procedure.reassess-after': (d) =>
     `A reassessment is due ${d.stages.interventional.reassessAfterProcedureDays} days after each interventional procedure was performed.`,
@@ -130,6 +133,8 @@ const RULE_SENTENCES: Record<RuleId, (d: PathwayDefinition) => string | null> = 
   'override.withdraw': () => 'A coordinator or clinician may withdraw the patient from the pathway, with a reason.',
   'override.discharge': () => 'A clinician may discharge the patient, with a reason; the pathway completes.',
   'override.close': () => 'After an urgent referral a clinician may close the pathway, with a reason.',
+  'override.acknowledge': () =>
+    'A coordinator or clinician may acknowledge messages that could not be delivered, once the patient or team has been reached another way: they leave the worklist, and the timeline keeps who acknowledged them.',
 };
 
 export function ruleSentence(id: RuleId, definition: PathwayDefinition): string {

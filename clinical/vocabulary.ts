@@ -38,3 +38,36 @@ export const WORKUP_ITEMS = ['imaging', 'labs', 'bone-density', 'health-optimisa
 
 /** The scores a stage may need as its baseline before its first procedure (Medicare LCD L33906: pain and function). */
 export const BASELINE_MEASURES = ['painNrs', 'odi', 'dailyMme'] as const;
+
+/** How the clinic says each code, for people: the console and the rule sentences use these names. */
+export const STAGE_NAMES: Record<(typeof STAGES)[number], string> = {
+  conservative: 'conservative care',
+  interventional: 'interventional care',
+  scs: 'spinal cord stimulation',
+  'revision-referral': 'referral for revision surgery',
+};
+
+export const PROCEDURE_NAMES: Record<(typeof INTERVENTIONAL_PROCEDURES)[number] | (typeof SCS_PROCEDURES)[number], string> = {
+  'nerve-block': 'nerve block',
+  'epidural-steroid-injection': 'epidural steroid injection',
+  'facet-joint-injection': 'facet joint injection',
+  'si-joint-injection': 'sacroiliac joint injection',
+  'medial-branch-block': 'medial branch block',
+  'radiofrequency-ablation': 'radiofrequency ablation',
+  'psychological-evaluation': 'psychological evaluation',
+  'scs-trial': 'spinal cord stimulation trial',
+  'scs-implant': 'permanent stimulator implant',
+};
+
+export const WORKUP_NAMES: Record<(typeof WORKUP_ITEMS)[number] | 'surgical-consult', string> = {
+  imaging: 'imaging',
+  labs: 'laboratory tests',
+  'bone-density': 'bone density scan',
+  'health-optimisation': 'health optimisation',
+  'second-opinion': 'second opinion',
+  'surgical-consult': 'surgical consult',
+};
+
+/** Items in the clinic's words: "pain NRS, ODI and daily MME". */
+export const listInWords = (items: readonly string[]): string =>
+  items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;

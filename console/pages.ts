@@ -2,7 +2,7 @@
  * The console's pages: static HTML shells without data (every page fills itself from /v1 with
  * the session cookie), so they hold nothing to cache and are sent with no-store.
  */
-import { INTERVENTIONAL_PROCEDURES, RED_FLAGS, SCS_PROCEDURES, STAGES, WORKUP_ITEMS } from '../clinical/vocabulary';
+import { INTERVENTIONAL_PROCEDURES, PROCEDURE_NAMES, RED_FLAGS, SCS_PROCEDURES, STAGE_NAMES, STAGES, WORKUP_ITEMS, WORKUP_NAMES } from '../clinical/vocabulary';
 import type { ConsoleAssets, PageName } from './assets';
 
 /** The clinic's words the forms offer, from the clinical model itself, so the browser needs no copy of its schemas. */
@@ -11,6 +11,7 @@ export const VOCABULARY = {
   redFlags: RED_FLAGS,
   procedures: [...INTERVENTIONAL_PROCEDURES, ...SCS_PROCEDURES],
   workupItems: WORKUP_ITEMS,
+  names: { ...STAGE_NAMES, ...PROCEDURE_NAMES, ...WORKUP_NAMES },
 };
 // JSON inside <script> may not close the element.
 const vocabulary = JSON.stringify(VOCABULARY).replace(/</g, '\\u003c');

@@ -4,6 +4,7 @@
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { Actor, ActionInput, ProcedureInput, ReassessmentInput, RedFlagReport, WorkupResultInput } from '../clinical/events';
+import type { CommandKind } from '../clinical/command-check';
 import type { DefinitionMigration, Effect, Enrolment, PathwayState, PathwayView, Refusal, TimelineEntry } from '../clinical/pathway';
 import type { RecordProgress } from '../record/batch';
 import type { CareTeamMessage } from '../clinical/care-team-messages';
@@ -80,6 +81,18 @@ export const DEFINITION_MIGRATION_PATCH = 'definition-migration';
 export const confirmEnrolment = defineUpdate<EnrolmentResult>('confirmEnrolment');
 
 export const pathwayQuery = defineQuery<LivePathwayView>('pathway');
+
+/** A change to preview: the command an update would carry, and the caller's clock (a query's own clock is its last task's). */
+export interface PreviewRequest {
+  kind: CommandKind;
+  command: Command<unknown>;
+  now: number;
+}
+
+/** What a change would do, by the same rules the update runs, kept nowhere: its decisions, or why it would be refused. */
+export type ChangePreview = ({ accepted: true } & ChangeResult) | { accepted: false; refusal: RefusalDetails };
+
+export const previewChange = defineQuery<ChangePreview, [PreviewRequest]>('previewChange');
 
 /** The patch that made the workflow write the record store; histories from before it replay without writes. */
 export const RECORD_STORE_PATCH = 'record-store';

@@ -46,10 +46,12 @@ import {
   closingMessagesId,
   confirmEnrolment,
   pathwayQuery,
+  previewChange,
   recordProcedure,
   recordReassessment,
   recordWorkupResult,
   reportRedFlags,
+  type ChangePreview,
   type ChangeResult,
   type Command,
   type LivePathwayView,
@@ -215,6 +217,20 @@ export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<Path
     },
   );
   setHandler(pathwayQuery, (): LivePathwayView => ({ ...viewOf(state), enrolmentId }));
+  // The same check and rules as the update, on the current state, keeping nothing: a query adds no history event.
+  setHandler(previewChange, ({ kind, command, now }): ChangePreview => {
+    try {
+      if (command?.scope && !command.scope.careTeams.includes(state.careTeam)) refuse({ code: 'not-found', message: 'no such pathway' });
+      const event = parseCommand(kind, command);
+      const refusal = checkEvent(state, event, now);
+      if (refusal) return { accepted: false, refusal };
+      const outcome = applyEvent(state, event, now);
+      return { accepted: true, decisions: outcome.entries, pathway: snapshotOf(outcome.state) };
+    } catch (err) {
+      if (err instanceof ApplicationFailure && err.type === REFUSAL_ERROR_TYPE) return { accepted: false, refusal: err.details?.[0] as RefusalDetails };
+      throw err;
+    }
+  });
   setHandler(confirmEnrolment, async () => {
     await recordCaughtUp();
     return { pathway: viewOf(state) };

@@ -1,7 +1,7 @@
 /**
  * /v1/pathways: enrolment, the clinical events of a pathway, and the dashboard's list and summary.
  */
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { ActionName } from '../../clinical/events';
 import type { Permission } from '../../clinical/permissions';
@@ -70,7 +70,8 @@ export function pathwaysRouter(service: PathwayService): Router {
     res.json({ pathway: await service.get(id, scopeOf(principal)) });
   });
 
-  router.post('/:pathwayId/:kind', async (req, res) => {
+  /** A change's kind, pathway, body and principal, checked the same way for the change and its preview. */
+  const changeRequest = (req: Request) => {
     const kind = req.params.kind as ChangeKind;
     if (!Object.hasOwn(CHANGE_KINDS, kind)) throw new HttpProblem(404, 'no such resource');
     // Refuse a role before reading its body; for actions, every role that may act at all may hold.
@@ -78,8 +79,19 @@ export function pathwaysRouter(service: PathwayService): Router {
     const id = parse(PathwayIdSchema, req.params.pathwayId, ['pathwayId']);
     const body = parse(CHANGE_KINDS[kind].schema, req.body);
     const principal = kind === 'actions' ? requirePermission(req, `action:${(body as { action: ActionName }).action}`) : req.principal!;
+    return { kind, id, body, principal };
+  };
+
+  router.post('/:pathwayId/:kind', async (req, res) => {
+    const { kind, id, body, principal } = changeRequest(req);
     const result = await service.change(id, kind, actorOf(principal), body, scopeOf(principal), req.idempotencyKey);
     res.json(result);
+  });
+
+  // What the same change would do, recording nothing: the decisions it would take, or its refusal.
+  router.post('/:pathwayId/:kind/preview', async (req, res) => {
+    const { kind, id, body, principal } = changeRequest(req);
+    res.json({ preview: true, ...(await service.preview(id, kind, actorOf(principal), body, scopeOf(principal))) });
   });
 
   return router;

@@ -17,6 +17,10 @@ export class ApiError extends Error {
     readonly status: number,
     message: string,
     readonly errors: Array<{ field: string; message: string }> = [],
+    /** Seconds the service asks to wait before a retry (503). */
+    readonly retryAfter?: number,
+    /** What else the problem names (a duplicate enrolment's pathwayId). */
+    readonly extra: Record<string, unknown> = {},
   ) {
     super(message);
   }
@@ -37,7 +41,10 @@ function restartIdleTimer(): void {
 }
 
 export async function loadSession(): Promise<SessionInfo> {
-  const res = await fetch('/auth/session', { headers: { accept: 'application/json' }, cache: 'no-store' });
+  const res = await fetch('/auth/session', { headers: { accept: 'application/json' }, cache: 'no-store' }).catch(() => {
+    throw new ApiError(0, 'the service could not be reached');
+  });
+  if (!res.ok) throw new ApiError(res.status, `the service answered ${res.status}`, [], Number(res.headers.get('retry-after')) || undefined);
   const session = (await res.json()) as SessionInfo;
   csrfToken = session.csrfToken;
   idleMs = session.idleMinutes * 60_000;
@@ -53,15 +60,30 @@ export async function api<T>(method: string, path: string, body?: unknown, idemp
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
   if (idempotencyKey) headers['idempotency-key'] = idempotencyKey;
-  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' });
+  let res: Response;
+  try {
+    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' });
+  } catch {
+    // No answer at all: the network or the service is down; status 0 says so to the page.
+    throw new ApiError(0, 'the service could not be reached');
+  }
   restartIdleTimer();
   if (res.status === 401) {
     location.assign(signInUrl('expired'));
     throw new ApiError(401, 'Your session has ended; sign in again.');
   }
   const text = await res.text();
-  const json = text ? JSON.parse(text) : undefined;
-  if (!res.ok) throw new ApiError(res.status, json?.detail ?? `the service answered ${res.status}`, json?.errors ?? []);
+  let json: (Record<string, unknown> & { detail?: string; errors?: Array<{ field: string; message: string }> }) | undefined;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined; // a proxy's error page: the status says enough
+  }
+  if (!res.ok) {
+    const retryAfter = Number(res.headers.get('retry-after') ?? NaN);
+    const { detail, errors, type: _t, title: _ti, status: _s, ...extra } = json ?? {};
+    throw new ApiError(res.status, detail ?? `the service answered ${res.status}`, errors ?? [], Number.isFinite(retryAfter) ? retryAfter : undefined, extra);
+  }
   return json as T;
 }
 

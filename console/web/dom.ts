@@ -1,6 +1,8 @@
 /**
  * Building the page from data without innerHTML, so nothing the service returns is ever read as markup.
  */
+import { vocabulary } from './vocabulary';
+
 type Child = Node | string | number | null | undefined | false;
 type Attrs = Record<string, string | number | boolean | undefined | ((e: Event) => void)>;
 
@@ -30,8 +32,8 @@ const dateOnly = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium' });
 export const when = (iso: string | null | undefined) => (iso ? dateTime.format(new Date(iso)) : '–');
 export const day = (iso: string | null | undefined) => (iso ? dateOnly.format(new Date(iso)) : '–');
 
-/** The clinic's words for the service's codes: "epidural-steroid-injection" → "epidural steroid injection". */
-export const words = (code: string) => code.replace(/-/g, ' ').replace(/^scs\b/, 'SCS').replace(/\bscs\b/g, 'SCS');
+/** The clinic's words for the service's codes: the vocabulary's name ("scs" → "spinal cord stimulation"), else the code spelt out. */
+export const words = (code: string) => vocabulary.names?.[code] ?? code.replace(/-/g, ' ').replace(/\bscs\b/g, 'SCS');
 export const capital = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 export const label = (code: string) => capital(words(code));
 

@@ -5,7 +5,9 @@
 import { api, ApiError } from './api';
 import { app, day, h, label, message, replace } from './dom';
 import { run, type Shell } from './shell';
+import { failure, loadInto } from './states';
 import { vocabulary } from './vocabulary';
+import { dueName, fieldName, inWords } from './words';
 
 interface Enrolled {
   pathway: { pathwayId: string; stage: string; status: string };
@@ -17,10 +19,45 @@ async function page(shell: Shell): Promise<void> {
     replace(app(), message('info', `Your role (${shell.person.role}) does not enrol patients.`));
     return;
   }
-  const { items: definitions } = await api<{ items: Array<{ id: string; version: number; title: string }> }>('GET', '/v1/definitions');
+  await loadInto(app(), 'the pathway definitions', () => api<{ items: Array<{ id: string; version: number; title: string }> }>('GET', '/v1/definitions'), ({ items }) => enrolForm(shell, items));
+}
+
+function enrolForm(shell: Shell, definitions: Array<{ id: string; version: number; title: string }>): void {
   const teams = shell.person.careTeams;
-  const field = (id: string, text: string, input: HTMLElement, hint?: string) =>
-    h('div', { class: 'field' }, h('label', { for: id }, text), hint ? h('span', { class: 'hint', id: `${id}-hint` }, hint) : null, input);
+  const field = (id: string, text: string, input: HTMLElement, hint?: string) => {
+    input.setAttribute('aria-describedby', [hint ? `${id}-hint` : '', `${id}-error`].filter(Boolean).join(' '));
+    return h('div', { class: 'field' }, h('label', { for: id }, text), hint ? h('span', { class: 'hint', id: `${id}-hint` }, hint) : null, input, h('p', { class: 'field-error', id: `${id}-error`, hidden: true }));
+  };
+  /** Each field's problem in plain words, said beside it before anything is sent. */
+  const value = (id: string) => (document.getElementById(id) as HTMLInputElement | HTMLSelectElement).value.trim();
+  const number = (id: string, min: number, max: number, decimals: number) => {
+    const v = value(id);
+    const n = Number(v);
+    return v !== '' && Number.isFinite(n) && n >= min && n <= max && Math.abs(Math.round(n * 10 ** decimals) - n * 10 ** decimals) < 1e-9;
+  };
+  const CHECKS: Array<[string, () => string | null]> = [
+    ['patient-ref', () => (/^[A-Za-z0-9._:-]{6,128}$/.test(value('patient-ref')) ? null : "Enter the clinic's reference: 6 to 128 letters, digits or . _ : - (no spaces).")],
+    ['care-team', () => (/^[a-z0-9][a-z0-9-]{0,62}$/.test(value('care-team')) ? null : 'Enter the care team: lower-case letters, digits and dashes.')],
+    ['pain-nrs', () => (number('pain-nrs', 0, 10, 1) ? null : 'Pain NRS is a number from 0 to 10, with at most one decimal (e.g. 4.5).')],
+    ['odi', () => (value('odi') === '' || number('odi', 0, 100, 0) ? null : 'ODI is a whole number from 0 to 100.')],
+    ['daily-mme', () => (value('daily-mme') === '' || number('daily-mme', 0, 10000, 1) ? null : 'Daily MME is a number from 0 to 10000.')],
+  ];
+  const checkFields = (): boolean => {
+    let first: HTMLElement | null = null;
+    for (const [id, check] of CHECKS) {
+      const problem = check();
+      const error = document.getElementById(`${id}-error`)!;
+      const input = document.getElementById(id)!;
+      error.hidden = !problem;
+      replace(error, problem ?? '');
+      if (problem) {
+        input.setAttribute('aria-invalid', 'true');
+        first ??= input;
+      } else input.removeAttribute('aria-invalid');
+    }
+    first?.focus();
+    return first === null;
+  };
   const result = h('div', { id: 'enrol-result', 'aria-live': 'polite' });
   const latest = new Map<string, number>();
   for (const d of definitions) latest.set(d.id, Math.max(latest.get(d.id) ?? 0, d.version));
@@ -29,14 +66,17 @@ async function page(shell: Shell): Promise<void> {
     {
       id: 'enrol-form',
       class: 'stack',
+      novalidate: true,
       onsubmit: async (e: Event) => {
         e.preventDefault();
+        replace(result);
+        if (!checkFields()) return;
         const data = new FormData(form);
         const [definitionId, version] = String(data.get('definition')).split('@');
         const body = {
           patientRef: String(data.get('patientRef')).trim(),
           careTeam: String(data.get('careTeam')).trim(),
-          baseline: { painNrs: Number(data.get('painNrs')), ...(data.get('odi') ? { odi: Number(data.get('odi')) } : {}) },
+          baseline: { painNrs: Number(data.get('painNrs')), ...(data.get('odi') ? { odi: Number(data.get('odi')) } : {}), ...(data.get('dailyMme') ? { dailyMme: Number(data.get('dailyMme')) } : {}) },
           redFlags: data.getAll('redFlags').map(String),
           definition: { id: definitionId!, version: Number(version) },
         };
@@ -51,13 +91,21 @@ async function page(shell: Shell): Promise<void> {
             h(
               'div',
               { class: 'message message-info', role: 'status' },
-              h('p', {}, `Enrolled: pathway ${pathway.pathwayId.slice(3, 11)}, ${label(pathway.stage)}, ${label(pathway.status)}.`, firstDue ? ` First due: ${label(firstDue.kind)} on ${day(firstDue.dueAt)}.` : ''),
+              h('p', {}, `Enrolled: pathway ${pathway.pathwayId.slice(3, 11)}, ${label(pathway.stage)}${pathway.status === 'urgent-referral' ? ', in urgent referral (a red flag was ticked)' : ''}.`, firstDue ? ` First due: ${dueName(firstDue.kind)} on ${day(firstDue.dueAt)}.` : ''),
               h('p', {}, h('a', { href: `/pathways/${pathway.pathwayId}`, id: 'enrolled-link' }, 'Open the pathway')),
             ),
           );
         } catch (err) {
           const e2 = err instanceof ApiError ? err : new ApiError(0, String(err));
-          replace(result, message('error', `Not enrolled: ${e2.message}`, e2.errors.map((x) => `${x.field}: ${x.message}`)));
+          const existing = e2.status === 409 && typeof e2.extra.pathwayId === 'string' ? e2.extra.pathwayId : null;
+          if (existing) {
+            // The patient is on a pathway already: the way there, rather than a dead end.
+            replace(
+              result,
+              h('div', { class: 'message message-error', role: 'alert' }, h('p', {}, 'Not enrolled: this patient already has an active pathway.'), h('p', {}, h('a', { href: `/pathways/${existing}`, id: 'existing-link' }, `Open pathway ${existing.slice(3, 11)}`))),
+            );
+          } else if (e2.status === 0 || e2.status >= 500) replace(result, failure(e2, 'the enrolment'));
+          else replace(result, message('error', `Not enrolled: ${inWords(e2.message)}.`, e2.errors.map((x) => `${fieldName(x.field)}: ${inWords(x.message)}`)));
         }
       },
     },
@@ -80,7 +128,8 @@ async function page(shell: Shell): Promise<void> {
       { class: 'field' },
       h('legend', {}, 'Baseline'),
       field('pain-nrs', 'Pain NRS (0-10)', h('input', { id: 'pain-nrs', name: 'painNrs', type: 'number', min: 0, max: 10, step: 0.1, required: true })),
-      field('odi', 'ODI (0-100)', h('input', { id: 'odi', name: 'odi', type: 'number', min: 0, max: 100, step: 1 })),
+      field('odi', 'ODI (0-100)', h('input', { id: 'odi', name: 'odi', type: 'number', min: 0, max: 100, step: 1, 'aria-describedby': 'odi-hint' }), 'Needed before any procedure later on'),
+      field('daily-mme', 'Daily opioid dose (MME, optional)', h('input', { id: 'daily-mme', name: 'dailyMme', type: 'number', min: 0, max: 10000, step: 0.1, 'aria-describedby': 'daily-mme-hint' }), 'Morphine milligram equivalents a day; a spinal cord stimulation trial may be judged on its cut'),
     ),
     h(
       'fieldset',

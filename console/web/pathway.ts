@@ -1,56 +1,40 @@
 /**
- * One pathway: stage and status at a glance, what is due, the pain and function chart against the
- * stage reference, the timeline with each decision's rule and numbers, and the actions the
- * person may take; a change shows the decisions it caused at once.
+ * One pathway: stage and status at a glance, what is due and how late, the actions that make
+ * sense now, the pain and function chart against the stage reference, and the timeline with each
+ * decision in a sentence and its rule beneath; messages the pathway sent are kept apart.
  */
 import { api } from './api';
-import { actionButtons, decisionList, decisionParts, type ChangeResult, type Decision } from './actions';
-import { Chart, markersPlugin, type Marker } from './charts';
+import { actionButtons, confirmation, decisionList, decisionParts, dueAction, factsOf, procedureBlocked, type ActionSpec, type ChangeResult, type Decision, type FullPathway } from './actions';
+import { scoresChart } from './score-chart';
 import { app, badge, day, h, label, replace, when, words } from './dom';
 import { run, type Shell } from './shell';
+import { loadInto } from './states';
+import { actorName, dueName, dueWhen, isSystemMessage, statusName } from './words';
 
-interface Reassessment {
-  at: string;
-  stage: string;
-  painNrs: number;
-  odi?: number;
-  pgic?: number;
-}
-
-interface PathwayView {
-  pathwayId: string;
-  careTeam: string;
-  definition: {
-    id: string;
-    version: number;
-    title: string;
-    stages: { conservative: { response: { painReductionPercent: number; odiReductionPoints: number } }; interventional: { response: { reliefPercent: number } } };
-  };
-  status: string;
-  stage: string;
-  enrolledAt: string;
-  baseline: { painNrs: number; odi?: number };
-  stageEnteredAt: string;
-  reference: { painNrs: number; odi?: number; from: string; at: string };
-  reassessments: Reassessment[];
-  due: { kind: string; dueAt: string } | null;
-  overdue: boolean;
-  pendingWorkup: string[];
-  consecutiveResponses: number;
-  timeline: Array<Decision & { stageBefore: string; stageAfter: string; statusBefore: string; statusAfter: string }>;
-}
-
-const DAY = 86_400_000;
 const STATUS_TONE: Record<string, string> = { active: 'info', 'on-hold': 'warning', 'urgent-referral': 'urgent', completed: 'neutral', withdrawn: 'neutral', closed: 'neutral' };
 
-function glance(p: PathwayView): HTMLElement {
+function nextDueText(p: FullPathway): Node | string {
+  if (!p.due) return 'Nothing';
+  const { text, late } = dueWhen(p.due.dueAt);
+  const paused = p.status !== 'active';
+  return h(
+    'span',
+    {},
+    `${label(dueName(p.due.kind))} ${paused ? `(paused; was due ${day(p.due.dueAt)})` : `on ${day(p.due.dueAt)} `}`,
+    paused ? '' : badge(text, late ? 'warning' : 'neutral'),
+  );
+}
+
+function glance(p: FullPathway): HTMLElement {
+  const needed = p.definition.sustainedResponse.consecutiveResponses;
+  const reference = `NRS ${p.reference.painNrs}${p.reference.odi !== undefined ? `, ODI ${p.reference.odi}` : ''}${p.reference.dailyMme !== undefined ? `, ${p.reference.dailyMme} MME a day` : ''}`;
   const rows: Array<[string, Node | string]> = [
     ['Stage', label(p.stage)],
-    ['Status', badge(label(p.status), STATUS_TONE[p.status] ?? 'neutral')],
-    ['Next due', p.due ? h('span', {}, `${label(p.due.kind)} on ${day(p.due.dueAt)} `, p.overdue ? badge('Overdue', 'warning') : '') : 'Nothing'],
-    ['Pending work-up', p.pendingWorkup.length ? p.pendingWorkup.map(words).join(', ') : 'None'],
-    ['Stage reference', `NRS ${p.reference.painNrs}${p.reference.odi !== undefined ? `, ODI ${p.reference.odi}` : ''} (from ${p.reference.from}, ${day(p.reference.at)})`],
-    ['Consecutive responses', String(p.consecutiveResponses)],
+    ['Status', badge(label(statusName(p.status)), STATUS_TONE[p.status] ?? 'neutral')],
+    ['Next due', nextDueText(p)],
+    ...(p.pendingWorkup.length ? ([['Pending work-up', p.pendingWorkup.map(words).join(', ')]] as Array<[string, string]>) : []),
+    ['Stage reference', `${reference} (${p.reference.from === 'enrollment' ? 'at enrolment' : 'reassessment'}, ${day(p.reference.at)})`],
+    ['Responses in a row', `${p.consecutiveResponses} of ${needed} for discharge to self-management`],
     ['In this stage since', day(p.stageEnteredAt)],
     ['Care team', p.careTeam],
     ['Definition', `${p.definition.title} (v${p.definition.version})`],
@@ -59,125 +43,89 @@ function glance(p: PathwayView): HTMLElement {
   return h('dl', { class: 'glance' }, rows.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
 }
 
-let chart: Chart<'line'> | undefined;
-
-/** Pain NRS and ODI over time (days since enrolment), with the response thresholds of the current stage reference. */
-function scoresChart(p: PathwayView): HTMLElement {
-  const t0 = new Date(p.enrolledAt).getTime();
-  const x = (iso: string) => Math.round(((new Date(iso).getTime() - t0) / DAY) * 10) / 10;
-  const points = [{ at: p.enrolledAt, painNrs: p.baseline.painNrs, odi: p.baseline.odi, stage: 'baseline' }, ...p.reassessments];
-  const from = x(p.stageEnteredAt);
-  // Up to the next due item too, so the chart shows how far the pathway is from its next reassessment.
-  const to = Math.max(x(new Date().toISOString()), ...points.map((q) => x(q.at)), p.due ? x(p.due.dueAt) : 0, from + 1);
-  const thirty = p.definition.stages.conservative.response.painReductionPercent;
-  const fifty = p.definition.stages.interventional.response.reliefPercent;
-  const odiPoints = p.definition.stages.conservative.response.odiReductionPoints;
-  const level = (y: number) => [
-    { x: from, y },
-    { x: to, y },
-  ];
-  const threshold = (text: string, data: Array<{ x: number; y: number }>, colour: string, dash: number[], axis = 'y') => ({
-    label: text,
-    data,
-    borderColor: colour,
-    borderDash: dash,
-    borderWidth: 1.5,
-    pointRadius: 0,
-    yAxisID: axis,
-  });
-  const markers: Marker[] = p.timeline.filter((e) => e.stageBefore !== e.stageAfter).map((e) => ({ x: x(e.at), label: `→ ${words(e.stageAfter)}` }));
-  const datasets = [
-    { label: 'Pain NRS', data: points.map((q) => ({ x: x(q.at), y: q.painNrs })), borderColor: '#0b5cad', backgroundColor: '#0b5cad', borderWidth: 2.5, pointRadius: 4, yAxisID: 'y' },
-    { label: 'ODI', data: points.filter((q) => q.odi !== undefined).map((q) => ({ x: x(q.at), y: q.odi! })), borderColor: '#8a4b00', backgroundColor: '#8a4b00', borderWidth: 2.5, pointRadius: 4, pointStyle: 'rectRot', yAxisID: 'y1' },
-    threshold(`${thirty}% relief (NRS ${(p.reference.painNrs * (1 - thirty / 100)).toFixed(1)})`, level(p.reference.painNrs * (1 - thirty / 100)), '#2f7d32', [6, 4]),
-    threshold(`${fifty}% relief (NRS ${(p.reference.painNrs * (1 - fifty / 100)).toFixed(1)})`, level(p.reference.painNrs * (1 - fifty / 100)), '#1b5e20', [2, 2]),
-    ...(p.reference.odi !== undefined ? [threshold(`ODI −${odiPoints} points (${Math.max(0, p.reference.odi - odiPoints)})`, level(Math.max(0, p.reference.odi - odiPoints)), '#a35200', [8, 3, 2, 3], 'y1')] : []),
-  ];
-  const canvas = h('canvas', {
-    id: 'scores-chart',
-    role: 'img',
-    'data-points': points.length,
-    'aria-label': `Pain NRS and ODI at ${points.length} assessments since enrolment, against the ${words(p.stage)} stage reference (NRS ${p.reference.painNrs}); the table below lists the same scores.`,
-  });
-  chart?.destroy();
-  chart = new Chart(canvas, {
-    type: 'line',
-    data: { datasets },
-    options: {
-      responsive: true,
-      maintainAspectRatio: false,
-      parsing: false,
-      scales: {
-        x: { type: 'linear', min: 0, max: Math.ceil(to), title: { display: true, text: 'Days since enrolment' } },
-        y: { min: 0, max: 10, title: { display: true, text: 'Pain NRS (0-10)' } },
-        y1: { position: 'right', min: 0, max: 100, grid: { drawOnChartArea: false }, title: { display: true, text: 'ODI (0-100)' } },
-      },
-      plugins: { legend: { position: 'bottom' }, markers: { markers } } as never,
-    },
-    plugins: [markersPlugin],
-  });
-  const table = h(
-    'table',
-    { class: 'data compact', id: 'scores' },
-    h('caption', {}, 'Scores'),
-    h('thead', {}, h('tr', {}, ['When', 'Stage', 'Pain NRS', 'ODI', 'PGIC'].map((c) => h('th', { scope: 'col' }, c)))),
-    h('tbody', {}, points.map((q) => h('tr', {}, h('td', {}, day(q.at)), h('td', {}, label(q.stage)), h('td', {}, q.painNrs), h('td', {}, q.odi ?? '–'), h('td', {}, 'pgic' in q && q.pgic !== undefined ? q.pgic : '–')))),
-  );
-  return h('div', {}, h('div', { class: 'chart' }, canvas), table);
+/** Why an expected action is missing, for this person on this pathway now. */
+function notes(shell: Shell, p: FullPathway): string[] {
+  const out: string[] = [];
+  const f = factsOf(p);
+  const due = dueAction(f);
+  if ((due === 'reassessment' || due === 'baseline') && !shell.can('record-reassessment') && shell.can('enrol')) {
+    out.push(`Waiting for a clinician to record the ${due === 'baseline' ? 'baseline (pain NRS and ODI before any procedure)' : 'reassessment'}.`);
+  }
+  if (p.status === 'urgent-referral' && shell.person.role !== 'clinician') out.push('After a red flag only a clinician may resume or close the pathway.');
+  const blocked = procedureBlocked(p);
+  if (blocked && shell.can('record-procedure')) out.push(blocked);
+  return out;
 }
 
-function timeline(p: PathwayView): HTMLElement {
+function timeline(p: FullPathway): HTMLElement {
+  const entries = [...p.timeline].reverse() as Decision[];
+  const item = (e: Decision) =>
+    h(
+      'li',
+      { 'data-event': e.event },
+      h('p', { class: 'meta' }, h('time', { datetime: e.occurredAt ?? e.at }, when(e.occurredAt ?? e.at)), ` · ${actorName(e.actor)}`, e.occurredAt && e.occurredAt.slice(0, 16) !== e.at.slice(0, 16) ? ` · recorded ${when(e.at)}` : ''),
+      decisionParts(e),
+    );
+  const clinical = entries.filter((e) => !isSystemMessage(e));
+  const system = entries.filter(isSystemMessage);
   return h(
-    'ol',
-    { class: 'timeline', reversed: true },
-    [...p.timeline].reverse().map((e) =>
-      h(
-        'li',
-        { 'data-event': e.event },
-        h('p', { class: 'meta' }, h('time', { datetime: e.at }, when(e.at)), ` · ${e.actor.id} (${e.actor.role}) · ${label(e.event)}`),
-        decisionParts(e),
-      ),
-    ),
+    'div',
+    {},
+    h('ol', { class: 'timeline', reversed: true }, clinical.map(item)),
+    system.length
+      ? h(
+          'details',
+          { class: 'system-messages', id: 'system-messages' },
+          h('summary', {}, `Messages and reminders the pathway sent (${system.length})`),
+          h('ol', { class: 'system-timeline', reversed: true }, system.map(item)),
+        )
+      : null,
   );
 }
 
 async function page(shell: Shell): Promise<void> {
   const pathwayId = location.pathname.split('/').pop()!;
-  const latest = h('section', { id: 'latest-decisions', 'aria-live': 'polite', 'aria-labelledby': 'latest-title', hidden: true });
+  const title = `pathway ${pathwayId.slice(3, 11)}`;
+  const latest = h('section', { id: 'latest-decisions', 'aria-labelledby': 'latest-title', hidden: true, tabindex: -1 });
   const sections = {
     glance: h('div', {}),
-    actions: h('div', { class: 'buttons', id: 'actions' }),
+    actions: h('div', { id: 'actions' }),
     chart: h('div', {}),
     timeline: h('div', {}),
   };
-  const title = document.getElementById('title')!;
-  title.textContent = `Pathway ${pathwayId.slice(3, 11)}`;
+  document.getElementById('title')!.textContent = `Pathway ${pathwayId.slice(3, 11)}`;
 
-  const show = (r: ChangeResult) => {
+  const show = (r: ChangeResult, _spec: ActionSpec) => {
     latest.hidden = false;
-    replace(
-      latest,
-      h('h2', { id: 'latest-title' }, 'Decisions just taken'),
-      r.decisions.length ? decisionList(r.decisions) : h('p', {}, 'Recorded; no change of stage or status.'),
-    );
+    replace(latest, h('h2', { id: 'latest-title' }, `Recorded for ${title}`), r.decisions.length ? decisionList(r.decisions.filter((d) => !isSystemMessage(d))) : h('p', {}, confirmation(title, r)));
+    latest.focus();
     void load();
   };
 
-  async function load(): Promise<void> {
-    const { pathway } = await api<{ pathway: PathwayView }>('GET', `/v1/pathways/${pathwayId}`);
+  const render = (pathway: FullPathway) => {
     document.body.dataset.stage = pathway.stage;
     document.body.dataset.status = pathway.status;
     replace(sections.glance, glance(pathway));
-    const buttons = actionButtons(shell.can, pathway, `pathway ${pathwayId.slice(3, 11)}`, show);
-    replace(sections.actions, buttons.length ? buttons : h('p', { class: 'muted' }, shell.can('enrol') ? 'No action applies at this stage and status.' : 'Your role reads pathways only.'));
+    const buttons = actionButtons(shell.person.role, factsOf(pathway), title, show);
+    const why = notes(shell, pathway);
+    replace(
+      sections.actions,
+      h('div', { class: 'buttons' }, buttons.length ? buttons : h('p', { class: 'muted' }, shell.can('enrol') ? 'No action applies at this stage and status.' : 'Your role reads pathways only.')),
+      why.length ? h('ul', { class: 'action-notes' }, why.map((w) => h('li', {}, w))) : null,
+    );
     replace(sections.chart, scoresChart(pathway));
     replace(sections.timeline, timeline(pathway));
-  }
+  };
+  const load = () => loadInto(sections.glance, 'the pathway', () => api<{ pathway: FullPathway }>('GET', `/v1/pathways/${pathwayId}`).then((r) => r.pathway), render);
 
   replace(
     app(),
-    h('section', { 'aria-labelledby': 'glance-title', class: 'panel' }, h('h2', { id: 'glance-title' }, 'At a glance'), sections.glance),
-    h('section', { 'aria-labelledby': 'actions-title', class: 'panel' }, h('h2', { id: 'actions-title' }, 'Actions'), sections.actions),
+    h(
+      'div',
+      { class: 'pathway-top' },
+      h('section', { 'aria-labelledby': 'glance-title', class: 'panel' }, h('h2', { id: 'glance-title' }, 'At a glance'), sections.glance),
+      h('section', { 'aria-labelledby': 'actions-title', class: 'panel' }, h('h2', { id: 'actions-title' }, 'Actions'), sections.actions),
+    ),
     latest,
     h('section', { 'aria-labelledby': 'chart-title', class: 'panel' }, h('h2', { id: 'chart-title' }, 'Pain and function'), sections.chart),
     h('section', { 'aria-labelledby': 'timeline-title', class: 'panel' }, h('h2', { id: 'timeline-title' }, 'Timeline'), sections.timeline),

@@ -4,6 +4,7 @@
 import { may, type Permission } from '../../clinical/permissions';
 import { loadSession, signInUrl, signOut, type SessionInfo } from './api';
 import { h, replace } from './dom';
+import { failure } from './states';
 
 export type Person = NonNullable<SessionInfo['principal']>;
 
@@ -47,7 +48,6 @@ export function run(page: (shell: Shell) => Promise<void>): void {
     .then(page)
     .catch((err: unknown) => {
       if (err instanceof Error && err.message === 'not signed in') return;
-      const target = document.getElementById('app')!;
-      replace(target, h('div', { class: 'message message-error', role: 'alert' }, h('p', {}, `The page could not load: ${err instanceof Error ? err.message : String(err)}`)));
+      replace(document.getElementById('app')!, failure(err, 'the page', () => location.reload()));
     });
 }

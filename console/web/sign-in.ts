@@ -3,6 +3,7 @@
  * the local roles. Production without a provider offers no console sign-in.
  */
 import { loadSession } from './api';
+import { failure } from './states';
 import { app, h, message, replace } from './dom';
 
 const ROLE_TEXT: Record<string, string> = {
@@ -61,4 +62,4 @@ async function page(): Promise<void> {
   replace(app(), notes, ways, h('p', { class: 'muted' }, `For your patients' privacy you are signed out after ${session.idleMinutes} minutes without activity.`));
 }
 
-page().catch((err: unknown) => replace(app(), message('error', `The page could not load: ${String(err)}`)));
+page().catch((err: unknown) => replace(app(), failure(err, 'the sign-in page', () => location.reload())));

@@ -1,24 +1,17 @@
 /**
- * The worklist of the person's care teams, most urgent first, with what is due and since when;
- * the coordinator acts from the row. Also finds a patient's pathway by the clinic's reference.
+ * The worklist of the person's care teams, most urgent first: for each pathway what is due and
+ * how late, and the actions that make sense now, the most likely first. A table on a wide
+ * screen, one card per patient on a phone. Also finds a patient's pathway by the clinic's reference.
  */
+import type { WorklistRow } from '../../record/read';
 import { api, ApiError } from './api';
-import { actionButtons, type ChangeResult } from './actions';
+import { actionButtons, confirmation, dueAction, type ActionSpec, type ChangeResult, type PathwayFacts } from './actions';
 import { app, badge, day, h, label, message, replace, words } from './dom';
 import { run, type Shell } from './shell';
+import { failure, loadInto } from './states';
+import { dueName, dueWhen, statusName } from './words';
 
-interface WorklistItem {
-  pathwayId: string;
-  careTeam: string;
-  stage: string;
-  status: string;
-  nextDueAt: string | null;
-  nextDueKind: string | null;
-  overdue: boolean;
-  category: 'urgent-referral' | 'undelivered' | 'lost-to-follow-up' | 'overdue' | 'due-today' | 'due-soon';
-  pendingWorkup?: string[];
-  undeliveredMessages?: Array<{ messageId: string; effect: string; at: string }>;
-}
+type WorklistItem = WorklistRow;
 
 const CATEGORY: Record<WorklistItem['category'], [string, string]> = {
   'urgent-referral': ['Urgent referral', 'urgent'],
@@ -29,12 +22,56 @@ const CATEGORY: Record<WorklistItem['category'], [string, string]> = {
   'due-soon': ['Due soon', 'neutral'],
 };
 
-/** "since" for what is late, "on" for what is coming. */
-function dueText(item: WorklistItem): string {
-  if (item.category === 'undelivered' && item.undeliveredMessages?.[0]) return `not delivered since ${day(item.undeliveredMessages[0].at)}`;
-  if (!item.nextDueAt) return item.category === 'urgent-referral' ? 'urgent referral' : '–';
-  const late = new Date(item.nextDueAt).getTime() < Date.now();
-  return `${late ? 'since' : 'on'} ${day(item.nextDueAt)}`;
+const EFFECT_NAMES: Record<string, string> = { 'send-reminder': 'reminder', 'notify-care-team': 'care-team notification', 'issue-revision-referral': 'revision-surgery referral' };
+
+export const titleOf = (pathwayId: string) => `pathway ${pathwayId.slice(3, 11)}`;
+
+const factsOfRow = (item: WorklistItem): PathwayFacts => ({
+  pathwayId: item.pathwayId,
+  stage: item.stage,
+  status: item.status,
+  dueKind: item.nextDueKind,
+  dueAt: item.nextDueAt,
+  pendingWorkup: item.pendingWorkup ?? [],
+  undelivered: item.undelivered || item.category === 'undelivered',
+});
+
+/** What the team must do, in words: the due item, and what stands in its way. */
+function whatIsDue(item: WorklistItem): HTMLElement {
+  const lines: Array<string | HTMLElement> = [];
+  if (item.category === 'urgent-referral') lines.push(h('strong', {}, 'Red flag: a clinician decides to resume or close'));
+  if (item.status === 'on-hold' && item.category === 'lost-to-follow-up') lines.push(h('strong', {}, 'Lost to follow-up: resume once the patient is reached'));
+  const undelivered = item.undeliveredMessages ?? [];
+  if (undelivered.length) {
+    const first = undelivered[0]!;
+    lines.push(h('strong', {}, `Not delivered: ${EFFECT_NAMES[first.effect] ?? words(first.effect)}${undelivered.length > 1 ? ` and ${undelivered.length - 1} more` : ''} (${day(first.at)})`));
+    // A closed pathway takes no more changes, an acknowledgement included: the team reaches the patient directly.
+    if (['completed', 'withdrawn', 'closed'].includes(item.status)) lines.push(`Pathway ${statusName(item.status)}: reach the patient or team directly`);
+  }
+  if (item.nextDueKind) {
+    const workup = item.pendingWorkup?.length ? `: ${item.pendingWorkup.map(words).join(', ')}` : '';
+    const paused = item.status !== 'active' ? ' (paused)' : '';
+    lines.push(`${label(dueName(item.nextDueKind))}${workup}${paused}`);
+  } else if (!lines.length) lines.push('Nothing due');
+  return h('div', { class: 'due-what' }, lines.map((l) => h('div', {}, l)));
+}
+
+/** "9 days overdue" or "due in 3 days", with the date; a paused item says so. */
+function whenText(item: WorklistItem): HTMLElement | string {
+  if (!item.nextDueAt) return '–';
+  if (item.status !== 'active') return h('span', {}, `paused (was due ${day(item.nextDueAt)})`);
+  const { text, late } = dueWhen(item.nextDueAt);
+  return h('span', { class: late ? 'late' : '' }, h('strong', {}, text), h('span', { class: 'muted' }, ` · ${day(item.nextDueAt)}`));
+}
+
+/** For a role that cannot do the due item itself: who can. */
+function forSomeoneElse(shell: Shell, item: WorklistItem): string | null {
+  const action = dueAction(factsOfRow(item));
+  // Said where it is due now; on a row due in weeks it would only be noise.
+  if (!action || shell.person.role === 'viewer' || item.category === 'due-soon') return null;
+  if ((action === 'reassessment' || action === 'baseline') && !shell.can('record-reassessment')) return `For a clinician: ${action === 'baseline' ? 'record the baseline' : 'record the reassessment'}`;
+  if (action === 'resume' && item.status === 'urgent-referral' && shell.person.role !== 'clinician') return 'For a clinician: resume or close';
+  return null;
 }
 
 function lookupForm(): HTMLElement {
@@ -56,7 +93,7 @@ function lookupForm(): HTMLElement {
             input.value = '';
             location.assign(`/pathways/${pathway.pathwayId}`);
           } catch (err) {
-            replace(status, message('error', err instanceof ApiError && err.status === 404 ? 'No pathway for this reference in your care teams.' : `Not found: ${(err as Error).message}`));
+            replace(status, err instanceof ApiError && err.status === 404 ? message('error', 'No pathway for this reference in your care teams.') : failure(err, 'the lookup'));
           }
         },
       },
@@ -76,10 +113,6 @@ async function page(shell: Shell): Promise<void> {
     h('option', { value: '' }, teams ? 'All my care teams' : 'All care teams'),
     (teams ?? []).map((t) => h('option', { value: t, selected: params.get('careTeam') === t }, t)),
   );
-  if (!teams) {
-    const summary = await api<{ careTeams: Array<{ careTeam: string }> }>('GET', '/v1/pathways/summary');
-    careTeam.append(...summary.careTeams.map((t) => h('option', { value: t.careTeam, selected: params.get('careTeam') === t.careTeam }, t.careTeam)));
-  }
   const dueSoon = h('select', { id: 'due-soon', name: 'dueSoonDays' }, [7, 14, 28, 60].map((d) => h('option', { value: d, selected: params.get('dueSoonDays') === String(d) }, `${d} days`)));
   const filters = h(
     'form',
@@ -88,25 +121,50 @@ async function page(shell: Shell): Promise<void> {
     h('div', { class: 'field' }, h('label', { for: 'due-soon' }, 'Due soon within'), dueSoon),
     h('button', { type: 'submit' }, 'Show'),
   );
-  const notice = h('div', { 'aria-live': 'polite' });
+  const notice = h('div', { 'aria-live': 'polite', id: 'worklist-notice' });
   const list = h('div', { id: 'worklist' });
   const enrol = shell.can('enrol') ? h('p', { class: 'page-actions' }, h('a', { class: 'button', href: '/enrol' }, 'Enrol a patient')) : null;
   replace(app(), enrol, filters, notice, list, lookupForm());
+  if (!teams) {
+    // Every team's name for the filter: a failure here leaves the filter at "all".
+    api<{ careTeams: Array<{ careTeam: string }> }>('GET', '/v1/pathways/summary').then(
+      (summary) => careTeam.append(...summary.careTeams.map((t) => h('option', { value: t.careTeam, selected: params.get('careTeam') === t.careTeam }, t.careTeam))),
+      () => undefined,
+    );
+  }
+
+  /** After an action the row keeps the focus (or, gone from the list, the notice). */
+  const refocus = (pathwayId: string, actionId: string) => {
+    const row = list.querySelector<HTMLElement>(`[data-pathway-id="${pathwayId}"]`);
+    const target = row?.querySelector<HTMLElement>(`button[data-action="${actionId}"]`) ?? row?.querySelector<HTMLElement>('button, a');
+    if (target) target.focus();
+    else {
+      notice.setAttribute('tabindex', '-1');
+      notice.focus();
+    }
+  };
 
   /** The first page, or the next one after those shown. */
-  async function load(more?: { pageToken: string; shown: WorklistItem[] }): Promise<void> {
+  async function load(more?: { pageToken: string; shown: WorklistItem[] }, after?: { pathwayId: string; actionId: string }): Promise<void> {
     const query = new URLSearchParams({ dueSoonDays: dueSoon.value, ...(careTeam.value ? { careTeam: careTeam.value } : {}) });
     // A page size from the address (the service's default otherwise): a shorter page for a small screen.
     const pageSize = params.get('pageSize');
     if (pageSize && /^\d{1,3}$/.test(pageSize)) query.set('pageSize', pageSize);
     if (!more) history.replaceState(null, '', `/?${query}`);
     if (more) query.set('pageToken', more.pageToken);
-    const page = await api<{ items: WorklistItem[]; generatedAt: string; nextPageToken: string | null }>('GET', `/v1/worklist?${query}`);
-    const items = [...(more?.shown ?? []), ...page.items];
-    const { generatedAt, nextPageToken } = page;
-    const done = (r: ChangeResult) => {
-      replace(notice, message('info', `Recorded: ${r.decisions.map((d) => d.summary).join(' ') || 'no change of stage or status'}`));
-      void load();
+    const fetched = await loadInto(
+      list,
+      'the worklist',
+      () => api<{ items: WorklistItem[]; generatedAt: string; nextPageToken: string | null }>('GET', `/v1/worklist?${query}`),
+      (page) => render([...(more?.shown ?? []), ...page.items], page.generatedAt, page.nextPageToken),
+    );
+    if (fetched && after) refocus(after.pathwayId, after.actionId);
+  }
+
+  function render(items: WorklistItem[], generatedAt: string, nextPageToken: string | null): void {
+    const done = (item: WorklistItem) => (r: ChangeResult, spec: ActionSpec) => {
+      replace(notice, message('info', confirmation(titleOf(item.pathwayId), r)));
+      void load(undefined, { pathwayId: item.pathwayId, actionId: spec.id });
     };
     const showMore = nextPageToken
       ? h('p', { class: 'page-actions' }, h('button', { type: 'button', id: 'worklist-more', onclick: () => void load({ pageToken: nextPageToken, shown: items }) }, 'Show more'))
@@ -115,11 +173,12 @@ async function page(shell: Shell): Promise<void> {
       replace(list, h('p', { class: 'empty' }, 'Nothing needs attention in this window.'));
       return;
     }
+    const cell = (name: string, ...content: Array<Node | string | null>) => h('td', { 'data-label': name }, ...content);
     replace(
       list,
       h(
         'table',
-        { class: 'data' },
+        { class: 'data worklist' },
         h(
           'caption',
           {},
@@ -127,25 +186,27 @@ async function page(shell: Shell): Promise<void> {
             ? `The ${items.length} most urgent of the pathways that need attention (as of ${day(generatedAt)}); more below`
             : `${items.length} ${items.length === 1 ? 'pathway needs' : 'pathways need'} attention, most urgent first (as of ${day(generatedAt)})`,
         ),
-        h('thead', {}, h('tr', {}, ['Priority', 'Pathway', 'Care team', 'Stage', 'Status', 'What is due', 'When', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
+        h('thead', {}, h('tr', {}, ['Priority', 'Pathway', 'Care team', 'Stage', 'What is due', 'When', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
         h(
           'tbody',
           {},
           items.map((item) => {
             const [text, tone] = CATEGORY[item.category];
-            const title = `pathway ${item.pathwayId.slice(3, 11)}`;
-            const workup = item.pendingWorkup?.length ? ` (work-up: ${item.pendingWorkup.map(words).join(', ')})` : '';
+            const title = titleOf(item.pathwayId);
+            // The due item's action, then what the row's state asks for; the rest is on the pathway page.
+            const facts = factsOfRow(item);
+            const buttons = actionButtons(shell.person.role, facts, title, done(item), [dueAction(facts) ?? '', 'acknowledge', 'resume', 'close', 'hold', 'withdraw']);
+            const elsewhere = forSomeoneElse(shell, item);
             return h(
               'tr',
               { 'data-pathway-id': item.pathwayId, 'data-category': item.category },
-              h('td', {}, badge(text, tone)),
-              h('th', { scope: 'row' }, h('a', { href: `/pathways/${item.pathwayId}` }, item.pathwayId.slice(0, 11))),
-              h('td', {}, item.careTeam),
-              h('td', {}, label(item.stage)),
-              h('td', {}, label(item.status)),
-              h('td', {}, item.nextDueKind ? `${label(item.nextDueKind)}${workup}` : '–'),
-              h('td', {}, dueText(item)),
-              h('td', { class: 'row-actions' }, h('div', {}, actionButtons(shell.can, item, title, done, ['procedure', 'workup', 'hold', 'resume', 'withdraw']))),
+              cell('Priority', badge(text, tone)),
+              h('th', { scope: 'row', 'data-label': 'Pathway' }, h('a', { href: `/pathways/${item.pathwayId}` }, title)),
+              cell('Care team', item.careTeam),
+              cell('Stage', label(item.stage)),
+              cell('What is due', whatIsDue(item)),
+              cell('When', whenText(item)),
+              h('td', { class: 'row-actions', 'data-label': 'Actions' }, h('div', {}, buttons, elsewhere ? h('span', { class: 'muted for-someone' }, elsewhere) : null, buttons.length || elsewhere ? null : h('span', { class: 'muted' }, '–'))),
             );
           }),
         ),

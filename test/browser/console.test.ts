@@ -165,7 +165,7 @@ describe('the care team uses the console', () => {
     await clinician.fill('dialog[data-action="escalate"] textarea[name="reason"]', 'No meaningful relief after six weeks');
     await clinician.click('dialog[data-action="escalate"] button[type="submit"]');
     await clinician.waitForSelector('#latest-decisions li');
-    expect(await clinician.locator('#latest-decisions').innerText()).toContain('Escalated from conservative to interventional');
+    expect(await clinician.locator('#latest-decisions').innerText()).toContain('Moved from conservative care to interventional care');
 
     await worklistUntil(coordinator, async () => (await coordinator.locator(`tr[data-pathway-id="${first}"] button[data-action="procedure"]`).count()) === 1);
     await coordinator.click(`tr[data-pathway-id="${first}"] button[data-action="procedure"]`);
@@ -175,7 +175,7 @@ describe('the care team uses the console', () => {
     await dialog.locator('select[name="type"]').selectOption('epidural-steroid-injection');
     await dialog.locator('button[type="submit"]').click();
     await coordinator.waitForSelector('.message-info');
-    expect(await coordinator.locator('.message-info').innerText()).toContain('Procedure recorded');
+    expect(await coordinator.locator('.message-info').innerText()).toContain(`Recorded for pathway ${first.slice(3, 11)}: Epidural steroid injection recorded`);
 
     // The timeline records the person, not a shared key.
     const { timeline } = await backend.service.get(first, {});
@@ -196,24 +196,27 @@ describe('the care team uses the console', () => {
     await dialog.locator('button[type="submit"]').click();
     await clinician.waitForSelector('#latest-decisions li');
     const decisions = await clinician.locator('#latest-decisions').innerText();
-    expect(decisions).toContain('Reassessment: responding');
-    expect(decisions).toContain('response.interventional');
+    // A sentence with rounded numbers first, the rule's sentence beneath; no raw keys.
+    expect(decisions).toContain('Pain relief 63% from NRS 8 to 3 (needs 50%); pain at or below NRS 3 is acceptable: responding');
+    expect(await clinician.locator('#latest-decisions [data-rule-id="response.interventional"]').count()).toBe(1);
+    expect(decisions).not.toMatch(/painReliefPercent|response\.interventional/);
     expect(decisions).toMatch(/pain relief from the stage reference is at least 50%/);
     await clinician.waitForSelector('#scores-chart[data-points="2"]');
     expect(await clinician.locator('#scores tbody tr').count()).toBe(2);
     expect(await clinician.locator('.timeline').innerText()).toContain('dr.bo (clinician)');
   });
 
-  it('a refused change shows the API\'s message', async () => {
+  it('a wrong score is explained beside its field in plain words, and nothing is sent', async () => {
+    const before = (await backend.service.get(first, {})).timeline.length;
     await clinician.click('#actions button[data-action="reassessment"]');
     const dialog = clinician.locator('dialog[data-action="reassessment"]');
-    // The browser would stop an NRS of 11; the API names the field when the form lets it through.
-    await dialog.locator('input[name="painNrs"]').evaluate((el) => el.removeAttribute('max'));
     await dialog.locator('input[name="painNrs"]').fill('11');
     await dialog.locator('button[type="submit"]').click();
-    await dialog.locator('[role="alert"]').waitFor();
-    expect(await dialog.locator('[role="alert"]').innerText()).toContain('painNrs');
+    await dialog.locator('.field-error:not([hidden])').waitFor();
+    expect(await dialog.locator('.field-error:not([hidden])').innerText()).toBe('Pain NRS is a number from 0 to 10, with at most one decimal (e.g. 4.5).');
+    expect(await dialog.locator('input[name="painNrs"]').getAttribute('aria-invalid')).toBe('true');
     await dialog.locator('button:has-text("Cancel")').click();
+    expect((await backend.service.get(first, {})).timeline.length).toBe(before);
   });
 
   it('a red flag puts the pathway at the top of the worklist', async () => {

@@ -15,6 +15,7 @@ import { KEYS, CapturingLogger } from './api';
 import { freePort } from './service-process';
 import { connectDevServer, RecordingChannel, startPathwayWorker } from './temporal';
 import type { RecordDeps } from '../../activities';
+import type { CareTeamChannel } from '../../activities/care-team-channel';
 
 export interface Backend {
   env: TestWorkflowEnvironment;
@@ -24,9 +25,10 @@ export interface Backend {
   stop(): Promise<void>;
 }
 
-export async function startBackend(): Promise<Backend> {
+/** `channel`: where care-team messages go (a test may refuse some). */
+export async function startBackend(channel: CareTeamChannel = new RecordingChannel()): Promise<Backend> {
   const env = await connectDevServer();
-  const worker = await startPathwayWorker(env, new RecordingChannel());
+  const worker = await startPathwayWorker(env, channel);
   const service = new PathwayService({ client: env.client, taskQueue: worker.taskQueue, definitions: loadDefinitions(), patientKey: randomBytes(32).toString('hex'), record: worker.record });
   return {
     env,

@@ -98,7 +98,7 @@ describe('the workflow command check', () => {
     const text = JSON.stringify(refused);
     for (const value of ['9.87', '423', 'S3CR3T', 'xxxx']) expect(text).not.toContain(value);
     const action = checkCommand('action', { id: 'c', role: 'coordinator' }, { action: 'pause', reason: 'because' });
-    expect(action.ok === false && action.errors).toEqual([{ field: 'action', message: 'must be one of: escalate, hold, resume, withdraw, discharge, close' }]);
+    expect(action.ok === false && action.errors).toEqual([{ field: 'action', message: 'must be one of: escalate, hold, resume, withdraw, discharge, close, acknowledge' }]);
     const missing = checkCommand('action', { id: 'c', role: 'coordinator' }, { action: 'hold' });
     expect(missing.ok === false && missing.errors).toEqual([{ field: 'reason', message: 'is required' }]);
   });

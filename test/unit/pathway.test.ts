@@ -1718,6 +1718,20 @@ describe('noteSideEffect', () => {
     expect(heldBy.undelivered.map((u) => u.resolvedAt ?? null)).toEqual([isoAt(46), isoAt(46), isoAt(85)]);
   });
 
+  it('acknowledge: a coordinator clears undelivered messages without another change, and only when some are waiting', () => {
+    const o = reminder();
+    const s = noteSideEffect(o.state, at(42) + HOUR_MS, o.effects[0]!, 'undelivered');
+    const acknowledged = step(s, action({ action: 'acknowledge', reason: 'Phoned the patient' }, COORDINATOR), at(43));
+    expect(acknowledged.state.undelivered[0]!.resolvedAt).toBe(isoAt(43));
+    expect(acknowledged.entries).toEqual([
+      expect.objectContaining({ event: 'override', ruleId: 'override.acknowledge', numbers: { messages: 1 }, reason: 'Phoned the patient', summary: 'Undelivered message acknowledged (1).' }),
+    ]);
+    // Nothing else moves: stage, status and the due item stay.
+    expect(acknowledged.state).toMatchObject({ stage: s.stage, status: s.status, due: s.due });
+    expect(refusal(acknowledged.state, action({ action: 'acknowledge' }, COORDINATOR), at(44))).toMatchObject({ code: 'conflict' });
+    expect(refusal(s, action({ action: 'acknowledge' }, VIEWER), at(44))).toMatchObject({ code: 'forbidden' });
+  });
+
   it('undelivered care-team notifications and referrals are listed by effect type', () => {
     const urgent = start({ redFlags: ['infection'] });
     const s = noteSideEffect(urgent.state, at(1), urgent.effects[0]!, 'undelivered');

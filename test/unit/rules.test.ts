@@ -69,6 +69,7 @@ const ALL_RULES = {
   'override.withdraw': true,
   'override.discharge': true,
   'override.close': true,
+  'override.acknowledge': true,
 } satisfies Record<RuleId, true>;
 const RULE_IDS = Object.keys(ALL_RULES) as RuleId[];
 
@@ -265,6 +266,8 @@ describe('rule sentences', () => {
     expect(s('red-flag.urgent-referral')).toContain('until a clinician resumes or closes');
     expect(s('limit.procedure-interval')).toContain('at least 14 days apart');
     expect(s('baseline.required')).toContain('baseline of pain NRS and ODI');
+    // One sentence for both stages, not two glued with a semicolon.
+    expect(s('baseline.required')).toMatch(/^Before any procedure, interventional care needs a baseline of pain NRS and ODI, and spinal cord stimulation needs a baseline of pain NRS and ODI: /);
     expect(s('eligibility.scs-conservative-care')).toContain('6 months');
     expect(s('response.scs-trial')).toContain('50% from the stage reference');
     expect(s('response.scs-trial')).toContain('MME');
