@@ -80,7 +80,10 @@ async function main(): Promise<void> {
       await coordinatorPage.click('#worklist-more');
       await coordinatorPage.locator('#worklist tbody tr').nth(3).waitFor();
       await coordinatorPage.screenshot({ path: path.join(folder, 'worklist-coordinator.png'), fullPage: true });
-      // A lead's definitions page: a draft with a stricter conservative response, tried on the pathways above.
+      // A lead's definitions page: a draft with a stricter conservative response, tried on the pathways above
+      // and one whose 30% relief v2 calls a response.
+      const responding = await enrol('spine-b', 10, 50);
+      await call('POST', `/v1/pathways/${responding}/reassessments`, clinician, { painNrs: 7, odi: 50 });
       const draft = (await call('POST', '/v1/definitions/psps-lumbar/2/drafts', 'local-lead-key', {})) as unknown as { version: number; definition: { stages: { conservative: { response: { painReductionPercent: number } } } } };
       draft.definition.stages.conservative.response.painReductionPercent = 50;
       await call('PUT', `/v1/definitions/psps-lumbar/${draft.version}`, 'local-lead-key', draft.definition);
