@@ -125,15 +125,20 @@ function figuresTable(s: Simulation['summary']): HTMLElement {
       (f) => (f.daysToStage[stage]?.medianDays === null || f.daysToStage[stage] === undefined ? '–' : `${f.daysToStage[stage]!.medianDays} (${f.daysToStage[stage]!.reached})`),
     ]),
   ];
+  // The sentence stays outside the table's scrolling region, so a phone shows it whole.
   return h(
     'div',
-    { class: 'scroll', tabindex: 0, role: 'region', 'aria-label': 'Cohort figures' },
+    {},
+    h('p', { id: 'simulation-caption' }, `${s.pathways} pathways; decisions differ in ${s.differing}; ${s.refusedChanges} recorded changes this version would refuse.`),
     h(
-      'table',
-      { class: 'data compact', id: 'simulation-figures' },
-      h('caption', {}, `${s.pathways} pathways; decisions differ in ${s.differing}; ${s.refusedChanges} recorded changes the candidate would refuse`),
-      h('thead', {}, h('tr', {}, ['', 'Recorded', 'This version'].map((c) => h('th', { scope: 'col' }, c)))),
-      h('tbody', {}, rows.map(([name, f]) => h('tr', {}, h('th', { scope: 'row' }, name), h('td', {}, String(f(s.recorded))), h('td', {}, String(f(s.candidate)))))),
+      'div',
+      { class: 'scroll', tabindex: 0, role: 'region', 'aria-label': 'Cohort figures, recorded against this version' },
+      h(
+        'table',
+        { class: 'data compact', id: 'simulation-figures', 'aria-describedby': 'simulation-caption' },
+        h('thead', {}, h('tr', {}, ['', 'Recorded', 'This version'].map((c) => h('th', { scope: 'col' }, c)))),
+        h('tbody', {}, rows.map(([name, f]) => h('tr', {}, h('th', { scope: 'row' }, name), h('td', {}, String(f(s.recorded))), h('td', {}, String(f(s.candidate)))))),
+      ),
     ),
   );
 }
