@@ -95,6 +95,8 @@ async function main(): Promise<void> {
         await leadPage.goto(`${base}/definitions`);
         await leadPage.click('#simulate');
         await leadPage.waitForSelector('#simulation-figures');
+        await leadPage.click('#simulation-differing .compare');
+        await leadPage.waitForSelector('#simulation-differing table.side-by-side');
         // A number out of range is refused beside its field as it is typed.
         await leadPage.fill('#f-stages-scs-trialDays', '60');
         await leadPage.waitForSelector('#validation .message-error');
