@@ -375,6 +375,14 @@ export function openApiDocument(): JsonSchema & { paths: Record<string, Record<s
           responses: { '201': json('The simulation (kept; the differing pathways listed)', { type: 'object' }), ...WRITE, '404': problem('No such definition or version') },
         },
       },
+      '/v1/definitions/{id}/{version}/compare/{pathwayId}': {
+        get: {
+          summary: "One pathway's decisions side by side (lead): as recorded, and as this version would have taken them, with the index of the first that differs",
+          operationId: 'definition-compare',
+          parameters: [...versionParams, pathwayId],
+          responses: { '200': json('{ recorded, simulated, firstDifference }', { type: 'object' }), ...READ, '404': problem('No such definition, version or pathway') },
+        },
+      },
       '/v1/definitions/simulations/{simulationId}': {
         get: {
           summary: 'A simulation as kept, with a result for every pathway of its cohort (lead)',

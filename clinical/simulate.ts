@@ -81,6 +81,14 @@ export interface PathwayOutcome {
   procedures: number;
 }
 
+/** One pathway's decisions side by side: as recorded, and as the candidate would have taken them. */
+export interface DecisionComparison {
+  recorded: Decision[];
+  simulated: Decision[];
+  /** The index in both lists of the first decision that differs, or null. */
+  firstDifference: number | null;
+}
+
 export interface SimulatedPathway {
   enrolmentId: string;
   pathwayId: string;
@@ -291,6 +299,16 @@ const dueKeyOf = (s: PathwayState): string => (s.due ? `${s.due.kind}@${s.due.du
 
 /** Replays one recorded pathway through `candidate`'s rules and compares its decisions with the recorded ones. */
 export function simulatePathway(h: RecordedHistory, candidate: PathwayDefinition): SimulatedPathway {
+  return replay(h, candidate).result;
+}
+
+/** Both lists of decisions of one pathway, for a side-by-side reading. */
+export function compareDecisions(h: RecordedHistory, candidate: PathwayDefinition): DecisionComparison {
+  const { recorded, simulated, firstIndex } = replay(h, candidate);
+  return { recorded, simulated, firstDifference: firstIndex };
+}
+
+function replay(h: RecordedHistory, candidate: PathwayDefinition): { result: SimulatedPathway; recorded: Decision[]; simulated: Decision[]; firstIndex: number | null } {
   const { inputs, ticks } = recordedInputs(h);
   const enrolment = inputs[0];
   if (!enrolment || enrolment.kind !== 'enrol') throw new Error(`recorded history of ${h.enrolmentId} does not start with its enrolment`);
@@ -361,16 +379,18 @@ export function simulatePathway(h: RecordedHistory, candidate: PathwayDefinition
   // A migration is no decision of the rules: the candidate is tried from enrolment on, in place of every version the pathway ran.
   const recordedDecisions = h.timeline.filter((e) => e.event !== 'notification' && e.event !== 'definition-migrated').map(decisionOf);
   let firstDifference: FirstDifference | null = null;
+  let firstIndex: number | null = null;
   for (let i = 0; i < Math.max(recordedDecisions.length, simulated.length); i++) {
     const r = recordedDecisions[i] ?? null;
     const s = simulated[i] ?? null;
     if (r && s && comparable(r) === comparable(s)) continue;
     firstDifference = { at: (r ?? s)!.at, ruleId: s?.ruleId ?? r?.ruleId ?? null, recorded: r, simulated: s };
+    firstIndex = i;
     break;
   }
   const last = h.timeline[h.timeline.length - 1]!;
   const enrolledAt = h.timeline[0]!.at;
-  return {
+  const result: SimulatedPathway = {
     enrolmentId: h.enrolmentId,
     pathwayId: h.pathwayId,
     careTeam: h.careTeam,
@@ -381,6 +401,7 @@ export function simulatePathway(h: RecordedHistory, candidate: PathwayDefinition
     recorded: outcomeOf(recordedDecisions, enrolledAt, { stage: last.stageAfter, status: last.statusAfter }),
     simulated: outcomeOf(simulated, enrolledAt, { stage: state.stage, status: state.status }),
   };
+  return { result, recorded: recordedDecisions, simulated, firstIndex };
 }
 
 export interface CohortFigures {

@@ -26,7 +26,8 @@ import {
 import type { RecordDb } from '../../record/store';
 import { requirePermission } from '../auth';
 import { HttpProblem, invalid } from '../problem';
-import { cohortEnrolments } from '../../record/histories';
+import { compareDecisions } from '../../clinical/simulate';
+import { cohortEnrolments, readHistories } from '../../record/histories';
 import { createMigration, readMigration } from '../../record/migrations-log';
 import { readSimulation, runSimulation } from '../../record/simulations';
 import type { PathwayService } from '../pathways-service';
@@ -209,6 +210,20 @@ export function definitionsRouter(definitions: DefinitionRegistry, db: RecordDb,
       perMinute: body.data.perMinute,
     });
     res.status(202).location(`/v1/definitions/migrations/${migrationId}`).json({ migrationId, pathways: running.length, simulation: { simulationId: simulation.simulationId, createdAt: simulation.createdAt, summary: simulation.summary } });
+  });
+
+  /** One pathway's decisions side by side, recorded against this version's (the newest enrolment of the pathway id). */
+  router.get('/:id/:version/compare/:pathwayId', async (req, res) => {
+    const principal = requirePermission(req, 'author-definitions');
+    const { definition } = await visible(req, req.params.id!, versionParam(req));
+    const pathwayId = /^pw-[0-9a-f]{32}$/.test(req.params.pathwayId!) ? req.params.pathwayId! : undefined;
+    const { enrolmentIds } = pathwayId
+      ? await cohortEnrolments(db, { definitionId: definition.id, pathwayIds: [pathwayId], ...(principal.careTeams ? { careTeams: principal.careTeams } : {}) })
+      : { enrolmentIds: [] };
+    let comparison: ReturnType<typeof compareDecisions> | undefined;
+    await readHistories(db, enrolmentIds.slice(-1), (h) => (comparison = compareDecisions(h, definition)));
+    if (!comparison) throw new HttpProblem(404, 'no such pathway');
+    res.json({ pathwayId, definition: { id: definition.id, version: definition.version }, ...(comparison as object) });
   });
 
   router.post('/:id/:version/publish', async (req, res) => {

@@ -125,15 +125,20 @@ function figuresTable(s: Simulation['summary']): HTMLElement {
       (f) => (f.daysToStage[stage]?.medianDays === null || f.daysToStage[stage] === undefined ? '–' : `${f.daysToStage[stage]!.medianDays} (${f.daysToStage[stage]!.reached})`),
     ]),
   ];
+  // The sentence stays outside the table's scrolling region, so a phone shows it whole.
   return h(
     'div',
-    { class: 'scroll', tabindex: 0, role: 'region', 'aria-label': 'Cohort figures' },
+    {},
+    h('p', { id: 'simulation-caption' }, `${s.pathways} pathways; decisions differ in ${s.differing}; ${s.refusedChanges} recorded changes this version would refuse.`),
     h(
-      'table',
-      { class: 'data compact', id: 'simulation-figures' },
-      h('caption', {}, `${s.pathways} pathways; decisions differ in ${s.differing}; ${s.refusedChanges} recorded changes the candidate would refuse`),
-      h('thead', {}, h('tr', {}, ['', 'Recorded', 'This version'].map((c) => h('th', { scope: 'col' }, c)))),
-      h('tbody', {}, rows.map(([name, f]) => h('tr', {}, h('th', { scope: 'row' }, name), h('td', {}, String(f(s.recorded))), h('td', {}, String(f(s.candidate)))))),
+      'div',
+      { class: 'scroll', tabindex: 0, role: 'region', 'aria-label': 'Cohort figures, recorded against this version' },
+      h(
+        'table',
+        { class: 'data compact', id: 'simulation-figures', 'aria-describedby': 'simulation-caption' },
+        h('thead', {}, h('tr', {}, ['', 'Recorded', 'This version'].map((c) => h('th', { scope: 'col' }, c)))),
+        h('tbody', {}, rows.map(([name, f]) => h('tr', {}, h('th', { scope: 'row' }, name), h('td', {}, String(f(s.recorded))), h('td', {}, String(f(s.candidate)))))),
+      ),
     ),
   );
 }
@@ -143,13 +148,31 @@ const numbersText = (n: Record<string, unknown> | undefined) =>
     .map(([k, v]) => `${k} ${v === null ? 'none' : String(v)}`)
     .join(', ');
 
-function differingList(sim: Simulation): HTMLElement {
+/** A pathway's decisions side by side, recorded against this version's, the first difference marked. */
+async function sideBySide(v: Version, pathwayId: string, target: HTMLElement): Promise<void> {
+  const c = await api<{ recorded: Decision[]; simulated: Decision[]; firstDifference: number | null }>('GET', `/v1/definitions/${v.id}/${v.version}/compare/${pathwayId}`);
+  const cell = (d: Decision | undefined) => (d ? h('td', {}, h('span', { class: 'meta' }, when(d.at)), h('br'), d.summary, d.ruleId ? h('span', { class: 'rule-id' }, ` ${d.ruleId}`) : null) : h('td', {}, '–'));
+  const rows = Array.from({ length: Math.max(c.recorded.length, c.simulated.length) }, (_, i) =>
+    h('tr', i === c.firstDifference ? { class: 'selected' } : {}, h('th', { scope: 'row' }, i === c.firstDifference ? `${i + 1} (first difference)` : String(i + 1)), cell(c.recorded[i]), cell(c.simulated[i])),
+  );
+  replace(
+    target,
+    h(
+      'div',
+      { class: 'scroll', tabindex: 0, role: 'region', 'aria-label': `Decisions of ${pathwayId}, recorded and with v${v.version}` },
+      h('table', { class: 'data compact side-by-side' }, h('thead', {}, h('tr', {}, ['', 'Recorded', `With v${v.version}`].map((t) => h('th', { scope: 'col' }, t)))), h('tbody', {}, rows)),
+    ),
+  );
+}
+
+function differingList(sim: Simulation, v: Version): HTMLElement {
   if (sim.differing.length === 0) return h('p', { class: 'muted' }, 'No pathway would have been decided differently.');
   return h(
     'ol',
     { class: 'timeline', id: 'simulation-differing' },
-    sim.differing.slice(0, 100).map((d) =>
-      h(
+    sim.differing.slice(0, 100).map((d) => {
+      const compared = h('div', { 'aria-live': 'polite' });
+      return h(
         'li',
         {},
         h('p', { class: 'meta' }, h('a', { href: `/pathways/${d.pathwayId}` }, d.pathwayId), ` · ${d.careTeam} · v${d.recordedVersion} · first difference ${when(d.firstDifference.at)}${d.firstDifference.ruleId ? ` · ${d.firstDifference.ruleId}` : ''}`),
@@ -161,8 +184,10 @@ function differingList(sim: Simulation): HTMLElement {
           h('dt', {}, 'This version'),
           h('dd', {}, d.firstDifference.simulated ? `${d.firstDifference.simulated.summary} ${numbersText(d.firstDifference.simulated.numbers)}` : '(nothing)'),
         ),
-      ),
-    ),
+        h('button', { type: 'button', class: 'secondary compare', onclick: () => void sideBySide(v, d.pathwayId, compared).catch((err: unknown) => replace(compared, message('error', String(err)))) }, 'Compare decisions side by side'),
+        compared,
+      );
+    }),
   );
 }
 
@@ -282,7 +307,7 @@ async function page(shell: Shell): Promise<void> {
     if (lead) {
       const results = h('div', { id: 'simulation', 'aria-live': 'polite' });
       const showSimulation = () => {
-        if (simulation) replace(results, figuresTable(simulation.summary), h('h3', {}, 'Pathways whose decisions change'), differingList(simulation));
+        if (simulation) replace(results, figuresTable(simulation.summary), h('h3', {}, 'Pathways whose decisions change'), differingList(simulation, v));
       };
       const tryForm = h(
         'form',

@@ -58,7 +58,7 @@ describe('embedded default service', () => {
     expect(home.status).toBe(303);
     expect(home.headers.get('location')).toBe('/sign-in?returnTo=%2F');
     const session = (await (await fetch(`${api}/auth/session`)).json()) as { methods: unknown };
-    expect(session.methods).toEqual({ oidc: false, local: ['viewer', 'coordinator', 'clinician'] });
+    expect(session.methods).toEqual({ oidc: false, local: ['viewer', 'coordinator', 'clinician', 'lead'] });
 
     const enrolled = await fetch(`${api}/v1/pathways`, {
       method: 'POST',

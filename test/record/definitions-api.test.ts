@@ -116,6 +116,15 @@ describe('definition versions', () => {
     expect(res.body.differing.map((d: any) => d.enrolmentId)).toEqual(['sim-api-0']);
     expect(res.body.differing[0].firstDifference).toMatchObject({ ruleId: 'response.conservative', recorded: { numbers: { painThresholdPercent: 30 } }, simulated: { numbers: { painThresholdPercent: 50 } } });
 
+    // Side by side: the same decisions up to the reassessment at day 43, which v3 judges otherwise.
+    const compared = await call('GET', `/v1/definitions/psps-lumbar/3/compare/${recorded[0]!.state.pathwayId}`, { as: 'lead' });
+    expect(compared.status).toBe(200);
+    const first = compared.body.firstDifference;
+    expect(compared.body.recorded.slice(0, first).map((d: any) => d.event)).toEqual(compared.body.simulated.slice(0, first).map((d: any) => d.event));
+    expect([compared.body.recorded[first].summary, compared.body.simulated[first].summary]).toEqual(['Reassessment: responding.', 'Reassessment: not responding.']);
+    expect((await call('GET', `/v1/definitions/psps-lumbar/3/compare/pw-${'f'.repeat(32)}`, { as: 'lead' })).status).toBe(404);
+    expect((await call('GET', `/v1/definitions/psps-lumbar/3/compare/${recorded[0]!.state.pathwayId}`, { as: 'clinician' })).status).toBe(403);
+
     const byTeam = await call('POST', '/v1/definitions/psps-lumbar/3/simulate', { as: 'lead', body: { cohort: { careTeam: 'team-b' } } });
     expect(byTeam.body.summary).toMatchObject({ pathways: 1, differing: 0 });
     const kept = await call('GET', res.headers.get('location')!, { as: 'lead' });
