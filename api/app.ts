@@ -141,9 +141,9 @@ export function createApp(deps: AppDeps): Express {
     '/v1',
     ...(deps.console ? [deps.console.sessions] : []),
     identify(deps.apiKeys),
-    authFailureLimit(limits),
+    authFailureLimit(limits, deps.record.store),
     requirePrincipal,
-    perKeyLimit(limits),
+    perKeyLimit(limits, deps.record.store),
     requireJson,
     express.json({ type: JSON_TYPES, limit: deps.bodyLimit ?? '64kb', strict: true }),
     // From here on, the request waits only for Temporal: a slow upload is not a Temporal outage.
