@@ -119,6 +119,8 @@ describe('two API processes and two workers', () => {
 
     let turn = 0;
     let killed = false;
+    /** Tries that found their API gone and went again, same key, to the other. */
+    let failovers = 0;
     const resent: Array<{ first: Answer; again: Answer }> = [];
     /** Round-robin: each try goes to the next API; a try that fails goes again, same key, to the other. */
     const untilAnswered = async (p: string, as: keyof typeof KEYS, body: unknown, key: string): Promise<{ answer: Answer; api: number }> => {
@@ -135,6 +137,7 @@ describe('two API processes and two workers', () => {
           expect(answer.retryAfter, `a ${answer.status} says when to retry`).not.toBeNull();
         } catch {
           // That API was killed: the next try goes to the other.
+          failovers++;
         }
         if (Date.now() > deadline) throw new Error(`no definite answer for ${p}`);
         await new Promise((r) => setTimeout(r, 200));
@@ -172,6 +175,7 @@ describe('two API processes and two workers', () => {
     await Promise.all(Array.from({ length: CLIENTS }, (_, n) => client(n)));
 
     expect(accepted.length).toBeGreaterThan(CHANGES / 2);
+    expect(failovers, 'tries that met the killed API and went to the other').toBeGreaterThan(0);
     expect(resent.length, 'changes sent again to the other API').toBeGreaterThan(3);
     for (const { first, again } of resent) {
       expect(again.status).toBe(first.status);
