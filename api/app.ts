@@ -140,16 +140,16 @@ export function createApp(deps: AppDeps): Express {
     res.json(openApiDocument());
   });
   if (deps.codec) app.use('/codec', ...(deps.console ? [deps.console.sessions] : []), codecRouter({ ...deps.codec, apiKeys: deps.apiKeys, logger: deps.logger }));
-  if (deps.cds) app.use('/cds-services', cdsHooksRouter(deps.pathways, deps.cds, limits));
+  if (deps.cds) app.use('/cds-services', cdsHooksRouter(deps.pathways, deps.cds, limits, deps.record.store));
   // The console's pages set their own security policy, which replaces the API's.
   if (deps.console) app.use(deps.console.router);
   app.use(
     '/v1',
     ...(deps.console ? [deps.console.sessions] : []),
     identify(deps.apiKeys),
-    authFailureLimit(limits),
+    authFailureLimit(limits, deps.record.store),
     requirePrincipal,
-    perKeyLimit(limits),
+    perKeyLimit(limits, deps.record.store),
     requireJson,
     express.json({ type: JSON_TYPES, limit: deps.bodyLimit ?? '64kb', strict: true }),
     // From here on, the request waits only for Temporal: a slow upload is not a Temporal outage.

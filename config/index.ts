@@ -2,6 +2,7 @@
  * The service's settings, all from the environment, validated at start-up so a wrong setting
  * stops the process with a message naming it. docs/operations.md lists every variable.
  */
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { SMART_CALLBACK_PATH, SecureUrlSchema, parseCdsClients, type EhrSettings } from './ehr';
@@ -25,6 +26,7 @@ const flag = z
 
 const EnvSchema = z.object({
   PATHWAY_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
+  PATHWAY_INSTANCE: z.string().trim().min(1).max(200).optional(),
   PATHWAY_ENV: z.enum(['development', 'production']).default('development'),
   PATHWAY_DATA_DIR: z.string().default('.data'),
   PATHWAY_DEFINITIONS_DIR: z.string().optional(),
@@ -141,6 +143,8 @@ export interface OidcConfig {
 
 export interface Config {
   role: Env['PATHWAY_ROLE'];
+  /** This process among the replicas: the `instance` label of its metrics, its name in worker_presence. */
+  instance: string;
   production: boolean;
   dataDir: string;
   definitionsDir?: string;
@@ -215,6 +219,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const useTls = e.TEMPORAL_TLS || Boolean(e.TEMPORAL_TLS_CERT_PATH || e.TEMPORAL_TLS_CA_PATH);
   return {
     role: e.PATHWAY_ROLE,
+    instance: e.PATHWAY_INSTANCE ?? `${os.hostname()}:${process.pid}`,
     production: e.PATHWAY_ENV === 'production',
     dataDir: path.resolve(e.PATHWAY_DATA_DIR),
     definitionsDir: e.PATHWAY_DEFINITIONS_DIR,

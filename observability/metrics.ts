@@ -39,8 +39,10 @@ export function messageKind(type: string): MessageKind {
   return 'notification';
 }
 
-export function createMetrics(): Metrics {
+/** `instance` labels every metric, so the replicas' series stay apart when summed or compared. */
+export function createMetrics(opts: { instance?: string } = {}): Metrics {
   const registry = new Registry();
+  if (opts.instance) registry.setDefaultLabels({ instance: opts.instance });
   collectDefaultMetrics({ register: registry });
 
   let reader: (() => Promise<RecordStoreSnapshot>) | undefined;

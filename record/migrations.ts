@@ -271,6 +271,19 @@ const definitionRecords: Migration = {
   },
 };
 
+/** Rate-limit counts shared by every API process: one row a counted key (api/rate-limits.ts). */
+const rateLimits: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('rate_limits')
+      .addColumn('key', 'text', (c) => c.primaryKey())
+      .addColumn('hits', 'integer', (c) => c.notNull())
+      .addColumn('reset_at', 'timestamptz', (c) => c.notNull())
+      .execute();
+    await sql`CREATE INDEX rate_limits_reset ON rate_limits (reset_at)`.execute(db);
+  },
+};
+
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-pathway-counts': pathwayCounts,
@@ -278,6 +291,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0004-console-sessions': consoleSessions,
   '0005-record-integrity': recordIntegrity,
   '0007-definition-records': definitionRecords,
+  '0009-rate-limits': rateLimits,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -216,6 +216,14 @@ export interface DefinitionMigrationResultsTable {
   at: Timestamp;
 }
 
+export interface RateLimitsTable {
+  /** What is counted: a prefix (which limit) and the API key's id or the client address. */
+  key: string;
+  hits: number;
+  /** When this window's count starts again from nothing. */
+  reset_at: Timestamp;
+}
+
 export interface RecordDatabase {
   definition_versions: DefinitionVersionsTable;
   simulations: SimulationsTable;
@@ -232,6 +240,7 @@ export interface RecordDatabase {
   stage_episodes: StageEpisodesTable;
   idempotency_keys: IdempotencyKeysTable;
   worker_presence: WorkerPresenceTable;
+  rate_limits: RateLimitsTable;
 }
 
 /** The tables whose rows belong to one enrolment besides its pathway row: purged and rewritten with it. */

@@ -6,7 +6,6 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { Client } from '@temporalio/client';
 import { careTeamChannel } from '../activities/care-team-channel';
@@ -103,10 +102,10 @@ export async function startService(config: Config, log: Logger): Promise<Running
   // The service's definitions become published versions in the record (a changed published one refuses to start), and the API follows what leads publish.
   if (runsApi) await attachRegistry(definitions, store.db);
   const stops: Array<() => Promise<void>> = [() => store.close()];
-  const metrics = createMetrics();
+  const metrics = createMetrics({ instance: config.instance });
   metrics.readRecordStoreFrom(() => recordStoreSnapshot(store.db));
   const sdkMetricsPort = config.metrics.port ? await freeLoopbackPort() : undefined;
-  const runtimeInstalled = installRuntime(log, { sdkMetricsBindAddress: sdkMetricsPort ? `127.0.0.1:${sdkMetricsPort}` : undefined });
+  const runtimeInstalled = installRuntime(log, { sdkMetricsBindAddress: sdkMetricsPort ? `127.0.0.1:${sdkMetricsPort}` : undefined, instance: config.instance });
 
   // The embedded dev server's Web UI decrypts histories through this API's codec endpoint.
   const apiHost = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
@@ -157,7 +156,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
       });
       // Stopped first (stops run in reverse): readiness hears the worker is going before it has gone.
       stops.push(
-        keepPresence(store.db, `${os.hostname()}:${process.pid}`, config.temporal.taskQueue, (err) =>
+        keepPresence(store.db, config.instance, config.temporal.taskQueue, (err) =>
           log.warn('could not note this worker as alive in the record store', { error: err instanceof Error ? err.message : String(err) }),
         ),
       );

@@ -36,14 +36,14 @@ export function sdkLogger(log: Logger): SdkLogger {
  * Installs the runtime once a process, before the first Temporal connection. Returns false when
  * one was already installed (tests build several services in one process).
  */
-export function installRuntime(log: Logger, opts: { sdkMetricsBindAddress?: string } = {}): boolean {
+export function installRuntime(log: Logger, opts: { sdkMetricsBindAddress?: string; instance?: string } = {}): boolean {
   try {
     Runtime.install({
       logger: sdkLogger(log),
       shutdownSignals: [],
       telemetryOptions: {
         logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} },
-        ...(opts.sdkMetricsBindAddress ? { metrics: { prometheus: { bindAddress: opts.sdkMetricsBindAddress } } } : {}),
+        ...(opts.sdkMetricsBindAddress ? { metrics: { prometheus: { bindAddress: opts.sdkMetricsBindAddress }, ...(opts.instance ? { globalTags: { instance: opts.instance } } : {}) } } : {}),
       },
     });
     return true;

@@ -18,6 +18,7 @@ import type { Logger } from '../../observability/log';
 import type { PathwayService } from '../pathways-service';
 import { HttpProblem, invalid } from '../problem';
 import type { RateLimits } from '../../config';
+import type { RecordStore } from '../../record/store';
 import { authFailureLimit, perKeyLimit } from '../rate-limits';
 
 export const PATIENT_VIEW_SERVICE = 'pathway-status';
@@ -54,7 +55,7 @@ async function patientOf(body: HookRequest, client: CdsClient): Promise<Patient 
   return (await res.json()) as Patient;
 }
 
-export function cdsHooksRouter(service: PathwayService, opts: CdsHooksOptions, limits: RateLimits): Router {
+export function cdsHooksRouter(service: PathwayService, opts: CdsHooksOptions, limits: RateLimits, record: RecordStore): Router {
   const router = Router();
   const authenticator = new CdsAuthenticator(opts.settings.cdsClients);
   const base = opts.publicUrl.replace(/\/$/, '');
@@ -97,7 +98,7 @@ export function cdsHooksRouter(service: PathwayService, opts: CdsHooksOptions, l
   };
 
   // As /v1: failed authentications per address, then calls per EHR, then the body.
-  router.post('/:id', authenticate, authFailureLimit(limits), refuseUnauthenticated, perKeyLimit(limits), express.json({ limit: '256kb' }), async (req: Request, res) => {
+  router.post('/:id', authenticate, authFailureLimit(limits, record), refuseUnauthenticated, perKeyLimit(limits, record), express.json({ limit: '256kb' }), async (req: Request, res) => {
     const client = res.locals.cdsClient as CdsClient;
     const body = HookRequestSchema.safeParse(req.body);
     if (!body.success) throw invalid(body.error);

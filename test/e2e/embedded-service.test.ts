@@ -159,7 +159,10 @@ describe('embedded default service', () => {
 
     // Metrics on their own port: the service's and the Temporal SDK's worker metrics.
     const metrics = await (await fetch(restartedReady.metrics as string)).text();
-    expect(metrics).toMatch(/^pathway_http_request_duration_seconds_count\{method="POST",route="\/codec\/decode",status="200"\} [1-9]/m);
+    // Each series also carries this process's instance (host:pid), wherever prom-client puts it.
+    const decodeCount = metrics.split('\n').find((l) => /^pathway_http_request_duration_seconds_count\{/.test(l) && ['method="POST"', 'route="/codec/decode"', 'status="200"'].every((label) => l.includes(label)));
+    expect(decodeCount).toMatch(/instance="[^"]+:\d+"/);
+    expect(Number(decodeCount!.split(' ').at(-1))).toBeGreaterThan(0);
     expect(metrics).toMatch(/^temporal_\w+/m);
 
     expect(await service.interrupt()).toBe(0);

@@ -15,10 +15,14 @@ import { PathwayService } from '../../api/pathways-service';
 import { loadDefinitions } from '../../clinical/registry';
 import { CapturingLogger, KEYS, http, listen, startApi, testKeyStore, type ApiUnderTest } from '../harness/api';
 import { eventually } from '../harness/pathway-driver';
+import { freshRecordStore } from '../harness/record-store';
+import type { RateLimits } from '../../config';
+import type { RecordStore } from '../../record/store';
 
 let api: ApiUnderTest;
 let call: ReturnType<typeof http>;
 const servers: Server[] = [];
+const stores: RecordStore[] = [];
 /** Every answer of every app in this file: each must be documented for its operation. */
 const loggers: CapturingLogger[] = [];
 
@@ -56,6 +60,7 @@ afterAll(async () => {
     s.close();
   }
   await api?.stop();
+  for (const s of stores) await s.close();
 });
 
 describe('query values reach Temporal only validated and escaped', () => {
@@ -129,9 +134,16 @@ describe('scoping', () => {
   });
 });
 
+/** An app whose rate limits count in a database of its own: in the suite's, every app here shares one budget a key. */
+async function limitedApp(rateLimits: RateLimits): Promise<ReturnType<typeof http>> {
+  const store = await freshRecordStore('postgresql');
+  stores.push(store);
+  return otherApp({ rateLimits, record: { ...api.record, store } });
+}
+
 describe('rate limits', () => {
   it('limits failed authentication per client address with 429 and Retry-After, never a valid key', async () => {
-    const limited = await otherApp({ rateLimits: { windowSeconds: 60, perKey: 1000, authFailures: 3 } });
+    const limited = await limitedApp({ windowSeconds: 60, perKey: 1000, authFailures: 3 });
     for (let i = 0; i < 3; i++) {
       // A forged X-Forwarded-For is not believed without a trusted proxy: each guess counts for this address.
       const res = await limited('GET', '/v1/pathways', { as: null, headers: { authorization: `Bearer wrong-key-${i}-xxxxxxxx`, 'x-forwarded-for': `10.0.0.${i}` } });
@@ -146,7 +158,7 @@ describe('rate limits', () => {
   });
 
   it('limits requests per key with 429 and Retry-After; other keys go on', async () => {
-    const limited = await otherApp({ rateLimits: { windowSeconds: 60, perKey: 4, authFailures: 100 } });
+    const limited = await limitedApp({ windowSeconds: 60, perKey: 4, authFailures: 100 });
     for (let i = 0; i < 4; i++) expect((await limited('GET', '/v1/definitions', { as: 'viewer' })).status).toBe(200);
     const blocked = await limited('GET', '/v1/definitions', { as: 'viewer' });
     expect(blocked.status).toBe(429);

@@ -2,6 +2,7 @@
  * Settings are checked at start-up: a wrong one stops the service with a message naming it,
  * and production refuses to run without its secrets.
  */
+import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { hashKey, loadApiKeys, newApiKey } from '../../api/auth';
 import { loadWebhooks } from '../../activities/webhooks';
@@ -23,6 +24,12 @@ describe('loadConfig', () => {
     expect(c.digest).toEqual({ hour: 7, minute: 0, timezone: 'UTC' });
     expect(c.production).toBe(false);
     expect(c.worker).toEqual({ workflowCacheSize: DEFAULT_WORKFLOW_CACHE_SIZE });
+  });
+
+  it('names this process among the replicas: host and process id, or PATHWAY_INSTANCE', () => {
+    expect(loadConfig({}).instance).toBe(`${os.hostname()}:${process.pid}`);
+    expect(loadConfig({ PATHWAY_INSTANCE: 'api-2' }).instance).toBe('api-2');
+    expect(() => loadConfig({ PATHWAY_INSTANCE: 'x'.repeat(201) })).toThrow(/PATHWAY_INSTANCE/);
   });
 
   it('bounds the worker\'s workflow cache: 0 turns it off, 1 is refused (the SDK needs 2)', () => {

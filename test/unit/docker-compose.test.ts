@@ -1,7 +1,8 @@
 /**
  * The Docker stack stays consistent with the code: docker-compose.yml sets only settings the
  * service reads, wires both roles to the same Temporal namespace and task queue, refuses to
- * start the API without its secrets, and the image runs the service. No Docker engine needed.
+ * start the API without its secrets, runs two replicas of each role with the API behind a load
+ * balancer whose configuration reaches it, and the image runs the service. No Docker engine needed.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -20,6 +21,9 @@ interface Service {
   ports?: Array<string | number | { target: number; published?: string | number; host_ip?: string }>;
   depends_on?: string[] | Record<string, { condition?: string }>;
   healthcheck?: { test?: string | string[]; disable?: boolean };
+  deploy?: { replicas?: number };
+  expose?: string[];
+  volumes?: Array<string | { source?: string; target: string }>;
 }
 interface Compose {
   services: Record<string, Service>;
@@ -91,8 +95,8 @@ const PATHWAY_SERVICES = ['worker', 'api'] as const;
 const TEMPORAL_PORT = 7233;
 
 describe('docker-compose.yml', () => {
-  it('has the stack: PostgreSQL, Temporal, its UI, the worker and the API', () => {
-    expect(Object.keys(services)).toEqual(expect.arrayContaining(['postgresql', 'temporal', 'temporal-ui', 'worker', 'api']));
+  it('has the stack: PostgreSQL, Temporal, its UI, the worker, the API and its load balancer', () => {
+    expect(Object.keys(services)).toEqual(expect.arrayContaining(['postgresql', 'temporal', 'temporal-ui', 'worker', 'api', 'load-balancer']));
   });
 
   it('pins every image to a version, Temporal to 1.29.x', () => {
@@ -114,7 +118,7 @@ describe('docker-compose.yml', () => {
 
   it('wires the Web UI to the API\'s codec endpoint, and the API\'s CORS to the UI\'s origin', () => {
     const ui = environment(service('temporal-ui'));
-    const apiPort = publishedPorts(service('api'))[0]!;
+    const apiPort = publishedPorts(service('load-balancer'))[0]!;
     expect(ui.TEMPORAL_CODEC_ENDPOINT).toBe(`http://127.0.0.1:${apiPort.host}/codec`);
     const uiPort = publishedPorts(service('temporal-ui'))[0]!;
     const origins = loadConfig({ PATHWAY_WEB_UI_ORIGINS: environment(service('api')).PATHWAY_WEB_UI_ORIGINS }).webUiOrigins;
@@ -242,17 +246,66 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('publishes the API on the port it listens on, and checks /readyz there', () => {
+  it('checks /readyz on the port the API listens on', () => {
     const api = service('api');
     const port = loadConfig({ PORT: environment(api).PORT }).http.port;
-    const published = publishedPorts(api);
-    expect(published.length).toBeGreaterThan(0);
-    for (const p of published) expect(p.container).toBe(port);
+    expect(api.expose).toContain(String(port));
     const check = healthcheckText(api);
     expect(check).toContain(`http://127.0.0.1:${port}/readyz`);
     // The slim Node image has neither curl nor wget.
     expect(check).not.toMatch(/\b(curl|wget)\b/);
     expect(check).toMatch(/\bnode\b/);
+  });
+});
+
+describe('the replicated topology', () => {
+  const nginxConfMount = (service('load-balancer').volumes ?? [])
+    .map((v) => (typeof v === 'string' ? { source: v.split(':')[0]!, target: v.split(':')[1]! } : { source: v.source ?? '', target: v.target }))
+    .find((v) => v.target.startsWith('/etc/nginx/'));
+  const nginxConf = nginxConfMount ? read(nginxConfMount.source).replace(/#.*$/gm, '') : '';
+  const directive = (name: string) => new RegExp(`^\\s*${name}\\s+([^;]+);`, 'm').exec(nginxConf)?.[1]?.trim();
+
+  it('runs two or more replicas of each role', () => {
+    for (const name of PATHWAY_SERVICES) expect(service(name).deploy?.replicas, name).toBeGreaterThanOrEqual(2);
+  });
+
+  it('leaves each replica its own instance name (host and process id), never one shared by all', () => {
+    for (const name of PATHWAY_SERVICES) expect(environment(service(name)).PATHWAY_INSTANCE, name).toBeUndefined();
+  });
+
+  it('publishes the API only through the load balancer, an official nginx image with its configuration from docker/', () => {
+    expect(publishedPorts(service('api'))).toEqual([]);
+    expect(service('load-balancer').image).toMatch(/^nginx:\d+\.\d+\.\d+/);
+    expect(nginxConfMount?.source, 'the configuration is mounted from the repository').toMatch(/^\.\/docker\//);
+    expect(existsSync(path.join(root, nginxConfMount!.source))).toBe(true);
+    expect(nginxConfMount!.target).toMatch(/^\/etc\/nginx\/conf\.d\/[^/]+\.conf$/);
+  });
+
+  it('listens on the port it publishes and sends every request round-robin to the API service, on the port the API listens on', () => {
+    const listen = Number(directive('listen'));
+    const published = publishedPorts(service('load-balancer'));
+    expect(published.map((p) => p.container)).toEqual([listen]);
+    expect(published[0]!.host).toMatch(/^127\.0\.0\.1:|^\d+$/);
+    const apiPort = loadConfig({ PORT: environment(service('api')).PORT }).http.port;
+    const upstream = /upstream\s+(\S+)\s*\{([^}]*)\}/.exec(nginxConf);
+    expect(upstream, 'an upstream block').not.toBeNull();
+    // No other balancing method: round-robin, nginx's default.
+    expect(upstream![2]).not.toMatch(/\b(ip_hash|hash|least_conn|random)\b/);
+    expect(upstream![2]).toMatch(new RegExp(`server\\s+api:${apiPort}\\s+resolve\\b`));
+    // `resolve` needs a resolver: Docker's own, so replicas that come and go are found.
+    expect(directive('resolver')).toMatch(/^127\.0\.0\.11\b/);
+    expect(directive('proxy_pass')).toBe(`http://${upstream![1]}`);
+    // nginx never resends a POST that reached a replica; the client's Idempotency-Key retry does.
+    expect(directive('proxy_next_upstream')).not.toContain('non_idempotent');
+  });
+
+  it('makes the API believe exactly the load balancer for the client address', () => {
+    expect(loadConfig({ HTTP_TRUST_PROXY: environment(service('api')).HTTP_TRUST_PROXY }).http.trustProxy).toBe(1);
+    expect(directive('proxy_set_header X-Forwarded-For')).toBe('$proxy_add_x_forwarded_for');
+  });
+
+  it('checks the load balancer through to a replica', () => {
+    expect(healthcheckText(service('load-balancer'))).toContain(`http://127.0.0.1:${directive('listen')}/healthz`);
   });
 });
 

@@ -64,6 +64,23 @@ describe('care-team message metrics', () => {
   });
 });
 
+describe('the instance label', () => {
+  it('labels every metric of the process, its own and the defaults, with its instance', async () => {
+    const metrics = createMetrics({ instance: 'api-2' });
+    metrics.httpRequestDuration.observe({ method: 'GET', route: '/v1/worklist', status: '200' }, 0.01);
+    const server = await startMetricsServer({ metrics, host: '127.0.0.1', port: 0 });
+    try {
+      const { text } = await scrape(server.url);
+      const samples = text.split('\n').filter((l) => l && !l.startsWith('#'));
+      expect(samples.length).toBeGreaterThan(10);
+      expect(samples.filter((l) => !l.includes('instance="api-2"'))).toEqual([]);
+      expect(text).toMatch(new RegExp(`${METRIC_NAMES.httpRequestDuration}_count\\{[^}]*instance="api-2"`));
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('record store metrics hook', () => {
   it('exposes pathways by care team, stage and status and the write lag, read once a scrape', async () => {
     const metrics = createMetrics();
