@@ -10,8 +10,11 @@ import {
   ListQuerySchema,
   LookupRequestSchema,
   OutcomesQuerySchema,
+  AccessEntrySchema,
   PathwayRowSchema,
   PathwayViewSchema,
+  PatientCorrectionSchema,
+  PatientIdentitySchema,
   ProblemSchema,
   SummaryQuerySchema,
   WorklistItemSchema,
@@ -330,6 +333,32 @@ export function openApiDocument(): JsonSchema & { paths: Record<string, Record<s
           parameters: [pathwayId],
           responses: {
             '200': json('The pathway', { type: 'object', properties: { pathway: { $ref: '#/components/schemas/Pathway' } } }),
+            ...READ,
+            '404': problem('No such pathway, or not one of the care teams of the key'),
+          },
+        },
+      },
+      '/v1/pathways/{pathwayId}/patient': {
+        patch: {
+          summary: "Correct the patient's name, date of birth or contact (coordinator, clinician); recorded in the access entries",
+          operationId: 'correctPatient',
+          parameters: [pathwayId],
+          requestBody: { required: true, content: { 'application/json': { schema: schema(PatientCorrectionSchema, 'input') } } },
+          responses: {
+            '200': json('Who the patient is now', { type: 'object', properties: { patient: schema(PatientIdentitySchema) } }),
+            ...WRITE,
+            '404': problem('No such pathway, or not one of the care teams of the key'),
+            '409': problem('No identity is kept for this pathway (enrolled before identities were kept)'),
+          },
+        },
+      },
+      '/v1/pathways/{pathwayId}/access-log': {
+        get: {
+          summary: "Who saw, recorded, corrected or erased the patient's identity, when and why (clinician: clinical leads), newest first",
+          operationId: 'accessLog',
+          parameters: [pathwayId],
+          responses: {
+            '200': json('The access entries', { type: 'object', properties: { items: { type: 'array', items: schema(AccessEntrySchema) } } }),
             ...READ,
             '404': problem('No such pathway, or not one of the care teams of the key'),
           },

@@ -14,6 +14,15 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Actor } from '../clinical/events';
 import { DEFAULT_DEFINITION_ID, type DefinitionRegistry } from '../clinical/registry';
 import type { NoteCipher } from '../record/note-cipher';
+import type { PatientCorrection, PatientDetails, PatientIdentity, PatientLabel } from '../clinical/patient';
+import {
+  correctIdentity,
+  discloseIdentities,
+  listAccessEntries,
+  recordIdentity,
+  type AccessContext,
+  type AccessEntry,
+} from '../record/patients';
 import {
   listPathways,
   pathwayHeader,
@@ -53,8 +62,11 @@ const UPDATES = {
   actions: applyAction,
 } as const;
 
-export type { CareTeamSummary, PathwayRow };
-export type WorklistItem = WorklistRow;
+export type { AccessContext, CareTeamSummary, PathwayRow };
+export type WorklistItem = WorklistRow & { patient?: PatientLabel };
+/** A pathway as answered to the care team: with who the patient is when the reader may see it. */
+export type PathwayAnswer = PathwayView & { patient?: PatientIdentity };
+export type PathwayListItem = PathwayRow & { patient?: PatientLabel };
 
 /** What a caller may see: all care teams, or only some. */
 export interface Scope {
@@ -89,6 +101,8 @@ const REFUSAL_STATUS: Record<RefusalDetails['code'], number> = { invalid: 400, f
 
 const scopeFilter = (scope: Scope) => (scope.careTeams ? { careTeams: scope.careTeams } : {});
 
+const labelOf = (p: PatientIdentity): PatientLabel => ({ reference: p.reference, ...(p.name !== undefined ? { name: p.name } : {}) });
+
 export class PathwayService {
   constructor(private readonly deps: PathwayServiceDeps) {}
 
@@ -98,7 +112,29 @@ export class PathwayService {
 
 
   /** Starts the pathway and answers with it as enrolled, in one call (update-with-start). */
-  async enroll(req: EnrollRequest, actor: Actor, scope: Scope, idempotencyKey?: string): Promise<{ pathway: PathwayView; replayed: boolean }> {
+  async enroll(req: EnrollRequest, actor: Actor, scope: Scope, idempotencyKey?: string, disclose?: AccessContext): Promise<{ pathway: PathwayAnswer; replayed: boolean }> {
+    const { pathway, replayed } = await this.start(req, actor, scope, idempotencyKey);
+    // Who the patient is goes to the record store only, never into the workflow: kept once the enrolment is.
+    const who: AccessContext = disclose ?? { actorId: actor.id, actorRole: actor.role, route: 'POST /v1/pathways' };
+    await this.rememberPatient(pathway.pathwayId, req.patientRef, req.patient, who);
+    return { pathway: (await this.withPatients([pathway], disclose))[0]!, replayed };
+  }
+
+  private async rememberPatient(pathwayId: string, reference: string, details: PatientDetails | undefined, who: AccessContext): Promise<void> {
+    await recordIdentity(this.db, this.deps.record.cipher, pathwayId, { reference, ...details }, who);
+  }
+
+  /** Adds who each patient is, when the reader may see it; each disclosure is recorded with it. */
+  private async withPatients<T extends { pathwayId: string }>(items: T[], disclose: AccessContext | undefined, shown: (p: PatientIdentity) => PatientIdentity | PatientLabel = (p) => p): Promise<Array<T & { patient?: PatientIdentity }>> {
+    if (!disclose || items.length === 0) return items;
+    const found = await discloseIdentities(this.db, this.deps.record.cipher, items.map((i) => i.pathwayId), disclose);
+    return items.map((i) => {
+      const patient = found.get(i.pathwayId);
+      return patient ? { ...i, patient: shown(patient) } : i;
+    });
+  }
+
+  private async start(req: EnrollRequest, actor: Actor, scope: Scope, idempotencyKey?: string): Promise<{ pathway: PathwayView; replayed: boolean }> {
     assertInScope(scope, req.careTeam);
     const definitionId = req.definition?.id ?? DEFAULT_DEFINITION_ID;
     const definition = this.deps.definitions.get(definitionId, req.definition?.version);
@@ -144,14 +180,33 @@ export class PathwayService {
     throw new HttpProblem(409, 'the patient already has an active pathway', { pathwayId });
   }
 
-  async get(pathwayId: string, scope: Scope): Promise<PathwayView> {
+  async get(pathwayId: string, scope: Scope, disclose?: AccessContext): Promise<PathwayAnswer> {
     const pathway = await readPathway(this.db, this.deps.record.cipher, pathwayId, scopeFilter(scope));
     if (!pathway) throw new HttpProblem(404, 'no such pathway');
-    return pathway;
+    return (await this.withPatients([pathway], disclose))[0]!;
   }
 
-  async lookup(patientRef: string, scope: Scope): Promise<PathwayView> {
-    return this.get(pathwayIdFor(patientRef, this.deps.patientKey), scope);
+  async lookup(patientRef: string, scope: Scope, disclose?: AccessContext): Promise<PathwayAnswer> {
+    return this.get(pathwayIdFor(patientRef, this.deps.patientKey), scope, disclose);
+  }
+
+  /** A coordinator's correction of name, date of birth or contact (audited: which fields, by whom). */
+  async correctPatient(pathwayId: string, correction: PatientCorrection, scope: Scope, who: AccessContext): Promise<PatientIdentity> {
+    await this.inScope(pathwayId, scope);
+    const corrected = await correctIdentity(this.db, this.deps.record.cipher, pathwayId, correction, who);
+    if (!corrected) throw new HttpProblem(409, 'no identity is kept for this pathway (enrolled before identities were kept); enrol the patient again with their details when the pathway closes');
+    return corrected;
+  }
+
+  /** Who saw, recorded, corrected or erased this patient's identity, newest first. */
+  async accessLog(pathwayId: string, scope: Scope): Promise<AccessEntry[]> {
+    await this.inScope(pathwayId, scope);
+    return listAccessEntries(this.db, pathwayId);
+  }
+
+  private async inScope(pathwayId: string, scope: Scope): Promise<void> {
+    const header = await pathwayHeader(this.db, pathwayId);
+    if (!header || (scope.careTeams && !scope.careTeams.includes(header.careTeam))) throw new HttpProblem(404, 'no such pathway');
   }
 
   /** One update; the workflow itself refuses what the caller's scope or the pathway's state does not allow. */
@@ -181,12 +236,12 @@ export class PathwayService {
   }
 
   /** A page of pathways matching the filters (within the caller's scope), soonest due first. */
-  async list(q: ListQuery, scope: Scope): Promise<{ items: PathwayRow[]; nextPageToken: string | null }> {
+  async list(q: ListQuery, scope: Scope, disclose?: AccessContext): Promise<{ items: PathwayListItem[]; nextPageToken: string | null }> {
     const { pageSize, pageToken, ...filters } = q;
     if (filters.careTeam && scope.careTeams && !scope.careTeams.includes(filters.careTeam)) return { items: [], nextPageToken: null };
     const after = pageToken ? openToken(pageToken, q, listCursorOf) : undefined;
     const page = await listPathways(this.db, { ...filters, ...scopeFilter(scope) }, pageSize, after);
-    return { items: page.items, nextPageToken: page.next ? sealToken({ d: page.next.dueAt, e: page.next.enrolmentId }, q) : null };
+    return { items: await this.withPatients(page.items, disclose, labelOf), nextPageToken: page.next ? sealToken({ d: page.next.dueAt, e: page.next.enrolmentId }, q) : null };
   }
 
   async summary(scope: Scope, careTeam?: string): Promise<CareTeamSummary[]> {
@@ -195,14 +250,14 @@ export class PathwayService {
   }
 
   /** What a care team must act on, most urgent first: urgent referrals, undelivered reminders, lost to follow-up, overdue, due today, due soon. */
-  async worklist(q: WorklistQuery, scope: Scope): Promise<{ generatedAt: string; items: WorklistItem[]; nextPageToken: string | null }> {
+  async worklist(q: WorklistQuery, scope: Scope, disclose?: AccessContext): Promise<{ generatedAt: string; items: WorklistItem[]; nextPageToken: string | null }> {
     const { careTeam, dueSoonDays, pageSize, pageToken } = q;
     // Every page of one worklist is judged at its first page's time, so no item moves between pages.
     const page = pageToken ? openToken(pageToken, q, worklistCursorOf) : { now: Date.now(), after: undefined };
     const generatedAt = new Date(page.now).toISOString();
     if (careTeam && scope.careTeams && !scope.careTeams.includes(careTeam)) return { generatedAt, items: [], nextPageToken: null };
     const { items, next } = await worklist(this.db, { careTeam, ...scopeFilter(scope) }, dueSoonDays, page.now, pageSize, page.after);
-    return { generatedAt, items, nextPageToken: next ? sealToken({ n: page.now, c: next.category, d: next.dueAt, e: next.enrolmentId }, q) : null };
+    return { generatedAt, items: await this.withPatients(items, disclose, labelOf), nextPageToken: next ? sealToken({ n: page.now, c: next.category, d: next.dueAt, e: next.enrolmentId }, q) : null };
   }
 
   async outcomes(filters: Omit<OutcomeFilters, 'careTeams'>, scope: Scope): Promise<OutcomesReport> {

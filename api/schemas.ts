@@ -13,15 +13,13 @@ import {
   RedFlagReportSchema,
   WorkupResultInputSchema,
 } from '../clinical/events';
+import { PatientDetailsSchema, PatientRefSchema } from '../clinical/patient';
 
-/** The clinic's opaque reference for the patient; it is hashed into the pathway id and stored nowhere. */
-export const PatientRefSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9._:-]{6,128}$/, '6-128 letters, digits or . _ : -')
-  .describe("Opaque patient reference from the clinic's own system: never a name or record number");
+export { PatientRefSchema, PatientCorrectionSchema } from '../clinical/patient';
 
 export const EnrollRequestSchema = EnrollmentInputSchema.extend({
   patientRef: PatientRefSchema,
+  patient: PatientDetailsSchema.optional().describe("Who the patient is: name, date of birth, contact; kept encrypted in the record store, shown only to the patient's care team"),
   definition: z
     .object({ id: z.string().min(1).max(64), version: z.number().int().min(1).optional() })
     .strict()
@@ -136,8 +134,17 @@ const TimelineEntrySchema = z.object({
   due: DueSchema.optional().describe('The due item the entry leaves behind'),
 });
 
+const PatientLabelSchema = z
+  .object({ reference: z.string(), name: z.string().optional() })
+  .describe("Who the patient is (the clinic's reference and name): only to coordinators and clinicians of the patient's care team, and every disclosure is audited");
+export const PatientIdentitySchema = PatientLabelSchema.extend({
+  birthDate: z.string().optional(),
+  contact: z.object({ mobile: z.string().optional(), email: z.string().optional(), language: z.string() }).optional(),
+}).describe("Who the patient is and how to reach them: only to coordinators and clinicians of the patient's care team, and every disclosure is audited");
+
 export const PathwayViewSchema = z
   .looseObject({
+    patient: PatientIdentitySchema.optional(),
     pathwayId: PathwayIdSchema,
     careTeam: z.string(),
     definition: z.looseObject({ id: z.string(), version: z.number().int() }),
@@ -174,6 +181,17 @@ export const PathwayRowSchema = z.object({
   definition: z.object({ id: z.string(), version: z.number().int() }),
   enrolledAt: z.string(),
   closedAt: z.string().nullable(),
+  patient: PatientLabelSchema.optional(),
+});
+
+export const AccessEntrySchema = z.object({
+  at: z.string(),
+  pathwayId: z.string(),
+  actor: z.object({ id: z.string(), role: z.string() }),
+  action: z.enum(['disclosed', 'recorded', 'corrected', 'erased']),
+  route: z.string().describe('Why: the route or command that showed or changed the identity'),
+  requestId: z.string().optional(),
+  fields: z.array(z.string()).optional().describe('For a correction: the fields changed (never their values)'),
 });
 
 export const WorklistItemSchema = PathwayRowSchema.extend({

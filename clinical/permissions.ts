@@ -17,10 +17,18 @@ export type Permission =
   | 'record-procedure'
   | 'record-workup'
   | 'report-red-flags'
+  /** See who the patient is (name, reference, contact): the care team that treats them, never dashboards. */
+  | 'read-identity'
+  /** Correct a patient's name and contact details. */
+  | 'correct-identity'
+  /** List who saw a patient's identity (clinical leads sign in as clinicians). */
+  | 'read-access-log'
   | `action:${ActionName}`;
 
 const COORDINATOR: Permission[] = [
   'read',
+  'read-identity',
+  'correct-identity',
   'enroll',
   'record-procedure',
   'record-workup',
@@ -29,19 +37,24 @@ const COORDINATOR: Permission[] = [
   'action:withdraw',
 ];
 
-const GRANTS: Record<Role, ReadonlySet<Permission>> = {
+/** Who acts on a pathway: a role, or the patient answering a questionnaire (who may only report scores). */
+export type Acting = Role | 'patient';
+
+const GRANTS: Record<Acting, ReadonlySet<Permission>> = {
+  patient: new Set<Permission>(['record-reassessment']),
   viewer: new Set<Permission>(['read']),
   coordinator: new Set<Permission>(COORDINATOR),
   clinician: new Set<Permission>([
     ...COORDINATOR,
     'record-reassessment',
     'report-red-flags',
+    'read-access-log',
     'action:escalate',
     'action:discharge',
     'action:close',
   ]),
 };
 
-export function may(role: Role, permission: Permission): boolean {
+export function may(role: Acting, permission: Permission): boolean {
   return GRANTS[role].has(permission);
 }

@@ -4,6 +4,7 @@
  * retention is. Idempotency keys are kept for their own, shorter time.
  */
 import { DAY_MS } from '../clinical/rules';
+import { purgeOrphanIdentities } from './patients';
 import type { RecordDb } from './store';
 
 const CHILD_TABLES = ['timeline_entries', 'reassessments', 'procedures', 'red_flags', 'messages', 'stage_episodes'] as const;
@@ -21,7 +22,7 @@ export async function purgeExpired(db: RecordDb, opts: { recordRetentionDays?: n
     pathways = await db.transaction().execute(async (trx) => {
       const expired = trx.selectFrom('pathways').select('enrolment_id').where('closed_at', '<', before);
       for (const table of CHILD_TABLES) await trx.deleteFrom(table).where('enrolment_id', 'in', expired).execute();
-      const deleted = await trx.deleteFrom('pathways').where('closed_at', '<', before).returning(['care_team', 'stage', 'status', 'overdue', 'undelivered']).execute();
+      const deleted = await trx.deleteFrom('pathways').where('closed_at', '<', before).returning(['pathway_id', 'care_team', 'stage', 'status', 'overdue', 'undelivered']).execute();
       // The summary's counts lose what was deleted.
       for (const gone of deleted) {
         await trx
@@ -36,6 +37,8 @@ export async function purgeExpired(db: RecordDb, opts: { recordRetentionDays?: n
           .where('status', '=', gone.status)
           .execute();
       }
+      // Who the patient was goes with their last enrolment's record.
+      await purgeOrphanIdentities(trx, deleted.map((d) => d.pathway_id));
       return deleted.length;
     });
   }

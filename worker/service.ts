@@ -41,7 +41,7 @@ export interface RunningService {
 }
 
 /** The key that hashes patient references into pathway ids. It must never change for a deployment. */
-function patientKey(config: Config, log: Logger): string {
+export function patientKey(config: Config, log: Logger): string {
   if (config.patientKey) return config.patientKey;
   if (config.production) throw new Error('production mode needs PATHWAY_PATIENT_KEY');
   const file = path.join(config.dataDir, 'patient-key');

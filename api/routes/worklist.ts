@@ -6,6 +6,7 @@ import { requirePermission } from '../auth';
 import type { PathwayService } from '../pathways-service';
 import { invalid } from '../problem';
 import { WorklistQuerySchema } from '../schemas';
+import { disclosureFor } from './pathways';
 
 export function worklistRouter(service: PathwayService): Router {
   const router = Router();
@@ -14,7 +15,7 @@ export function worklistRouter(service: PathwayService): Router {
     const query = WorklistQuerySchema.safeParse(req.query);
     if (!query.success) throw invalid(query.error);
     const scope = principal.careTeams ? { careTeams: principal.careTeams } : {};
-    res.json(await service.worklist(query.data, scope));
+    res.json(await service.worklist(query.data, scope, disclosureFor(req, res, principal)));
   });
   return router;
 }

@@ -7,6 +7,7 @@ import { api } from './api';
 import { actionButtons, decisionList, decisionParts, type ChangeResult, type Decision } from './actions';
 import { Chart, markersPlugin, type Marker } from './charts';
 import { app, badge, day, h, label, replace, when, words } from './dom';
+import { patientPanel, type Patient } from './patient';
 import { run, type Shell } from './shell';
 
 interface Reassessment {
@@ -19,6 +20,7 @@ interface Reassessment {
 
 interface PathwayView {
   pathwayId: string;
+  patient?: Patient;
   careTeam: string;
   definition: {
     id: string;
@@ -145,6 +147,7 @@ async function page(shell: Shell): Promise<void> {
   const pathwayId = location.pathname.split('/').pop()!;
   const latest = h('section', { id: 'latest-decisions', 'aria-live': 'polite', 'aria-labelledby': 'latest-title', hidden: true });
   const sections = {
+    patient: h('div', {}),
     glance: h('div', {}),
     actions: h('div', { class: 'buttons', id: 'actions' }),
     chart: h('div', {}),
@@ -167,6 +170,9 @@ async function page(shell: Shell): Promise<void> {
     const { pathway } = await api<{ pathway: PathwayView }>('GET', `/v1/pathways/${pathwayId}`);
     document.body.dataset.stage = pathway.stage;
     document.body.dataset.status = pathway.status;
+    const short = `Pathway ${pathwayId.slice(3, 11)}`;
+    title.textContent = pathway.patient?.name ? `${pathway.patient.name} · ${short}` : short;
+    replace(sections.patient, pathway.patient ? patientPanel(pathwayId, pathway.patient, shell.can('correct-identity'), () => void load()) : null);
     replace(sections.glance, glance(pathway));
     const buttons = actionButtons(shell.can, pathway, `pathway ${pathwayId.slice(3, 11)}`, show);
     replace(sections.actions, buttons.length ? buttons : h('p', { class: 'muted' }, shell.can('enroll') ? 'No action applies at this stage and status.' : 'Your role reads pathways only.'));
@@ -176,6 +182,7 @@ async function page(shell: Shell): Promise<void> {
 
   replace(
     app(),
+    sections.patient,
     h('section', { 'aria-labelledby': 'glance-title', class: 'panel' }, h('h2', { id: 'glance-title' }, 'At a glance'), sections.glance),
     h('section', { 'aria-labelledby': 'actions-title', class: 'panel' }, h('h2', { id: 'actions-title' }, 'Actions'), sections.actions),
     latest,

@@ -5,10 +5,12 @@
 import { api, ApiError } from './api';
 import { actionButtons, type ChangeResult } from './actions';
 import { app, badge, day, h, label, message, replace, words } from './dom';
+import { patientLabel, type Patient } from './patient';
 import { run, type Shell } from './shell';
 
 interface WorklistItem {
   pathwayId: string;
+  patient?: Pick<Patient, 'reference' | 'name'>;
   careTeam: string;
   stage: string;
   status: string;
@@ -60,7 +62,7 @@ function lookupForm(): HTMLElement {
           }
         },
       },
-      h('div', { class: 'field' }, h('label', { for: 'lookup-ref' }, 'Patient reference'), h('span', { class: 'hint', id: 'lookup-hint' }, "The clinic's reference: sent to the service, never stored or shown"), input),
+      h('div', { class: 'field' }, h('label', { for: 'lookup-ref' }, 'Patient reference'), h('span', { class: 'hint', id: 'lookup-hint' }, "The clinic's reference (medical record number)"), input),
       h('button', { type: 'submit' }, 'Find'),
     ),
     status,
@@ -115,6 +117,8 @@ async function page(shell: Shell): Promise<void> {
       replace(list, h('p', { class: 'empty' }, 'Nothing needs attention in this window.'));
       return;
     }
+    // Only the care team that treats the patients sees who they are; the API sends no more to others.
+    const named = shell.can('read-identity');
     replace(
       list,
       h(
@@ -127,18 +131,19 @@ async function page(shell: Shell): Promise<void> {
             ? `The ${items.length} most urgent of the pathways that need attention (as of ${day(generatedAt)}); more below`
             : `${items.length} ${items.length === 1 ? 'pathway needs' : 'pathways need'} attention, most urgent first (as of ${day(generatedAt)})`,
         ),
-        h('thead', {}, h('tr', {}, ['Priority', 'Pathway', 'Care team', 'Stage', 'Status', 'What is due', 'When', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
+        h('thead', {}, h('tr', {}, ['Priority', ...(named ? ['Patient'] : []), 'Pathway', 'Care team', 'Stage', 'Status', 'What is due', 'When', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
         h(
           'tbody',
           {},
           items.map((item) => {
             const [text, tone] = CATEGORY[item.category];
-            const title = `pathway ${item.pathwayId.slice(3, 11)}`;
+            const title = item.patient?.name ? `${item.patient.name}'s pathway` : `pathway ${item.pathwayId.slice(3, 11)}`;
             const workup = item.pendingWorkup?.length ? ` (work-up: ${item.pendingWorkup.map(words).join(', ')})` : '';
             return h(
               'tr',
               { 'data-pathway-id': item.pathwayId, 'data-category': item.category },
               h('td', {}, badge(text, tone)),
+              named ? h('td', { class: 'patient-cell' }, patientLabel(item.patient)) : null,
               h('th', { scope: 'row' }, h('a', { href: `/pathways/${item.pathwayId}` }, item.pathwayId.slice(0, 11))),
               h('td', {}, item.careTeam),
               h('td', {}, label(item.stage)),
