@@ -14,6 +14,8 @@ import {
   PathwayRowSchema,
   PathwayViewSchema,
   PatientCorrectionSchema,
+  QuestionnaireSchema,
+  RedFlagReviewSchema,
   PatientIdentitySchema,
   ProblemSchema,
   SummaryQuerySchema,
@@ -349,6 +351,43 @@ export function openApiDocument(): JsonSchema & { paths: Record<string, Record<s
             ...WRITE,
             '404': problem('No such pathway, or not one of the care teams of the key'),
             '409': problem('No identity is kept for this pathway (enrolled before identities were kept)'),
+          },
+        },
+      },
+      '/v1/pathways/{pathwayId}/questionnaires': {
+        get: {
+          summary: "The patient's questionnaires, newest first: sent, reminded, opened, answered, expired, undelivered or replaced, and what the answers became",
+          operationId: 'questionnaires',
+          parameters: [pathwayId],
+          responses: {
+            '200': json('The questionnaires', { type: 'object', properties: { items: { type: 'array', items: schema(QuestionnaireSchema) } } }),
+            ...READ,
+            '404': problem('No such pathway, or not one of the care teams of the key'),
+          },
+        },
+        post: {
+          summary: "Send the patient a link to their next reassessment's questionnaire now (coordinator, clinician); replaces an open one",
+          operationId: 'sendQuestionnaire',
+          parameters: [pathwayId],
+          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', additionalProperties: false } } } },
+          responses: {
+            '201': json('Sent (or not delivered: see delivery)', { type: 'object', properties: { questionnaire: schema(QuestionnaireSchema) } }),
+            ...WRITE,
+            '404': problem('No such pathway, or not one of the care teams of the key'),
+            '409': problem('The pathway is closed, or no mobile number or email is kept for the patient'),
+          },
+        },
+      },
+      '/v1/pathways/{pathwayId}/questionnaires/{questionnaireId}/review': {
+        post: {
+          summary: 'A clinician confirms a red flag the patient reported at home (the pathway goes to urgent referral) or finds it not present',
+          operationId: 'reviewPatientRedFlags',
+          parameters: [pathwayId, { name: 'questionnaireId', in: 'path', required: true, schema: { type: 'string', pattern: '^qr-[0-9a-f]{24}$' } }],
+          requestBody: { required: true, content: { 'application/json': { schema: schema(RedFlagReviewSchema, 'input') } } },
+          responses: {
+            '200': json('Reviewed; with the change it made when confirmed', { type: 'object' }),
+            ...WRITE,
+            '404': problem('No patient-reported red flag waits for review there'),
           },
         },
       },

@@ -35,6 +35,7 @@ import {
   type PathwayRow,
   type WorklistRow,
 } from '../record/read';
+import { pendingRedFlagPathways } from '../record/questionnaires';
 import { outcomesReport, type OutcomeFilters, type OutcomesReport } from '../record/reports';
 import type { RecordStore } from '../record/store';
 import {
@@ -63,7 +64,12 @@ const UPDATES = {
 } as const;
 
 export type { AccessContext, CareTeamSummary, PathwayRow };
-export type WorklistItem = WorklistRow & { patient?: PatientLabel };
+/** A worklist item; a patient-reported red flag waiting for a clinician comes first of all. */
+export type WorklistItem = Omit<WorklistRow, 'category'> & {
+  category: WorklistRow['category'] | 'patient-reported-red-flag';
+  patient?: PatientLabel;
+  patientReport?: { questionnaireId: string; redFlags: string[]; reportedAt: string };
+};
 /** A pathway as answered to the care team: with who the patient is when the reader may see it. */
 export type PathwayAnswer = PathwayView & { patient?: PatientIdentity };
 export type PathwayListItem = PathwayRow & { patient?: PatientLabel };
@@ -256,8 +262,21 @@ export class PathwayService {
     const page = pageToken ? openToken(pageToken, q, worklistCursorOf) : { now: Date.now(), after: undefined };
     const generatedAt = new Date(page.now).toISOString();
     if (careTeam && scope.careTeams && !scope.careTeams.includes(careTeam)) return { generatedAt, items: [], nextPageToken: null };
-    const { items, next } = await worklist(this.db, { careTeam, ...scopeFilter(scope) }, dueSoonDays, page.now, pageSize, page.after);
+    const { items: rows, next } = await worklist(this.db, { careTeam, ...scopeFilter(scope) }, dueSoonDays, page.now, pageSize, page.after);
+    const items: WorklistItem[] = pageToken ? rows : await this.withPatientReports(rows, { careTeam, ...scopeFilter(scope) });
     return { generatedAt, items: await this.withPatients(items, disclose, labelOf), nextPageToken: next ? sealToken({ n: page.now, c: next.category, d: next.dueAt, e: next.enrolmentId }, q) : null };
+  }
+
+  /**
+   * The first page leads with the pathways whose patient reported a red flag at home that no
+   * clinician has confirmed yet (each once, moved up from where the page had it).
+   */
+  private async withPatientReports(rows: WorklistRow[], f: { careTeam?: string; careTeams?: readonly string[] }): Promise<WorklistItem[]> {
+    const reports = await pendingRedFlagPathways(this.db, f);
+    if (reports.length === 0) return rows;
+    const first: WorklistItem[] = reports.map((r) => ({ ...r.row, category: 'patient-reported-red-flag', patientReport: { questionnaireId: r.invitationId, redFlags: r.redFlags, reportedAt: r.reportedAt } }));
+    const reported = new Set(reports.map((r) => r.row.pathwayId));
+    return [...first, ...rows.filter((r) => !reported.has(r.pathwayId))];
   }
 
   async outcomes(filters: Omit<OutcomeFilters, 'careTeams'>, scope: Scope): Promise<OutcomesReport> {

@@ -184,6 +184,33 @@ export const PathwayRowSchema = z.object({
   patient: PatientLabelSchema.optional(),
 });
 
+/** A clinician's review of a red flag the patient reported at home. */
+export const RedFlagReviewSchema = z
+  .object({
+    confirmed: z.boolean().describe('true: the red flag is present (the pathway goes to urgent referral); false: not present'),
+    note: z.string().trim().min(1).max(2000).optional(),
+  })
+  .strict();
+
+export const QuestionnaireSchema = z.object({
+  id: z.string(),
+  state: z.enum(['sent', 'reminded', 'opened', 'answered', 'expired', 'undelivered', 'replaced']),
+  instruments: z.array(z.string()),
+  language: z.string(),
+  issuedAt: z.string(),
+  issuedBy: z.string(),
+  dueAt: z.string().nullable(),
+  expiresAt: z.string(),
+  remindedAt: z.string().nullable(),
+  openedAt: z.string().nullable(),
+  answeredAt: z.string().nullable(),
+  delivery: z.enum(['pending', 'delivered', 'undelivered']),
+  scores: z.record(z.string(), z.number()).nullable(),
+  redFlags: z.array(z.string()).nullable(),
+  redFlagReview: z.enum(['pending', 'confirmed', 'not-confirmed']).nullable(),
+  counted: z.enum(['reassessment', 'staff-reassessment-first', 'refused']).nullable().describe('What the answers became: the reassessment, nothing (the care team had recorded one since the link went out), or refused by the pathway'),
+}).describe("A questionnaire sent to the patient: where it stands and what its answers became; never its link");
+
 export const AccessEntrySchema = z.object({
   at: z.string(),
   pathwayId: z.string(),
@@ -195,7 +222,11 @@ export const AccessEntrySchema = z.object({
 });
 
 export const WorklistItemSchema = PathwayRowSchema.extend({
-  category: z.enum(['urgent-referral', 'undelivered', 'lost-to-follow-up', 'overdue', 'due-today', 'due-soon']),
+  category: z.enum(['patient-reported-red-flag', 'urgent-referral', 'undelivered', 'lost-to-follow-up', 'overdue', 'due-today', 'due-soon']),
+  patientReport: z
+    .object({ questionnaireId: z.string(), redFlags: z.array(z.string()), reportedAt: z.string() })
+    .optional()
+    .describe('A red flag the patient reported at home, waiting for a clinician to confirm (POST .../questionnaires/{id}/review)'),
   pendingWorkup: z.array(z.string()).optional(),
   undeliveredMessages: z.array(z.object({ messageId: z.string(), effect: z.string(), at: z.string() })).optional(),
 });

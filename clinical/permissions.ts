@@ -21,6 +21,8 @@ export type Permission =
   | 'read-identity'
   /** Correct a patient's name and contact details. */
   | 'correct-identity'
+  /** Send the patient a questionnaire link (again). */
+  | 'send-questionnaire'
   /** List who saw a patient's identity (clinical leads sign in as clinicians). */
   | 'read-access-log'
   | `action:${ActionName}`;
@@ -29,6 +31,7 @@ const COORDINATOR: Permission[] = [
   'read',
   'read-identity',
   'correct-identity',
+  'send-questionnaire',
   'enroll',
   'record-procedure',
   'record-workup',

@@ -24,6 +24,7 @@ import { requestIdClientInterceptor } from '../observability/request-id-intercep
 import { connectTemporal, ensureSearchAttributes } from './temporal';
 import { ensureDigestSchedule } from './digest-schedule';
 import { EncryptionCodec, payloadKeysFor } from './payload-codec';
+import { createPatients } from '../patients';
 import { NoteCipher } from '../record/note-cipher';
 import { describeUrl, openRecordStore } from '../record/store';
 import { recordStoreSnapshot } from '../record/read';
@@ -151,6 +152,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
       });
     }
     let apiUrl: string | undefined;
+    let patientOutbox = false;
     if (runsApi) {
       const careConsole = await createConsole({
         idleMs: config.console.idleMinutes * 60_000,
@@ -163,8 +165,18 @@ export async function startService(config: Config, log: Logger): Promise<Running
       if (careConsole.signIn === 'local') log.warn('the console offers local sign-in as each role (embedded default); configure PATHWAY_OIDC_ISSUER for real sign-in');
       if (careConsole.signIn === 'none') log.warn('console sign-in is off: production needs PATHWAY_OIDC_ISSUER; API keys still work');
       stops.push(async () => careConsole.store.close());
+      const pathways = new PathwayService({ client, taskQueue: config.temporal.taskQueue, definitions, patientKey: key, record });
+      let listening = `http://${apiHost}:${config.http.port}`;
+      const patients = createPatients({
+        record,
+        change: (id, kind, actor, input, idempotencyKey) => pathways.change(id, kind, actor, input, {}, idempotencyKey),
+        publicUrl: () => config.publicUrl ?? listening,
+        production: config.production,
+      });
+      patientOutbox = Boolean(patients.outbox);
       const app = createApp({
-        pathways: new PathwayService({ client, taskQueue: config.temporal.taskQueue, definitions, patientKey: key, record }),
+        pathways,
+        patients,
         record,
         console: careConsole,
         definitions,
@@ -189,6 +201,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
       });
       const { port } = server.address() as AddressInfo;
       apiUrl = `http://${apiHost}:${port}`;
+      listening = apiUrl;
       stops.push(
         () =>
           new Promise<void>((resolve) => {
@@ -213,6 +226,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
       api: apiUrl,
       metrics: metricsUrl,
       console: apiUrl ? `${apiUrl}/` : undefined,
+      patientOutbox: patientOutbox ? `${apiUrl}/outbox` : undefined,
       temporal: temporal.address,
       namespace: temporal.namespace,
       temporalWebUi: temporal.uiUrl,

@@ -8,6 +8,7 @@ import { actionButtons, decisionList, decisionParts, type ChangeResult, type Dec
 import { Chart, markersPlugin, type Marker } from './charts';
 import { app, badge, day, h, label, replace, when, words } from './dom';
 import { patientPanel, type Patient } from './patient';
+import { questionnairesPanel } from './questionnaires';
 import { run, type Shell } from './shell';
 
 interface Reassessment {
@@ -136,7 +137,7 @@ function timeline(p: PathwayView): HTMLElement {
       h(
         'li',
         { 'data-event': e.event },
-        h('p', { class: 'meta' }, h('time', { datetime: e.at }, when(e.at)), ` · ${e.actor.id} (${e.actor.role}) · ${label(e.event)}`),
+        h('p', { class: 'meta' }, h('time', { datetime: e.at }, when(e.at)), ` · ${e.actor.role === 'patient' ? 'reported by the patient at home' : `${e.actor.id} (${e.actor.role})`} · ${label(e.event)}`),
         decisionParts(e),
       ),
     ),
@@ -149,6 +150,7 @@ async function page(shell: Shell): Promise<void> {
   const sections = {
     patient: h('div', {}),
     glance: h('div', {}),
+    questionnaires: h('div', {}),
     actions: h('div', { class: 'buttons', id: 'actions' }),
     chart: h('div', {}),
     timeline: h('div', {}),
@@ -176,6 +178,7 @@ async function page(shell: Shell): Promise<void> {
     replace(sections.glance, glance(pathway));
     const buttons = actionButtons(shell.can, pathway, `pathway ${pathwayId.slice(3, 11)}`, show);
     replace(sections.actions, buttons.length ? buttons : h('p', { class: 'muted' }, shell.can('enroll') ? 'No action applies at this stage and status.' : 'Your role reads pathways only.'));
+    replace(sections.questionnaires, await questionnairesPanel(pathwayId, shell.can, () => void load()));
     replace(sections.chart, scoresChart(pathway));
     replace(sections.timeline, timeline(pathway));
   }
@@ -186,6 +189,7 @@ async function page(shell: Shell): Promise<void> {
     h('section', { 'aria-labelledby': 'glance-title', class: 'panel' }, h('h2', { id: 'glance-title' }, 'At a glance'), sections.glance),
     h('section', { 'aria-labelledby': 'actions-title', class: 'panel' }, h('h2', { id: 'actions-title' }, 'Actions'), sections.actions),
     latest,
+    h('section', { 'aria-labelledby': 'questionnaires-title', class: 'panel' }, h('h2', { id: 'questionnaires-title' }, 'Questionnaires at home'), sections.questionnaires),
     h('section', { 'aria-labelledby': 'chart-title', class: 'panel' }, h('h2', { id: 'chart-title' }, 'Pain and function'), sections.chart),
     h('section', { 'aria-labelledby': 'timeline-title', class: 'panel' }, h('h2', { id: 'timeline-title' }, 'Timeline'), sections.timeline),
   );

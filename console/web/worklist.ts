@@ -17,12 +17,14 @@ interface WorklistItem {
   nextDueAt: string | null;
   nextDueKind: string | null;
   overdue: boolean;
-  category: 'urgent-referral' | 'undelivered' | 'lost-to-follow-up' | 'overdue' | 'due-today' | 'due-soon';
+  category: 'patient-reported-red-flag' | 'urgent-referral' | 'undelivered' | 'lost-to-follow-up' | 'overdue' | 'due-today' | 'due-soon';
   pendingWorkup?: string[];
   undeliveredMessages?: Array<{ messageId: string; effect: string; at: string }>;
+  patientReport?: { questionnaireId: string; redFlags: string[]; reportedAt: string };
 }
 
 const CATEGORY: Record<WorklistItem['category'], [string, string]> = {
+  'patient-reported-red-flag': ['Red flag reported by the patient', 'urgent'],
   'urgent-referral': ['Urgent referral', 'urgent'],
   undelivered: ['Message not delivered', 'warning'],
   'lost-to-follow-up': ['Lost to follow-up', 'warning'],
@@ -33,6 +35,7 @@ const CATEGORY: Record<WorklistItem['category'], [string, string]> = {
 
 /** "since" for what is late, "on" for what is coming. */
 function dueText(item: WorklistItem): string {
+  if (item.patientReport) return `reported ${day(item.patientReport.reportedAt)}`;
   if (item.category === 'undelivered' && item.undeliveredMessages?.[0]) return `not delivered since ${day(item.undeliveredMessages[0].at)}`;
   if (!item.nextDueAt) return item.category === 'urgent-referral' ? 'urgent referral' : '–';
   const late = new Date(item.nextDueAt).getTime() < Date.now();
@@ -148,7 +151,7 @@ async function page(shell: Shell): Promise<void> {
               h('td', {}, item.careTeam),
               h('td', {}, label(item.stage)),
               h('td', {}, label(item.status)),
-              h('td', {}, item.nextDueKind ? `${label(item.nextDueKind)}${workup}` : '–'),
+              h('td', {}, item.patientReport ? `Confirm: ${item.patientReport.redFlags.map(words).join(', ')}` : item.nextDueKind ? `${label(item.nextDueKind)}${workup}` : '–'),
               h('td', {}, dueText(item)),
               h('td', { class: 'row-actions' }, h('div', {}, actionButtons(shell.can, item, title, done, ['procedure', 'workup', 'hold', 'resume', 'withdraw']))),
             );

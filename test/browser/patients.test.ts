@@ -98,4 +98,59 @@ describe('the patient on the console', () => {
     expect(box.x + box.width).toBeLessThanOrEqual(390);
     await page.screenshot({ path: path.join(SHOTS, 'patients-pathway-390.png'), fullPage: true });
   });
+
+  it('a patient answers from the outbox on a phone (390 px): plain page, large targets, no serious axe violation, readable at 200% zoom', async () => {
+    const coordinator = await signInAs('coordinator');
+    await coordinator.goto(`${site.url}/pathways/${pathwayId}`);
+    await coordinator.click('#send-questionnaire');
+    await coordinator.locator('#questionnaires tr[data-state="sent"]').waitFor();
+    expect(await seriousViolations(coordinator), 'axe on the pathway page with questionnaires').toEqual([]);
+
+    const phone = await (await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true })).newPage();
+    await phone.goto(`${site.url}/outbox`);
+    await phone.click('.message >> nth=0 >> a.open-link');
+    await phone.waitForSelector('form');
+    expect(new URL(phone.url()).pathname).toMatch(/^\/p\//);
+    expect(await seriousViolations(phone), 'axe on the patient page').toEqual([]);
+    const overflow = () => phone.evaluate(() => {
+      const root = (globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }).document.documentElement;
+      return root.scrollWidth - root.clientWidth;
+    });
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    // Touch targets of at least 44 px.
+    const target = (await phone.locator('label[for="q-pain-nrs-pain-6"]').boundingBox())!;
+    expect(target.height).toBeGreaterThanOrEqual(44);
+    expect(await phone.locator('text=Part 1 of').count()).toBe(1);
+    await phone.screenshot({ path: path.join(SHOTS, 'patient-questionnaire-390.png'), fullPage: true });
+    await phone.screenshot({ path: path.join(SHOTS, 'patient-questionnaire-390-top.png') });
+    // 200% zoom: the page at half a 390 px screen's CSS width (as a browser zoomed to 200% lays it out) fits without scrolling sideways.
+    const zoomed = await (await browser.newContext({ viewport: { width: 195, height: 422 } })).newPage();
+    await zoomed.goto(phone.url());
+    await zoomed.waitForSelector('form');
+    await zoomed.screenshot({ path: path.join(SHOTS, 'patient-questionnaire-200pc.png') });
+    expect(await zoomed.evaluate(() => {
+      const root = (globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }).document.documentElement;
+      return root.scrollWidth - root.clientWidth;
+    })).toBeLessThanOrEqual(0);
+    await zoomed.screenshot({ path: path.join(SHOTS, 'patient-questionnaire-200pc.png') });
+
+    await phone.click('label[for="q-pain-nrs-pain-4"]');
+    for (let s = 0; s < 10; s++) await phone.click(`#part-odi fieldset >> nth=${s} >> label >> nth=1`);
+    await phone.click('label[for="q-pgic-pgic-1"]');
+    for (let f = 0; f < 8; f++) await phone.click(`#part-red-flag-screen fieldset >> nth=${f} >> label >> nth=1`);
+    // The last answers from the keyboard alone.
+    await phone.fill('#q-comment', 'Better on the new tablets');
+    await phone.focus('#q-comment');
+    await phone.keyboard.press('Tab');
+    await phone.keyboard.press('Enter');
+    await phone.waitForSelector('text=Your answers have reached your care team');
+    expect(await seriousViolations(phone), 'axe on the confirmation').toEqual([]);
+    await phone.screenshot({ path: path.join(SHOTS, 'patient-thanks-390.png'), fullPage: true });
+
+    await coordinator.goto(`${site.url}/pathways/${pathwayId}`);
+    await coordinator.locator('#questionnaires tr[data-state="answered"]').waitFor();
+    expect(await coordinator.locator('.timeline').innerText()).toContain('reported by the patient at home');
+    expect(await coordinator.locator('#scores').innerText()).toContain('4');
+    await coordinator.screenshot({ path: path.join(SHOTS, 'patients-pathway-answered.png'), fullPage: true });
+  });
 });

@@ -16,6 +16,7 @@ import type { Logger, LogFields } from '../../observability/log';
 import { createMetrics, type Metrics } from '../../observability/metrics';
 import { startMetricsServer } from '../../observability/metrics-server';
 import { temporalReadiness, workersPolling } from '../../worker/readiness';
+import { createPatients, type Patients } from '../../patients';
 import { eventually } from './pathway-driver';
 import { connectEndToEndServer, RecordingChannel, startPathwayWorker } from './temporal';
 
@@ -52,6 +53,8 @@ export interface ApiUnderTest {
   metrics: Metrics;
   /** Where Prometheus would scrape this API's and its worker's metrics. */
   metricsUrl: string;
+  /** Patients' questionnaires (the local outbox channel, links to this API's address). */
+  patients: Patients;
   /** Stops the HTTP server and starts a new app on a new port, as a restarted API process would. */
   restartApi(): Promise<void>;
   stop(): Promise<void>;
@@ -81,9 +84,19 @@ export async function startApi(opts: { channel?: CareTeamChannel; record?: Recor
   const logger = new CapturingLogger();
   const patientKey = randomBytes(32).toString('hex');
   const makeService = () => new PathwayService({ client: env.client, taskQueue: worker.taskQueue, definitions: loadDefinitions(), patientKey, record: worker.record });
+  let url = '';
+  const makePatients = (service: PathwayService) =>
+    createPatients({
+      record: worker.record,
+      change: (id, kind, actor, input, key) => service.change(id, kind, actor, input, {}, key),
+      publicUrl: () => url,
+      production: false,
+    });
+  let patients: Patients;
   const makeApp = (service: PathwayService) =>
     createApp({
       pathways: service,
+      patients: (patients = makePatients(service)),
       definitions: loadDefinitions(),
       apiKeys: testKeyStore(),
       logger,
@@ -99,8 +112,12 @@ export async function startApi(opts: { channel?: CareTeamChannel; record?: Recor
     });
   let service = makeService();
   let server = await listen(makeApp(service));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const api: ApiUnderTest = {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url,
+    get patients() {
+      return patients;
+    },
     env,
     channel,
     taskQueue: worker.taskQueue,
@@ -116,7 +133,7 @@ export async function startApi(opts: { channel?: CareTeamChannel; record?: Recor
       });
       service = makeService();
       server = await listen(makeApp(service));
-      api.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      api.url = url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       api.service = service;
     },
     async stop() {
