@@ -21,7 +21,7 @@ export interface PatientMessage {
 }
 
 export interface PatientChannel {
-  readonly name: 'outbox' | 'webhook' | 'email';
+  readonly name: 'outbox' | 'webhook' | 'email' | 'none';
   /** Throws when the message could not be handed over (retried by the caller). */
   send(message: PatientMessage): Promise<void>;
 }

@@ -9,6 +9,7 @@ import type { NoteCipher } from '../record/note-cipher';
 import type { RecordStore } from '../record/store';
 import type { PatientChannel } from './channel';
 import { LinkSigner } from './links';
+import { EmailPatientChannel, parseGateway, WebhookPatientChannel } from './gateway';
 import { OutboxChannel, outboxRouter } from './outbox';
 import { QuestionnaireService, type QuestionnaireTiming, type RecordChange } from './questionnaire-service';
 
@@ -20,17 +21,32 @@ export interface Patients {
   outbox?: Router;
 }
 
+/** The channel the settings choose: the local outbox, the clinic's gateway, email, or none (issuing a link then answers 409). */
+export function channelFor(settings: { channel: 'outbox' | 'webhook' | 'email' | 'none'; webhook?: string; smtpUrl?: string; emailFrom?: string }, record: { store: RecordStore; cipher: NoteCipher }): PatientChannel | null {
+  switch (settings.channel) {
+    case 'outbox':
+      return new OutboxChannel(record);
+    case 'webhook':
+      return new WebhookPatientChannel(parseGateway(settings.webhook!));
+    case 'email':
+      return new EmailPatientChannel(settings.smtpUrl!, settings.emailFrom!);
+    case 'none':
+      return null;
+  }
+}
+
 export function createPatients(opts: {
   record: { store: RecordStore; cipher: NoteCipher };
   change: RecordChange;
   publicUrl: () => string;
   production: boolean;
-  channel?: PatientChannel;
+  /** Unset: the local outbox; null: no channel (sending a link is refused). */
+  channel?: PatientChannel | null;
   instrumentsDir?: string;
   timing?: QuestionnaireTiming;
 }): Patients {
   const instruments = loadInstruments(opts.instrumentsDir);
-  const channel = opts.channel ?? new OutboxChannel(opts.record);
+  const channel = opts.channel === undefined ? new OutboxChannel(opts.record) : (opts.channel ?? new NoChannel());
   const questionnaires = new QuestionnaireService({
     record: opts.record,
     instruments,
@@ -40,5 +56,13 @@ export function createPatients(opts: {
     change: opts.change,
     timing: opts.timing,
   });
-  return { questionnaires, instruments, channel, ...(channel.name === 'outbox' && !opts.production ? { outbox: outboxRouter(opts.record) } : {}) };
+  return { questionnaires, instruments, channel, ...(channel instanceof OutboxChannel && !opts.production ? { outbox: outboxRouter(opts.record) } : {}) };
+}
+
+/** No patient channel configured: every send fails, so the questionnaire shows as undelivered. */
+class NoChannel implements PatientChannel {
+  readonly name = 'none' as const;
+  async send(): Promise<void> {
+    throw new Error('no patient channel is configured (PATHWAY_PATIENT_CHANNEL)');
+  }
 }

@@ -28,12 +28,14 @@ import {
   invitationsOf,
   markDelivery,
   markOpened,
+  recordMessage,
   recordAnswers,
   reviewRedFlags,
   type Invitation,
 } from '../record/questionnaires';
 import { pathwayHeader, readPathway } from '../record/read';
 import type { RecordStore } from '../record/store';
+import { WebhookRejected } from '../activities/webhooks';
 import type { PatientChannel, PatientMessage } from './channel';
 import type { LinkSigner } from './links';
 import { WORDS } from './words';
@@ -127,8 +129,12 @@ export class QuestionnaireService {
     try {
       await this.deps.channel.send(message);
       await markDelivery(this.db, inv.id, 'delivered');
-    } catch {
+      if (this.deps.channel.name !== 'outbox') await recordMessage(this.db, message, this.deps.channel.name, 'delivered');
+    } catch (err) {
       await markDelivery(this.db, inv.id, 'undelivered');
+      // Why, in a word a log or a table may hold: the receiver's status, never the message.
+      const why = err instanceof WebhookRejected ? `gateway answered ${err.status}` : err instanceof Error ? err.constructor.name : 'error';
+      await recordMessage(this.db, message, this.deps.channel.name, 'undelivered', (err as { attempts?: number }).attempts, why);
     }
   }
 

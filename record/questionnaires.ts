@@ -219,3 +219,32 @@ export async function pendingRedFlagPathways(
   const rows = await q.orderBy('q.answered_at').execute();
   return rows.map((r) => ({ row: toRow(r), invitationId: r.invitation_id, redFlags: r.red_flags as unknown as string[], reportedAt: iso(r.answered_at)! }));
 }
+
+/** How a message to a patient went, for channels other than the local outbox (which keeps the message itself). */
+export async function recordMessage(
+  db: RecordDb,
+  m: { id: string; invitationId: string; pathwayId: string; kind: string },
+  channel: string,
+  outcome: 'delivered' | 'undelivered',
+  attempts = 1,
+  lastError?: string,
+): Promise<void> {
+  const at = new Date();
+  await db
+    .insertInto('patient_messages')
+    .values({
+      id: m.id,
+      invitation_id: m.invitationId,
+      pathway_id: m.pathwayId,
+      kind: m.kind,
+      channel,
+      body_enc: null,
+      created_at: at,
+      outcome,
+      attempts,
+      last_error: lastError ?? null,
+      delivered_at: outcome === 'delivered' ? at : null,
+    })
+    .onConflict((oc) => oc.column('id').doUpdateSet({ outcome, attempts, last_error: lastError ?? null, delivered_at: outcome === 'delivered' ? at : null }))
+    .execute();
+}

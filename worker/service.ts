@@ -24,7 +24,7 @@ import { requestIdClientInterceptor } from '../observability/request-id-intercep
 import { connectTemporal, ensureSearchAttributes } from './temporal';
 import { ensureDigestSchedule } from './digest-schedule';
 import { EncryptionCodec, payloadKeysFor } from './payload-codec';
-import { createPatients } from '../patients';
+import { channelFor, createPatients } from '../patients';
 import { NoteCipher } from '../record/note-cipher';
 import { describeUrl, openRecordStore } from '../record/store';
 import { recordStoreSnapshot } from '../record/read';
@@ -172,6 +172,8 @@ export async function startService(config: Config, log: Logger): Promise<Running
         change: (id, kind, actor, input, idempotencyKey) => pathways.change(id, kind, actor, input, {}, idempotencyKey),
         publicUrl: () => config.publicUrl ?? listening,
         production: config.production,
+        channel: channelFor(config.patients, record),
+        instrumentsDir: config.patients.questionnairesDir,
       });
       patientOutbox = Boolean(patients.outbox);
       const app = createApp({

@@ -7,7 +7,10 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPatients } from '../../patients';
+import { WebhookPatientChannel } from '../../patients/gateway';
 import { http, startApi, type ApiUnderTest } from '../harness/api';
+import { WebhookReceiver } from '../harness/webhook-receiver';
 
 let api: ApiUnderTest;
 let call: ReturnType<typeof http>;
@@ -185,6 +188,45 @@ describe("the patient's link", () => {
     const after = (await call('GET', `/v1/worklist?careTeam=${team}&dueSoonDays=60`, { as: 'clinician' })).body.items;
     expect(after.find((i: { pathwayId: string }) => i.pathwayId === id)?.category).toBe('urgent-referral');
     expect((await call('POST', `/v1/pathways/${id}/questionnaires/${qid}/review`, { as: 'clinician', body: { confirmed: true } })).status).toBe(404);
+  });
+
+  it("delivers through the clinic's gateway as a signed webhook, retries, and records how each delivery went", async () => {
+    const receiver = await WebhookReceiver.start();
+    try {
+      const gateway = createPatients({
+        record: api.record,
+        change: (pid, kind, actor, input, key) => api.service.change(pid, kind, actor, input, {}, key),
+        publicUrl: () => api.url,
+        production: false,
+        channel: new WebhookPatientChannel({ url: receiver.url, secret: receiver.secret }, { delayMs: 10 }),
+      });
+      const by = { actorId: 'coordinator', actorRole: 'coordinator', route: 'test' };
+      const id = await enrol('es');
+      const sent = await gateway.questionnaires.issue(id, by);
+      expect(sent).toMatchObject({ state: 'sent', delivery: 'delivered' });
+      const message = receiver.accepted.get(`${sent.id}-invitation`) as unknown as { type: string; to: { mobile: string }; language: string; link: string; text: string };
+      expect(receiver.attempts.at(-1)!.verified).toBe(true);
+      expect(message).toMatchObject({ type: 'patient.invitation', to: { mobile: '+447700900111' }, language: 'es' });
+      expect(JSON.stringify(message)).not.toContain('Test Patient');
+      // The link the gateway passes on opens the patient's page on this service.
+      expect((await fetch(message.link)).status).toBe(200);
+      const row = await api.record.store.db.selectFrom('patient_messages').selectAll().where('id', '=', `${sent.id}-invitation`).executeTakeFirstOrThrow();
+      expect(row).toMatchObject({ channel: 'webhook', outcome: 'delivered', attempts: 1, body_enc: null });
+
+      // Down: three tries, then undelivered, on the pathway page for "Send again".
+      receiver.answerAlways(503);
+      const failed = await gateway.questionnaires.issue(id, by);
+      expect(failed).toMatchObject({ state: 'undelivered', delivery: 'undelivered' });
+      const down = await api.record.store.db.selectFrom('patient_messages').selectAll().where('id', '=', `${failed.id}-invitation`).executeTakeFirstOrThrow();
+      expect(down).toMatchObject({ outcome: 'undelivered', attempts: 3, last_error: 'gateway answered 503' });
+      // A refusal the gateway calls final is not retried.
+      receiver.answerAlways(400);
+      const refused = await gateway.questionnaires.issue(id, by);
+      expect((await api.record.store.db.selectFrom('patient_messages').select('attempts').where('id', '=', `${refused.id}-invitation`).executeTakeFirstOrThrow()).attempts).toBe(1);
+      expect((await questionnaire(id, refused.id)).state).toBe('undelivered');
+    } finally {
+      await receiver.stop();
+    }
   });
 
   it('slows down guessing: too many links that do not open from one address get 429', async () => {
