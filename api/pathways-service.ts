@@ -35,7 +35,7 @@ import {
   type PathwayRow,
   type WorklistRow,
 } from '../record/read';
-import { pendingRedFlagPathways } from '../record/questionnaires';
+import { notAnsweredByPatient, pendingRedFlagPathways } from '../record/questionnaires';
 import { outcomesReport, type OutcomeFilters, type OutcomesReport } from '../record/reports';
 import type { RecordStore } from '../record/store';
 import {
@@ -69,6 +69,8 @@ export type WorklistItem = Omit<WorklistRow, 'category'> & {
   category: WorklistRow['category'] | 'patient-reported-red-flag';
   patient?: PatientLabel;
   patientReport?: { questionnaireId: string; redFlags: string[]; reportedAt: string };
+  /** The patient's questionnaire for this reassessment went unanswered by its due date: a coordinator can call. */
+  notAnsweredByPatient?: true;
 };
 /** A pathway as answered to the care team: with who the patient is when the reader may see it. */
 export type PathwayAnswer = PathwayView & { patient?: PatientIdentity };
@@ -263,7 +265,9 @@ export class PathwayService {
     const generatedAt = new Date(page.now).toISOString();
     if (careTeam && scope.careTeams && !scope.careTeams.includes(careTeam)) return { generatedAt, items: [], nextPageToken: null };
     const { items: rows, next } = await worklist(this.db, { careTeam, ...scopeFilter(scope) }, dueSoonDays, page.now, pageSize, page.after);
-    const items: WorklistItem[] = pageToken ? rows : await this.withPatientReports(rows, { careTeam, ...scopeFilter(scope) });
+    const reported: WorklistItem[] = pageToken ? rows : await this.withPatientReports(rows, { careTeam, ...scopeFilter(scope) });
+    const unanswered = await notAnsweredByPatient(this.db, reported.map((i) => i.pathwayId));
+    const items = reported.map((i) => (unanswered.has(i.pathwayId) ? { ...i, notAnsweredByPatient: true as const } : i));
     return { generatedAt, items: await this.withPatients(items, disclose, labelOf), nextPageToken: next ? sealToken({ n: page.now, c: next.category, d: next.dueAt, e: next.enrolmentId }, q) : null };
   }
 

@@ -227,6 +227,7 @@ export const WorklistItemSchema = PathwayRowSchema.extend({
     .object({ questionnaireId: z.string(), redFlags: z.array(z.string()), reportedAt: z.string() })
     .optional()
     .describe('A red flag the patient reported at home, waiting for a clinician to confirm (POST .../questionnaires/{id}/review)'),
+  notAnsweredByPatient: z.literal(true).optional().describe("The patient's questionnaire went unanswered by the reassessment's due date: call them"),
   pendingWorkup: z.array(z.string()).optional(),
   undeliveredMessages: z.array(z.object({ messageId: z.string(), effect: z.string(), at: z.string() })).optional(),
 });

@@ -27,7 +27,10 @@ import {
   invitationByTokenHash,
   invitationsOf,
   markDelivery,
+  invitationFor,
+  markMissed,
   markOpened,
+  markReminded,
   recordMessage,
   recordAnswers,
   reviewRedFlags,
@@ -97,7 +100,7 @@ export class QuestionnaireService {
     if (!contact || (!contact.mobile && !contact.email)) throw new Conflict('no mobile number or email is kept for this patient: correct their contact first');
     const language = languageOf(contact.language);
     const now = new Date();
-    const expiresAfter = (this.deps.timing?.expiresAfterDays ?? 14) * DAY_MS;
+    const expiresAfter = (pathway.definition.patientQuestionnaires?.expiresAfterDueDays ?? this.deps.timing?.expiresAfterDays ?? 14) * DAY_MS;
     const dueAt = opts.dueAt === undefined ? (pathway.due?.kind === 'reassessment' ? pathway.due.dueAt : null) : opts.dueAt;
     const { token, hash } = this.deps.signer.issue();
     const id = `qr-${randomBytes(12).toString('hex')}`;
@@ -135,6 +138,36 @@ export class QuestionnaireService {
       // Why, in a word a log or a table may hold: the receiver's status, never the message.
       const why = err instanceof WebhookRejected ? `gateway answered ${err.status}` : err instanceof Error ? err.constructor.name : 'error';
       await recordMessage(this.db, message, this.deps.channel.name, 'undelivered', (err as { attempts?: number }).attempts, why);
+    }
+  }
+
+  /**
+   * A step the pathway's workflow takes at its time (clinical/invitations.ts): the invitation, a
+   * reminder (a new link: only the link's hash is kept), or, at the due date, "not answered by the
+   * patient". Idempotent per pathway, due date and step. Says what it did (no patient data).
+   */
+  async scheduledStep(pathwayId: string, dueAt: string, step: 'invite' | 'remind' | 'due'): Promise<string> {
+    const by = { actorId: 'pathway-rules', actorRole: 'system', route: `workflow ${step}` };
+    const current = await invitationFor(this.db, pathwayId, dueAt);
+    try {
+      if (step === 'invite') {
+        if (current) return 'invited already';
+        await this.issue(pathwayId, by, { dueAt });
+        return 'invited';
+      }
+      if (!current || current.answeredAt) return 'answered or not invited';
+      if (step === 'remind') {
+        if (current.remindedAt || current.state === 'expired') return 'reminded already';
+        const reminder = await this.issue(pathwayId, by, { dueAt, kind: 'reminder' });
+        await markReminded(this.db, reminder.id, new Date());
+        return 'reminded';
+      }
+      await markMissed(this.db, current.id, new Date());
+      return 'not answered by the due date';
+    } catch (err) {
+      // No contact kept, or the pathway closed meanwhile: nothing to send, nothing to retry.
+      if (err instanceof Conflict || err instanceof NotFound) return 'not sent: ' + (err instanceof Conflict ? 'no contact or closed' : 'no such pathway');
+      throw err;
     }
   }
 

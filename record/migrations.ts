@@ -225,6 +225,7 @@ const patients: Migration = {
       .addColumn('reminded_at', 'timestamptz')
       .addColumn('opened_at', 'timestamptz')
       .addColumn('answered_at', 'timestamptz')
+      .addColumn('missed_at', 'timestamptz')
       .addColumn('superseded_at', 'timestamptz')
       .addColumn('delivery', 'text', (c) => c.notNull())
       .addColumn('response_enc', 'text')

@@ -25,6 +25,7 @@ export interface Invitation {
   remindedAt: string | null;
   openedAt: string | null;
   answeredAt: string | null;
+  missedAt: string | null;
   supersededAt: string | null;
   delivery: 'pending' | 'delivered' | 'undelivered';
   scores: Record<string, number> | null;
@@ -81,6 +82,7 @@ function toInvitation(r: Row, now = Date.now()): Invitation {
     remindedAt: iso(r.reminded_at),
     openedAt: iso(r.opened_at),
     answeredAt: iso(r.answered_at),
+    missedAt: iso(r.missed_at),
     supersededAt: iso(r.superseded_at),
     delivery: r.delivery as Invitation['delivery'],
     scores: r.scores as Invitation['scores'],
@@ -247,4 +249,35 @@ export async function recordMessage(
     })
     .onConflict((oc) => oc.column('id').doUpdateSet({ outcome, attempts, last_error: lastError ?? null, delivered_at: outcome === 'delivered' ? at : null }))
     .execute();
+}
+
+/** The newest invitation for a pathway's reassessment due at `dueAt`. */
+export async function invitationFor(db: RecordDb, pathwayId: string, dueAt: string): Promise<Invitation | null> {
+  const r = await db
+    .selectFrom('questionnaire_invitations')
+    .selectAll()
+    .where('pathway_id', '=', pathwayId)
+    .where('due_at', '=', new Date(dueAt))
+    .orderBy('issued_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return r ? toInvitation(r) : null;
+}
+
+export async function markMissed(db: RecordDb, id: string, at: Date): Promise<void> {
+  await db.updateTable('questionnaire_invitations').set({ missed_at: at }).where('id', '=', id).where('answered_at', 'is', null).where('missed_at', 'is', null).execute();
+}
+
+/** Of these pathways, those whose latest questionnaire went unanswered by its due date (and is still unanswered). */
+export async function notAnsweredByPatient(db: RecordDb, pathwayIds: readonly string[]): Promise<Set<string>> {
+  if (pathwayIds.length === 0) return new Set();
+  const rows = await db
+    .selectFrom('questionnaire_invitations')
+    .select('pathway_id')
+    .where('pathway_id', 'in', [...pathwayIds])
+    .where('missed_at', 'is not', null)
+    .where('answered_at', 'is', null)
+    .where('superseded_at', 'is', null)
+    .execute();
+  return new Set(rows.map((r) => r.pathway_id));
 }

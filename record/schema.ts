@@ -191,6 +191,8 @@ export interface QuestionnaireInvitationsTable {
   reminded_at: Timestamp | null;
   opened_at: Timestamp | null;
   answered_at: Timestamp | null;
+  /** Not answered by the due date: a worklist item until it is answered. */
+  missed_at: Timestamp | null;
   /** A newer link for the same pathway replaced it. */
   superseded_at: Timestamp | null;
   /** pending | delivered | undelivered */

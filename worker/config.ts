@@ -252,6 +252,7 @@ function patientSettings(e: Env): Config['patients'] {
   const production = e.PATHWAY_ENV === 'production';
   const channel = e.PATHWAY_PATIENT_CHANNEL ?? (production ? 'none' : 'outbox');
   if (channel === 'outbox' && production) throw new ConfigError('invalid settings: PATHWAY_PATIENT_CHANNEL=outbox is for the embedded default only; choose webhook, email or none');
+  if (production && channel !== 'none' && !e.PATHWAY_PUBLIC_URL) throw new ConfigError('invalid settings: PATHWAY_PUBLIC_URL is needed for the links sent to patients (PATHWAY_PATIENT_CHANNEL)');
   if (channel === 'webhook' && !e.PATHWAY_PATIENT_WEBHOOK) throw new ConfigError('invalid settings: PATHWAY_PATIENT_WEBHOOK is needed with PATHWAY_PATIENT_CHANNEL=webhook');
   if (channel === 'email' && (!e.PATHWAY_PATIENT_SMTP_URL || !e.PATHWAY_PATIENT_EMAIL_FROM)) {
     throw new ConfigError('invalid settings: PATHWAY_PATIENT_SMTP_URL and PATHWAY_PATIENT_EMAIL_FROM are needed with PATHWAY_PATIENT_CHANNEL=email');

@@ -132,6 +132,20 @@ export async function startService(config: Config, log: Logger): Promise<Running
       if (runsWorker) throw err;
       log.warn('could not register the search attributes; /readyz says which are missing', { error: err instanceof Error ? err.message : String(err) });
     });
+    // Patients' questionnaires: the worker takes their timed steps, the API serves their links.
+    let listening = `http://${apiHost}:${config.http.port}`;
+    let pathways: PathwayService | undefined;
+    const patients = createPatients({
+      record,
+      change: (id, kind, actor, input, idempotencyKey) => {
+        if (!pathways) throw new Error('answers are recorded by the API process');
+        return pathways.change(id, kind, actor, input, {}, idempotencyKey);
+      },
+      publicUrl: () => config.publicUrl ?? listening,
+      production: config.production,
+      channel: channelFor(config.patients, record),
+      instrumentsDir: config.patients.questionnairesDir,
+    });
     if (runsWorker) {
       await ensureDigestSchedule(client, config.temporal.taskQueue, config.digest, log);
       const worker = await createPathwayWorker({
@@ -141,6 +155,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
         channel: careTeamChannel({ webhooks: webhooks!, publicUrl: config.publicUrl, logger: log }),
         record: { ...record, recordRetentionDays: config.record.retentionDays, idempotencyKeyDays: config.record.idempotencyKeyDays },
         client,
+        patients: patients.questionnaires,
         dataConverter,
         metrics,
         workflowCacheSize: config.worker.workflowCacheSize,
@@ -165,16 +180,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
       if (careConsole.signIn === 'local') log.warn('the console offers local sign-in as each role (embedded default); configure PATHWAY_OIDC_ISSUER for real sign-in');
       if (careConsole.signIn === 'none') log.warn('console sign-in is off: production needs PATHWAY_OIDC_ISSUER; API keys still work');
       stops.push(async () => careConsole.store.close());
-      const pathways = new PathwayService({ client, taskQueue: config.temporal.taskQueue, definitions, patientKey: key, record });
-      let listening = `http://${apiHost}:${config.http.port}`;
-      const patients = createPatients({
-        record,
-        change: (id, kind, actor, input, idempotencyKey) => pathways.change(id, kind, actor, input, {}, idempotencyKey),
-        publicUrl: () => config.publicUrl ?? listening,
-        production: config.production,
-        channel: channelFor(config.patients, record),
-        instrumentsDir: config.patients.questionnairesDir,
-      });
+      pathways = new PathwayService({ client, taskQueue: config.temporal.taskQueue, definitions, patientKey: key, record });
       patientOutbox = Boolean(patients.outbox);
       const app = createApp({
         pathways,

@@ -21,6 +21,7 @@ interface WorklistItem {
   pendingWorkup?: string[];
   undeliveredMessages?: Array<{ messageId: string; effect: string; at: string }>;
   patientReport?: { questionnaireId: string; redFlags: string[]; reportedAt: string };
+  notAnsweredByPatient?: true;
 }
 
 const CATEGORY: Record<WorklistItem['category'], [string, string]> = {
@@ -151,7 +152,12 @@ async function page(shell: Shell): Promise<void> {
               h('td', {}, item.careTeam),
               h('td', {}, label(item.stage)),
               h('td', {}, label(item.status)),
-              h('td', {}, item.patientReport ? `Confirm: ${item.patientReport.redFlags.map(words).join(', ')}` : item.nextDueKind ? `${label(item.nextDueKind)}${workup}` : '–'),
+              h(
+                'td',
+                {},
+                item.patientReport ? `Confirm: ${item.patientReport.redFlags.map(words).join(', ')}` : item.nextDueKind ? `${label(item.nextDueKind)}${workup}` : '–',
+                item.notAnsweredByPatient ? h('span', { class: 'hint' }, 'Not answered by the patient') : null,
+              ),
               h('td', {}, dueText(item)),
               h('td', { class: 'row-actions' }, h('div', {}, actionButtons(shell.can, item, title, done, ['procedure', 'workup', 'hold', 'resume', 'withdraw']))),
             );
