@@ -29,7 +29,7 @@ import { reportsRouter } from './routes/reports';
 import type { NoteCipher } from '../record/note-cipher';
 import type { RecordStore } from '../record/store';
 import { pathwaysRouter } from './routes/pathways';
-import { questionnairesRouter } from './routes/questionnaires';
+import { definitionQuestionnairesRouter, questionnairesRouter } from './routes/questionnaires';
 import type { InstrumentRegistry } from '../clinical/instruments';
 import type { QuestionnaireService } from '../patients/questionnaire-service';
 import { patientRouter, type PatientPageLimits } from '../patients/router';
@@ -163,6 +163,7 @@ export function createApp(deps: AppDeps): Express {
   if (deps.patients) app.use('/v1/pathways', questionnairesRouter(deps.pathways, deps.patients.questionnaires));
   app.use('/v1/pathways', pathwaysRouter(deps.pathways));
   app.use('/v1/worklist', worklistRouter(deps.pathways));
+  if (deps.patients) app.use('/v1/definitions', definitionQuestionnairesRouter(deps.definitions, deps.patients.instruments));
   app.use('/v1/definitions', definitionsRouter(deps.definitions));
   app.use('/v1/reports', reportsRouter(deps.pathways));
   app.use((_req, _res, next) => next(new HttpProblem(404, 'no such resource')));

@@ -391,6 +391,17 @@ export function openApiDocument(): JsonSchema & { paths: Record<string, Record<s
           },
         },
       },
+      '/v1/definitions/{id}/{version}/questionnaires': {
+        get: {
+          summary: "The FHIR Questionnaires the definition's patients answer at home (a collection Bundle; the clinic's own text where loaded)",
+          operationId: 'definitionQuestionnaires',
+          parameters: [
+            { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+            { name: 'version', in: 'path', required: true, schema: { type: 'integer' } },
+          ],
+          responses: { '200': fhir('A Bundle of Questionnaires', 'Bundle'), ...READ, '404': problem('No such definition or version') },
+        },
+      },
       '/v1/pathways/{pathwayId}/access-log': {
         get: {
           summary: "Who saw, recorded, corrected or erased the patient's identity, when and why (clinician: clinical leads), newest first",
@@ -410,7 +421,19 @@ export function openApiDocument(): JsonSchema & { paths: Record<string, Record<s
           operationId: 'outcomes',
           parameters: queryParameters(OutcomesQuerySchema),
           responses: {
-            '200': json('The outcomes report', { type: 'object', properties: { filters: { type: 'object' }, stages: { type: 'array', items: { type: 'object' } }, procedures: { type: 'array', items: { type: 'object' } } } }),
+            '200': json('The outcomes report', {
+              type: 'object',
+              properties: {
+                filters: { type: 'object' },
+                stages: { type: 'array', items: { type: 'object' } },
+                procedures: { type: 'array', items: { type: 'object' } },
+                questionnaires: {
+                  type: 'array',
+                  description: 'Questionnaires sent to patients in the range (replaced links excluded), per care team and stage: invitations, answeredBeforeDue, answeredLate, expired, completionPercent (answered of those no longer open)',
+                  items: { type: 'object' },
+                },
+              },
+            }),
             ...READ,
           },
         },

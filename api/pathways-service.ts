@@ -35,7 +35,7 @@ import {
   type PathwayRow,
   type WorklistRow,
 } from '../record/read';
-import { notAnsweredByPatient, pendingRedFlagPathways } from '../record/questionnaires';
+import { notAnsweredByPatient, pendingRedFlagPathways, questionnaireCompletion, type QuestionnaireCompletion } from '../record/questionnaires';
 import { outcomesReport, type OutcomeFilters, type OutcomesReport } from '../record/reports';
 import type { RecordStore } from '../record/store';
 import {
@@ -283,10 +283,13 @@ export class PathwayService {
     return [...first, ...rows.filter((r) => !reported.has(r.pathwayId))];
   }
 
-  async outcomes(filters: Omit<OutcomeFilters, 'careTeams'>, scope: Scope): Promise<OutcomesReport> {
+  async outcomes(filters: Omit<OutcomeFilters, 'careTeams'>, scope: Scope): Promise<OutcomesReport & { questionnaires: QuestionnaireCompletion[] }> {
     const report = await outcomesReport(this.db, { ...filters, ...scopeFilter(scope) });
-    return { ...report, filters };
+    // How many patients answered their questionnaires at home, per care team and stage.
+    const questionnaires = await questionnaireCompletion(this.db, { ...filters, ...scopeFilter(scope) });
+    return { ...report, filters, questionnaires };
   }
+
 }
 
 function assertInScope(scope: Scope, careTeam: string): void {

@@ -281,3 +281,58 @@ export async function notAnsweredByPatient(db: RecordDb, pathwayIds: readonly st
     .execute();
   return new Set(rows.map((r) => r.pathway_id));
 }
+
+/** Questionnaire completion per care team and stage, for the outcomes report (compare: 55-86% where collection is automated). */
+export interface QuestionnaireCompletion {
+  careTeam: string;
+  stage: string;
+  invitations: number;
+  answeredBeforeDue: number;
+  answeredLate: number;
+  expired: number;
+  /** Answered of those no longer open (answered + expired), percent; null when none. */
+  completionPercent: number | null;
+}
+
+/**
+ * Questionnaires sent in `[from, to)` (replaced links do not count: the one that replaced them does),
+ * within the caller's care teams and the report's definition filters.
+ */
+export async function questionnaireCompletion(
+  db: RecordDb,
+  f: { careTeam?: string; careTeams?: readonly string[]; definitionId?: string; definitionVersion?: number; from?: string; to?: string },
+  now = new Date(),
+): Promise<QuestionnaireCompletion[]> {
+  let q = db
+    .selectFrom('questionnaire_invitations as q')
+    .innerJoin('pathways as pw', 'pw.enrolment_id', 'q.enrolment_id')
+    .where('q.superseded_at', 'is', null)
+    .select((eb) => [
+      'q.care_team',
+      'q.stage',
+      eb.fn.count<number>('q.id').as('invitations'),
+      eb.fn.count<number>('q.id').filterWhere((w) => w.and([w('q.answered_at', 'is not', null), w.or([w('q.due_at', 'is', null), w('q.answered_at', '<=', w.ref('q.due_at'))])])).as('before_due'),
+      eb.fn.count<number>('q.id').filterWhere((w) => w.and([w('q.answered_at', 'is not', null), w('q.answered_at', '>', w.ref('q.due_at'))])).as('late'),
+      eb.fn.count<number>('q.id').filterWhere((w) => w.and([w('q.answered_at', 'is', null), w('q.expires_at', '<=', now)])).as('expired'),
+    ]);
+  if (f.careTeams) q = f.careTeams.length ? q.where('q.care_team', 'in', [...f.careTeams]) : q.where(sql<boolean>`false`);
+  if (f.careTeam) q = q.where('q.care_team', '=', f.careTeam);
+  if (f.definitionId) q = q.where('pw.definition_id', '=', f.definitionId);
+  if (f.definitionVersion !== undefined) q = q.where('pw.definition_version', '=', f.definitionVersion);
+  if (f.from) q = q.where('q.issued_at', '>=', new Date(f.from));
+  if (f.to) q = q.where('q.issued_at', '<', new Date(f.to));
+  const rows = await q.groupBy(['q.care_team', 'q.stage']).orderBy('q.care_team').orderBy('q.stage').execute();
+  return rows.map((r) => {
+    const [answeredBeforeDue, answeredLate, expired] = [Number(r.before_due), Number(r.late), Number(r.expired)];
+    const settled = answeredBeforeDue + answeredLate + expired;
+    return {
+      careTeam: r.care_team,
+      stage: r.stage,
+      invitations: Number(r.invitations),
+      answeredBeforeDue,
+      answeredLate,
+      expired,
+      completionPercent: settled ? Math.round((1000 * (answeredBeforeDue + answeredLate)) / settled) / 10 : null,
+    };
+  });
+}

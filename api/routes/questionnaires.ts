@@ -12,6 +12,9 @@ import { PathwayIdSchema, RedFlagReviewSchema } from '../schemas';
 import { Conflict, NotFound, type QuestionnaireService } from '../../patients/questionnaire-service';
 import type { Invitation } from '../../record/questionnaires';
 import { accessContext } from './pathways';
+import { instrumentsFor, type InstrumentId, type InstrumentRegistry } from '../../clinical/instruments';
+import type { DefinitionRegistry } from '../../clinical/registry';
+import { STAGES } from '../../clinical/vocabulary';
 
 const QuestionnaireIdSchema = z.string().regex(/^qr-[0-9a-f]{24}$/, 'a questionnaire id');
 
@@ -80,5 +83,31 @@ export function questionnairesRouter(pathways: PathwayService, questionnaires: Q
     }
   });
 
+  return router;
+}
+
+/**
+ * GET /v1/definitions/{id}/{version}/questionnaires: the FHIR Questionnaires a definition's
+ * patients answer (beside its PlanDefinition at .../fhir), as a collection Bundle: the clinic's
+ * own where it loaded them.
+ */
+export function definitionQuestionnairesRouter(definitions: DefinitionRegistry, instruments: InstrumentRegistry): Router {
+  const router = Router();
+  router.get('/:id/:version/questionnaires', (req, res) => {
+    requirePermission(req, 'read');
+    const version = Number(req.params.version);
+    const definition = Number.isInteger(version) ? definitions.get(String(req.params.id), version) : undefined;
+    if (!definition) throw new HttpProblem(404, 'no such pathway definition');
+    const used = new Set(STAGES.flatMap((stage) => instrumentsFor(stage, false)));
+    const bundle = {
+      resourceType: 'Bundle',
+      type: 'collection',
+      entry: instruments
+        .all()
+        .filter((q) => used.has(q.id as InstrumentId))
+        .map((q) => ({ fullUrl: `https://pathway.invalid/fhir/Questionnaire/${q.id}`, resource: q })),
+    };
+    res.type('application/fhir+json').send(JSON.stringify(bundle));
+  });
   return router;
 }

@@ -16,10 +16,10 @@ let api: ApiUnderTest;
 let call: ReturnType<typeof http>;
 const team = `pq-${randomUUID().slice(0, 8)}`;
 
-async function enrol(language: 'en' | 'es' = 'en', baseline = { painNrs: 8, odi: 50 }): Promise<string> {
+async function enrol(language: 'en' | 'es' = 'en', baseline = { painNrs: 8, odi: 50 }, careTeam = team): Promise<string> {
   const res = await call('POST', '/v1/pathways', {
     as: 'coordinator',
-    body: { patientRef: `MRN-${randomUUID()}`, patient: { name: 'Test Patient', contact: { mobile: '+447700900111', language } }, careTeam: team, baseline },
+    body: { patientRef: `MRN-${randomUUID()}`, patient: { name: 'Test Patient', contact: { mobile: '+447700900111', language } }, careTeam, baseline },
   });
   expect(res.status).toBe(201);
   return res.body.pathway.pathwayId;
@@ -227,6 +227,38 @@ describe("the patient's link", () => {
     } finally {
       await receiver.stop();
     }
+  });
+
+  it('counts completion in the outcomes report: answered before the due date, late, expired', async () => {
+    const other = `pq-${randomUUID().slice(0, 8)}`;
+    const [onTime, late, lapsed] = [await enrol('en', undefined, other), await enrol('en', undefined, other), await enrol('en', undefined, other)];
+    const a = await sendLink(onTime);
+    expect((await fetch(a.link, form(answers({ painNrs: 5, odiSectionSum: 20 })))).status).toBe(200);
+    const b = await sendLink(late);
+    await api.record.store.db.updateTable('questionnaire_invitations').set({ due_at: new Date(Date.now() - 86_400_000) }).where('id', '=', b.id).execute();
+    expect((await fetch(b.link, form(answers({ painNrs: 5, odiSectionSum: 20 })))).status).toBe(200);
+    const c = await sendLink(lapsed);
+    await api.record.store.db.updateTable('questionnaire_invitations').set({ expires_at: new Date(Date.now() - 1000) }).where('id', '=', c.id).execute();
+    const report = await call('GET', `/v1/reports/outcomes?careTeam=${other}`, { as: 'viewer' });
+    expect(report.status).toBe(200);
+    expect(report.body.questionnaires).toEqual([{ careTeam: other, stage: 'conservative', invitations: 3, answeredBeforeDue: 1, answeredLate: 1, expired: 1, completionPercent: 66.7 }]);
+    // A key scoped to another team sees none of it.
+    expect((await call('GET', `/v1/reports/outcomes?careTeam=${other}`, { as: 'teamAViewer' })).body.questionnaires).toEqual([]);
+  });
+
+  it("exports the definition's Questionnaires beside its PlanDefinition", async () => {
+    const res = await call('GET', '/v1/definitions/psps-lumbar/2/questionnaires', { as: 'viewer' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('application/fhir+json');
+    expect(res.body).toMatchObject({ resourceType: 'Bundle', type: 'collection' });
+    expect(res.body.entry.map((e: { resource: { resourceType: string; id: string } }) => `${e.resource.resourceType}/${e.resource.id}`)).toEqual([
+      'Questionnaire/pain-nrs',
+      'Questionnaire/odi',
+      'Questionnaire/pgic',
+      'Questionnaire/daily-mme',
+      'Questionnaire/red-flag-screen',
+    ]);
+    expect((await call('GET', '/v1/definitions/psps-lumbar/9/questionnaires', { as: 'viewer' })).status).toBe(404);
   });
 
   it('slows down guessing: too many links that do not open from one address get 429', async () => {

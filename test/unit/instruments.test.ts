@@ -9,13 +9,16 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { answerable, instrumentsFor, itemText, loadInstruments, odiPercent, redFlagAdvice, scoreAnswers, titleOf } from '../../clinical/instruments';
 import { RED_FLAGS } from '../../clinical/vocabulary';
+import { fhirProblems, loadR4Definitions } from '../harness/fhir-validator';
 
 const registry = loadInstruments();
 const ODI_SECTIONS = answerable(registry.get('odi')).map((i) => i.linkId);
 
 describe('instruments', () => {
-  it('are FHIR Questionnaires with their LOINC codes, in English and Spanish', () => {
+  it('are valid FHIR R4 Questionnaires with their LOINC codes, in English and Spanish', () => {
+    loadR4Definitions();
     for (const q of registry.all()) {
+      expect({ id: q.id, problems: fhirProblems(q) }).toEqual({ id: q.id, problems: [] });
       expect(q.resourceType).toBe('Questionnaire');
       expect(q.status).toBe('active');
       for (const item of answerable(q)) {
