@@ -378,6 +378,14 @@ export function openApiDocument(): JsonSchema & { paths: Record<string, Record<s
           },
         },
       },
+      '/v1/pathways/{pathwayId}/questionnaires/fhir': {
+        get: {
+          summary: "What the patient answered at home: a FHIR Bundle of QuestionnaireResponses and the Observations derived from them (derivedFrom); the subject is the clinic's reference only for the patient's care team (audited)",
+          operationId: 'questionnaireResponses',
+          parameters: [pathwayId],
+          responses: { '200': fhir('A collection Bundle', 'Bundle'), ...READ, '404': problem('No such pathway, or not one of the care teams of the key') },
+        },
+      },
       '/v1/pathways/{pathwayId}/questionnaires/{questionnaireId}/review': {
         post: {
           summary: 'A clinician confirms a red flag the patient reported at home (the pathway goes to urgent referral) or finds it not present',

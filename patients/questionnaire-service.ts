@@ -32,6 +32,7 @@ import {
   markOpened,
   markReminded,
   recordMessage,
+  responseOf,
   recordAnswers,
   reviewRedFlags,
   type Invitation,
@@ -39,6 +40,7 @@ import {
 import { pathwayHeader, readPathway } from '../record/read';
 import type { RecordStore } from '../record/store';
 import { WebhookRejected } from '../activities/webhooks';
+import type { AnsweredQuestionnaire } from '../fhir/questionnaire-responses';
 import type { PatientChannel, PatientMessage } from './channel';
 import type { LinkSigner } from './links';
 import { WORDS } from './words';
@@ -169,6 +171,17 @@ export class QuestionnaireService {
       if (err instanceof Conflict || err instanceof NotFound) return 'not sent: ' + (err instanceof Conflict ? 'no contact or closed' : 'no such pathway');
       throw err;
     }
+  }
+
+  /** The answered questionnaires of a pathway, oldest first, with their answers (decrypted; the comment stays out). */
+  async answered(pathwayId: string): Promise<AnsweredQuestionnaire[]> {
+    const done = (await invitationsOf(this.db, pathwayId)).filter((i) => i.answeredAt).reverse();
+    const out: AnsweredQuestionnaire[] = [];
+    for (const i of done) {
+      const response = (await responseOf(this.db, this.deps.record.cipher, i.id)) as { answers: AnsweredQuestionnaire['answers'] } | null;
+      out.push({ id: i.id, pathwayId, answeredAt: i.answeredAt!, scores: (i.scores ?? {}) as AnsweredQuestionnaire['scores'], answers: response?.answers ?? [] });
+    }
+    return out;
   }
 
   /** A pathway's questionnaires, newest first, for the care team. */

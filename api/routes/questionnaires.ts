@@ -11,7 +11,12 @@ import { HttpProblem, invalid } from '../problem';
 import { PathwayIdSchema, RedFlagReviewSchema } from '../schemas';
 import { Conflict, NotFound, type QuestionnaireService } from '../../patients/questionnaire-service';
 import type { Invitation } from '../../record/questionnaires';
-import { accessContext } from './pathways';
+import { accessContext, disclosureFor } from './pathways';
+import { questionnaireResponseBundle } from '../../fhir/questionnaire-responses';
+import { FHIR_BASE } from '../../fhir/codes';
+
+/** The identifier system of the clinic's reference in exported subjects. */
+const PATIENT_REFERENCE_SYSTEM = `${FHIR_BASE}/NamingSystem/patient-reference`;
 import { instrumentsFor, type InstrumentId, type InstrumentRegistry } from '../../clinical/instruments';
 import type { DefinitionRegistry } from '../../clinical/registry';
 import { STAGES } from '../../clinical/vocabulary';
@@ -53,6 +58,17 @@ export function questionnairesRouter(pathways: PathwayService, questionnaires: Q
     const id = parse(PathwayIdSchema, req.params.pathwayId, ['pathwayId']);
     await pathways.get(id, scopeOf(principal.careTeams));
     res.json({ items: (await questionnaires.list(id)).map(view) });
+  });
+
+  // What the patient answered, as FHIR QuestionnaireResponses and Observations derived from them.
+  router.get('/:pathwayId/questionnaires/fhir', async (req, res) => {
+    const principal = requirePermission(req, 'read');
+    const id = parse(PathwayIdSchema, req.params.pathwayId, ['pathwayId']);
+    // Who the patient is goes in the subject only for those who may see it, and is audited.
+    const pathway = await pathways.get(id, scopeOf(principal.careTeams), disclosureFor(req, res, principal));
+    const answered = await questionnaires.answered(id);
+    const subject = pathway.patient ? { system: PATIENT_REFERENCE_SYSTEM, value: pathway.patient.reference } : undefined;
+    res.type('application/fhir+json').send(JSON.stringify(questionnaireResponseBundle(answered, subject)));
   });
 
   router.post('/:pathwayId/questionnaires', async (req, res) => {

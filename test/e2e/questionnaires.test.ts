@@ -11,6 +11,7 @@ import { createPatients } from '../../patients';
 import { WebhookPatientChannel } from '../../patients/gateway';
 import { http, startApi, type ApiUnderTest } from '../harness/api';
 import { WebhookReceiver } from '../harness/webhook-receiver';
+import { fhirProblems, loadR4Definitions } from '../harness/fhir-validator';
 
 let api: ApiUnderTest;
 let call: ReturnType<typeof http>;
@@ -108,6 +109,20 @@ describe("the patient's link", () => {
     expect(twice.status).toBe(200);
     expect(await twice.text()).toContain('Your answers have reached your care team');
     expect((await pathway(id)).reassessments).toHaveLength(1);
+    // Exported as FHIR: a QuestionnaireResponse per instrument, each score an Observation derived from its response.
+    loadR4Definitions();
+    const exported = (await call('GET', `/v1/pathways/${id}/questionnaires/fhir`, { as: 'clinician' })).body;
+    expect(fhirProblems(exported)).toEqual([]);
+    for (const e of exported.entry) expect({ id: e.resource.id, problems: fhirProblems(e.resource) }).toEqual({ id: e.resource.id, problems: [] });
+    const byId = new Map(exported.entry.map((e: { resource: { resourceType: string; id: string } }) => [`${e.resource.resourceType}/${e.resource.id}`, e.resource]));
+    const odiObservation = exported.entry.find((e: { resource: { code?: { coding: Array<{ code: string }> } } }) => e.resource.code?.coding[0]?.code === '97909-6').resource;
+    expect(odiObservation).toMatchObject({ valueQuantity: { value: 30 }, derivedFrom: [{ reference: `QuestionnaireResponse/${qid}-odi` }], subject: { identifier: { value: expect.stringMatching(/^MRN-/) } } });
+    expect(byId.get(`QuestionnaireResponse/${qid}-odi`)).toMatchObject({ status: 'completed', questionnaire: 'https://pathway.invalid/fhir/Questionnaire/odi|1' });
+    expect(JSON.stringify(exported)).not.toContain('Walking the dog');
+    // A viewer gets the same answers naming no one.
+    const anonymous = (await call('GET', `/v1/pathways/${id}/questionnaires/fhir`, { as: 'viewer' })).body;
+    expect(JSON.stringify(anonymous)).not.toContain('MRN-');
+    expect(anonymous.entry).toHaveLength(exported.entry.length);
     // The comment rests encrypted.
     const raw = await api.record.store.db.selectFrom('questionnaire_invitations').select('response_enc').where('id', '=', qid).executeTakeFirstOrThrow();
     expect(raw.response_enc).not.toContain('Walking the dog');
