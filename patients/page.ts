@@ -45,6 +45,7 @@ button { font: inherit; font-weight: 600; width: 100%; min-height: 3.25rem; bord
 .alert { border: 3px solid #8e1b13; background: #fde8e6; border-radius: 8px; padding: 1rem; margin-bottom: 1rem; }
 .alert h2 { color: #8e1b13; font-size: 1.4rem; }
 .notice { background: #fff; border: 1px solid #c5ccd6; border-radius: 8px; padding: 1rem; }
+.notice p, .alert p { margin: 0; }
 `;
 
 function shell(language: PatientLanguage, title: string, body: string): string {
