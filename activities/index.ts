@@ -23,6 +23,8 @@ export interface ActivityDeps {
   record: RecordDeps;
   /** Starts the delivery of a closed pathway's owed messages. */
   client: Client;
+  /** The patient's questionnaire steps; absent, they do nothing. */
+  patients?: PatientSteps;
   /** Counts deliveries sent, retried and given up. */
   metrics?: Pick<Metrics, 'careTeamMessages'>;
 }
@@ -82,6 +84,21 @@ export function handOverActivities({ client }: Pick<ActivityDeps, 'client'>) {
   };
 }
 
-export function createActivities({ channel, record, client, metrics }: ActivityDeps) {
-  return { ...deliveryActivities({ channel, metrics }), ...handOverActivities({ client }), ...recordActivities(record), ...definitionMigrationActivities({ client, record }) };
+/** The patient's questionnaire steps the workflow takes at their times (patients/questionnaire-service.ts). */
+export interface PatientSteps {
+  scheduledStep(pathwayId: string, dueAt: string, step: 'invite' | 'remind' | 'due'): Promise<string>;
+}
+
+export function patientActivities({ patients }: Pick<ActivityDeps, 'patients'>) {
+  return {
+    /** One step (invite, remind, due) for one reassessment; idempotent, so a retry or a replayed run does it once. Says what it did. */
+    async patientQuestionnaireStep(input: { pathwayId: string; dueAt: string; step: 'invite' | 'remind' | 'due' }): Promise<string> {
+      if (!patients) return 'no patient questionnaires on this worker';
+      return patients.scheduledStep(input.pathwayId, input.dueAt, input.step);
+    },
+  };
+}
+
+export function createActivities({ channel, record, client, metrics, patients }: ActivityDeps) {
+  return { ...deliveryActivities({ channel, metrics }), ...handOverActivities({ client }), ...recordActivities(record), ...definitionMigrationActivities({ client, record }), ...patientActivities({ patients }) };
 }

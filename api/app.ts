@@ -32,6 +32,10 @@ import { reportsRouter } from './routes/reports';
 import type { NoteCipher } from '../record/note-cipher';
 import type { RecordStore } from '../record/store';
 import { pathwaysRouter } from './routes/pathways';
+import { definitionQuestionnairesRouter, questionnairesRouter } from './routes/questionnaires';
+import type { InstrumentRegistry } from '../clinical/instruments';
+import type { QuestionnaireService } from '../patients/questionnaire-service';
+import { patientRouter, type PatientPageLimits } from '../patients/router';
 import { worklistRouter } from './routes/worklist';
 import { temporalDeadline, temporalUnavailableHandler } from './temporal-deadline';
 
@@ -56,6 +60,8 @@ export interface AppDeps {
   metrics?: Metrics;
   /** The Temporal Web UI's remote codec at /codec (api/routes/codec.ts). */
   codec?: CodecOptions;
+  /** Patients' questionnaires: their link pages (/p), the local outbox, and the care team's routes. */
+  patients?: { questionnaires: QuestionnaireService; instruments: InstrumentRegistry; outbox?: Router; limits?: PatientPageLimits };
   /** The care team's console (console/): its pages and sign-in, and the session cookie /v1 also accepts. */
   console?: { router: Router; sessions: RequestHandler };
   /** CDS Hooks for the EHR (api/routes/cds-hooks.ts): absent when no EHR is configured to call it. */
@@ -141,8 +147,12 @@ export function createApp(deps: AppDeps): Express {
   });
   if (deps.codec) app.use('/codec', ...(deps.console ? [deps.console.sessions] : []), codecRouter({ ...deps.codec, apiKeys: deps.apiKeys, logger: deps.logger }));
   if (deps.cds) app.use('/cds-services', cdsHooksRouter(deps.pathways, deps.cds, limits, deps.record.store));
-  // The console's pages set their own security policy, which replaces the API's.
+  // The console's pages set their own security policy, which replaces the API's; so do the patient's.
   if (deps.console) app.use(deps.console.router);
+  if (deps.patients) {
+    app.use(patientRouter({ questionnaires: deps.patients.questionnaires, instruments: deps.patients.instruments, logger: deps.logger, limits: deps.patients.limits }));
+    if (deps.patients.outbox) app.use(deps.patients.outbox);
+  }
   app.use(
     '/v1',
     ...(deps.console ? [deps.console.sessions] : []),
@@ -157,8 +167,10 @@ export function createApp(deps: AppDeps): Express {
     idempotency(deps.record),
   );
   app.use('/v1', fhirRouter(deps.pathways, deps.definitions));
+  if (deps.patients) app.use('/v1/pathways', questionnairesRouter(deps.pathways, deps.patients.questionnaires));
   app.use('/v1/pathways', pathwaysRouter(deps.pathways));
   app.use('/v1/worklist', worklistRouter(deps.pathways));
+  if (deps.patients) app.use('/v1/definitions', definitionQuestionnairesRouter(deps.definitions, deps.patients.instruments));
   app.use('/v1/definitions', definitionsRouter(deps.definitions, deps.record.store.db, deps.pathways));
   app.use('/v1/reports', reportsRouter(deps.pathways));
   app.use((_req, _res, next) => next(new HttpProblem(404, 'no such resource')));

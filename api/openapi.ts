@@ -10,8 +10,13 @@ import {
   ListQuerySchema,
   LookupRequestSchema,
   OutcomesQuerySchema,
+  AccessEntrySchema,
   PathwayRowSchema,
   PathwayViewSchema,
+  PatientCorrectionSchema,
+  QuestionnaireSchema,
+  RedFlagReviewSchema,
+  PatientIdentitySchema,
   ProblemSchema,
   SummaryQuerySchema,
   WorklistItemSchema,
@@ -464,6 +469,88 @@ export function openApiDocument(): JsonSchema & { paths: Record<string, Record<s
           },
         },
       },
+      '/v1/pathways/{pathwayId}/patient': {
+        patch: {
+          summary: "Correct the patient's name, date of birth or contact (coordinator, clinician); recorded in the access entries",
+          operationId: 'correctPatient',
+          parameters: [pathwayId],
+          requestBody: { required: true, content: { 'application/json': { schema: schema(PatientCorrectionSchema, 'input') } } },
+          responses: {
+            '200': json('Who the patient is now', { type: 'object', properties: { patient: schema(PatientIdentitySchema) } }),
+            ...WRITE,
+            '404': problem('No such pathway, or not one of the care teams of the key'),
+            '409': problem('No identity is kept for this pathway (enrolled before identities were kept)'),
+          },
+        },
+      },
+      '/v1/pathways/{pathwayId}/questionnaires': {
+        get: {
+          summary: "The patient's questionnaires, newest first: sent, reminded, opened, answered, expired, undelivered or replaced, and what the answers became",
+          operationId: 'questionnaires',
+          parameters: [pathwayId],
+          responses: {
+            '200': json('The questionnaires', { type: 'object', properties: { items: { type: 'array', items: schema(QuestionnaireSchema) } } }),
+            ...READ,
+            '404': problem('No such pathway, or not one of the care teams of the key'),
+          },
+        },
+        post: {
+          summary: "Send the patient a link to their next reassessment's questionnaire now (coordinator, clinician); replaces an open one",
+          operationId: 'sendQuestionnaire',
+          parameters: [pathwayId],
+          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', additionalProperties: false } } } },
+          responses: {
+            '201': json('Sent (or not delivered: see delivery)', { type: 'object', properties: { questionnaire: schema(QuestionnaireSchema) } }),
+            ...WRITE,
+            '404': problem('No such pathway, or not one of the care teams of the key'),
+            '409': problem('The pathway is closed, or no mobile number or email is kept for the patient'),
+          },
+        },
+      },
+      '/v1/pathways/{pathwayId}/questionnaires/fhir': {
+        get: {
+          summary: "What the patient answered at home: a FHIR Bundle of QuestionnaireResponses and the Observations derived from them (derivedFrom); the subject is the clinic's reference only for the patient's care team (audited)",
+          operationId: 'questionnaireResponses',
+          parameters: [pathwayId],
+          responses: { '200': fhir('A collection Bundle', 'Bundle'), ...READ, '404': problem('No such pathway, or not one of the care teams of the key') },
+        },
+      },
+      '/v1/pathways/{pathwayId}/questionnaires/{questionnaireId}/review': {
+        post: {
+          summary: 'A clinician confirms a red flag the patient reported at home (the pathway goes to urgent referral) or finds it not present',
+          operationId: 'reviewPatientRedFlags',
+          parameters: [pathwayId, { name: 'questionnaireId', in: 'path', required: true, schema: { type: 'string', pattern: '^qr-[0-9a-f]{24}$' } }],
+          requestBody: { required: true, content: { 'application/json': { schema: schema(RedFlagReviewSchema, 'input') } } },
+          responses: {
+            '200': json('Reviewed; with the change it made when confirmed', { type: 'object' }),
+            ...WRITE,
+            '404': problem('No patient-reported red flag waits for review there'),
+          },
+        },
+      },
+      '/v1/definitions/{id}/{version}/questionnaires': {
+        get: {
+          summary: "The FHIR Questionnaires the definition's patients answer at home (a collection Bundle; the clinic's own text where loaded)",
+          operationId: 'definitionQuestionnaires',
+          parameters: [
+            { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+            { name: 'version', in: 'path', required: true, schema: { type: 'integer' } },
+          ],
+          responses: { '200': fhir('A Bundle of Questionnaires', 'Bundle'), ...READ, '404': problem('No such definition or version') },
+        },
+      },
+      '/v1/pathways/{pathwayId}/access-log': {
+        get: {
+          summary: "Who saw, recorded, corrected or erased the patient's identity, when and why (clinician: clinical leads), newest first",
+          operationId: 'accessLog',
+          parameters: [pathwayId],
+          responses: {
+            '200': json('The access entries', { type: 'object', properties: { items: { type: 'array', items: schema(AccessEntrySchema) } } }),
+            ...READ,
+            '404': problem('No such pathway, or not one of the care teams of the key'),
+          },
+        },
+      },
       '/v1/reports/outcomes': {
         get: {
           summary:
@@ -471,7 +558,19 @@ export function openApiDocument(): JsonSchema & { paths: Record<string, Record<s
           operationId: 'outcomes',
           parameters: queryParameters(OutcomesQuerySchema),
           responses: {
-            '200': json('The outcomes report', { type: 'object', properties: { filters: { type: 'object' }, stages: { type: 'array', items: { type: 'object' } }, procedures: { type: 'array', items: { type: 'object' } } } }),
+            '200': json('The outcomes report', {
+              type: 'object',
+              properties: {
+                filters: { type: 'object' },
+                stages: { type: 'array', items: { type: 'object' } },
+                procedures: { type: 'array', items: { type: 'object' } },
+                questionnaires: {
+                  type: 'array',
+                  description: 'Questionnaires sent to patients in the range (replaced links excluded), per care team and stage: invitations, answeredBeforeDue, answeredLate, expired, completionPercent (answered of those no longer open)',
+                  items: { type: 'object' },
+                },
+              },
+            }),
             ...READ,
           },
         },

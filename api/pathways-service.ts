@@ -15,6 +15,15 @@ import type { Actor } from '../clinical/events';
 import { DEFAULT_DEFINITION_ID, type DefinitionRegistry } from '../clinical/registry';
 import { attachRegistry } from '../record/definitions';
 import type { NoteCipher } from '../record/note-cipher';
+import type { PatientCorrection, PatientDetails, PatientIdentity, PatientLabel } from '../clinical/patient';
+import {
+  correctIdentity,
+  discloseIdentities,
+  listAccessEntries,
+  recordIdentity,
+  type AccessContext,
+  type AccessEntry,
+} from '../record/patients';
 import {
   listPathways,
   pathwayHeader,
@@ -27,6 +36,7 @@ import {
   type PathwayRow,
   type WorklistRow,
 } from '../record/read';
+import { notAnsweredByPatient, pendingRedFlagPathways, questionnaireCompletion, type QuestionnaireCompletion } from '../record/questionnaires';
 import { outcomesReport, type OutcomeFilters, type OutcomesReport } from '../record/reports';
 import type { RecordStore } from '../record/store';
 import {
@@ -67,8 +77,18 @@ const COMMAND_KINDS = {
   actions: 'action',
 } as const satisfies Record<ChangeKind, string>;
 
-export type { CareTeamSummary, PathwayRow };
-export type WorklistItem = WorklistRow;
+export type { AccessContext, CareTeamSummary, PathwayRow };
+/** A worklist item; a patient-reported red flag waiting for a clinician comes first of all. */
+export type WorklistItem = Omit<WorklistRow, 'category'> & {
+  category: WorklistRow['category'] | 'patient-reported-red-flag';
+  patient?: PatientLabel;
+  patientReport?: { questionnaireId: string; redFlags: string[]; reportedAt: string };
+  /** The patient's questionnaire for this reassessment went unanswered by its due date: a coordinator can call. */
+  notAnsweredByPatient?: true;
+};
+/** A pathway as answered to the care team: with who the patient is when the reader may see it. */
+export type PathwayAnswer = PathwayView & { patient?: PatientIdentity };
+export type PathwayListItem = PathwayRow & { patient?: PatientLabel };
 
 export interface PathwayServiceDeps {
   client: Client;
@@ -102,6 +122,8 @@ const refusalProblem = (refusal: RefusalDetails): HttpProblem =>
     errors: refusal.errors ?? (refusal.field ? [{ field: refusal.field, message: refusal.message }] : []),
   });
 
+const labelOf = (p: PatientIdentity): PatientLabel => ({ reference: p.reference, ...(p.name !== undefined ? { name: p.name } : {}) });
+
 export class PathwayService {
   constructor(private readonly deps: PathwayServiceDeps) {}
 
@@ -111,7 +133,29 @@ export class PathwayService {
 
 
   /** Starts the pathway and answers with it as enrolled, in one call (update-with-start). */
-  async enrol(req: EnrolmentRequest, actor: Actor, scope: Scope, idempotencyKey?: string): Promise<{ pathway: PathwayView; replayed: boolean }> {
+  async enrol(req: EnrolmentRequest, actor: Actor, scope: Scope, idempotencyKey?: string, disclose?: AccessContext): Promise<{ pathway: PathwayAnswer; replayed: boolean }> {
+    const { pathway, replayed } = await this.start(req, actor, scope, idempotencyKey);
+    // Who the patient is goes to the record store only, never into the workflow: kept once the enrolment is.
+    const who: AccessContext = disclose ?? { actorId: actor.id, actorRole: actor.role, route: 'POST /v1/pathways' };
+    await this.rememberPatient(pathway.pathwayId, req.patientRef, req.patient, who);
+    return { pathway: (await this.withPatients([pathway], disclose))[0]!, replayed };
+  }
+
+  private async rememberPatient(pathwayId: string, reference: string, details: PatientDetails | undefined, who: AccessContext): Promise<void> {
+    await recordIdentity(this.db, this.deps.record.cipher, pathwayId, { reference, ...details }, who);
+  }
+
+  /** Adds who each patient is, when the reader may see it; each disclosure is recorded with it. */
+  private async withPatients<T extends { pathwayId: string }>(items: T[], disclose: AccessContext | undefined, shown: (p: PatientIdentity) => PatientIdentity | PatientLabel = (p) => p): Promise<Array<T & { patient?: PatientIdentity }>> {
+    if (!disclose || items.length === 0) return items;
+    const found = await discloseIdentities(this.db, this.deps.record.cipher, items.map((i) => i.pathwayId), disclose);
+    return items.map((i) => {
+      const patient = found.get(i.pathwayId);
+      return patient ? { ...i, patient: shown(patient) } : i;
+    });
+  }
+
+  private async start(req: EnrolmentRequest, actor: Actor, scope: Scope, idempotencyKey?: string): Promise<{ pathway: PathwayView; replayed: boolean }> {
     assertInScope(scope, req.careTeam);
     const definitionId = req.definition?.id ?? DEFAULT_DEFINITION_ID;
     // Versions published since (by any API process) are offered at once.
@@ -161,14 +205,33 @@ export class PathwayService {
     throw new HttpProblem(409, 'the patient already has an active pathway', { pathwayId });
   }
 
-  async get(pathwayId: string, scope: Scope): Promise<PathwayView> {
+  async get(pathwayId: string, scope: Scope, disclose?: AccessContext): Promise<PathwayAnswer> {
     const pathway = await readPathway(this.db, this.deps.record.cipher, pathwayId, scope);
     if (!pathway) throw new HttpProblem(404, 'no such pathway');
-    return pathway;
+    return (await this.withPatients([pathway], disclose))[0]!;
   }
 
-  async lookup(patientRef: string, scope: Scope): Promise<PathwayView> {
-    return this.get(pathwayIdFor(patientRef, this.deps.patientKey), scope);
+  async lookup(patientRef: string, scope: Scope, disclose?: AccessContext): Promise<PathwayAnswer> {
+    return this.get(pathwayIdFor(patientRef, this.deps.patientKey), scope, disclose);
+  }
+
+  /** A coordinator's correction of name, date of birth or contact (audited: which fields, by whom). */
+  async correctPatient(pathwayId: string, correction: PatientCorrection, scope: Scope, who: AccessContext): Promise<PatientIdentity> {
+    await this.inScope(pathwayId, scope);
+    const corrected = await correctIdentity(this.db, this.deps.record.cipher, pathwayId, correction, who);
+    if (!corrected) throw new HttpProblem(409, 'no identity is kept for this pathway (enrolled before identities were kept); enrol the patient again with their details when the pathway closes');
+    return corrected;
+  }
+
+  /** Who saw, recorded, corrected or erased this patient's identity, newest first. */
+  async accessLog(pathwayId: string, scope: Scope): Promise<AccessEntry[]> {
+    await this.inScope(pathwayId, scope);
+    return listAccessEntries(this.db, pathwayId);
+  }
+
+  private async inScope(pathwayId: string, scope: Scope): Promise<void> {
+    const header = await pathwayHeader(this.db, pathwayId);
+    if (!header || (scope.careTeams && !scope.careTeams.includes(header.careTeam))) throw new HttpProblem(404, 'no such pathway');
   }
 
   /** One update; the workflow itself refuses what the caller's scope or the pathway's state does not allow. */
@@ -231,12 +294,12 @@ export class PathwayService {
   }
 
   /** A page of pathways matching the filters (within the caller's scope), soonest due first. */
-  async list(q: ListQuery, scope: Scope): Promise<{ items: PathwayRow[]; nextPageToken: string | null }> {
+  async list(q: ListQuery, scope: Scope, disclose?: AccessContext): Promise<{ items: PathwayListItem[]; nextPageToken: string | null }> {
     const { pageSize, pageToken, ...filters } = q;
     if (filters.careTeam && !inScope(scope, filters.careTeam)) return { items: [], nextPageToken: null };
     const after = pageToken ? openToken(pageToken, q, listCursorOf) : undefined;
     const page = await listPathways(this.db, { ...filters, careTeams: scope.careTeams }, pageSize, after);
-    return { items: page.items, nextPageToken: page.next ? sealToken({ d: page.next.dueAt, e: page.next.enrolmentId }, q) : null };
+    return { items: await this.withPatients(page.items, disclose, labelOf), nextPageToken: page.next ? sealToken({ d: page.next.dueAt, e: page.next.enrolmentId }, q) : null };
   }
 
   async summary(scope: Scope, careTeam?: string): Promise<CareTeamSummary[]> {
@@ -245,20 +308,38 @@ export class PathwayService {
   }
 
   /** What a care team must act on, most urgent first: urgent referrals, undelivered reminders, lost to follow-up, overdue, due today, due soon. */
-  async worklist(q: WorklistQuery, scope: Scope): Promise<{ generatedAt: string; items: WorklistItem[]; nextPageToken: string | null }> {
+  async worklist(q: WorklistQuery, scope: Scope, disclose?: AccessContext): Promise<{ generatedAt: string; items: WorklistItem[]; nextPageToken: string | null }> {
     const { careTeam, dueSoonDays, pageSize, pageToken } = q;
     // Every page of one worklist is judged at its first page's time, so no item moves between pages.
     const page = pageToken ? openToken(pageToken, q, worklistCursorOf) : { now: Date.now(), after: undefined };
     const generatedAt = new Date(page.now).toISOString();
     if (careTeam && !inScope(scope, careTeam)) return { generatedAt, items: [], nextPageToken: null };
-    const { items, next } = await worklist(this.db, { careTeam, careTeams: scope.careTeams }, dueSoonDays, page.now, pageSize, page.after);
-    return { generatedAt, items, nextPageToken: next ? sealToken({ n: page.now, c: next.category, d: next.dueAt, e: next.enrolmentId }, q) : null };
+    const { items: rows, next } = await worklist(this.db, { careTeam, careTeams: scope.careTeams }, dueSoonDays, page.now, pageSize, page.after);
+    const reported: WorklistItem[] = pageToken ? rows : await this.withPatientReports(rows, { careTeam, careTeams: scope.careTeams });
+    const unanswered = await notAnsweredByPatient(this.db, reported.map((i) => i.pathwayId));
+    const items = reported.map((i) => (unanswered.has(i.pathwayId) ? { ...i, notAnsweredByPatient: true as const } : i));
+    return { generatedAt, items: await this.withPatients(items, disclose, labelOf), nextPageToken: next ? sealToken({ n: page.now, c: next.category, d: next.dueAt, e: next.enrolmentId }, q) : null };
   }
 
-  async outcomes(filters: Omit<OutcomeFilters, 'careTeams'>, scope: Scope): Promise<OutcomesReport> {
-    const report = await outcomesReport(this.db, { ...filters, careTeams: scope.careTeams });
-    return { ...report, filters };
+  /**
+   * The first page leads with the pathways whose patient reported a red flag at home that no
+   * clinician has confirmed yet (each once, moved up from where the page had it).
+   */
+  private async withPatientReports(rows: WorklistRow[], f: { careTeam?: string; careTeams?: readonly string[] }): Promise<WorklistItem[]> {
+    const reports = await pendingRedFlagPathways(this.db, f);
+    if (reports.length === 0) return rows;
+    const first: WorklistItem[] = reports.map((r) => ({ ...r.row, category: 'patient-reported-red-flag', patientReport: { questionnaireId: r.invitationId, redFlags: r.redFlags, reportedAt: r.reportedAt } }));
+    const reported = new Set(reports.map((r) => r.row.pathwayId));
+    return [...first, ...rows.filter((r) => !reported.has(r.pathwayId))];
   }
+
+  async outcomes(filters: Omit<OutcomeFilters, 'careTeams'>, scope: Scope): Promise<OutcomesReport & { questionnaires: QuestionnaireCompletion[] }> {
+    const report = await outcomesReport(this.db, { ...filters, careTeams: scope.careTeams });
+    // How many patients answered their questionnaires at home, per care team and stage.
+    const questionnaires = await questionnaireCompletion(this.db, { ...filters, careTeams: scope.careTeams });
+    return { ...report, filters, questionnaires };
+  }
+
 }
 
 function assertInScope(scope: Scope, careTeam: string): void {

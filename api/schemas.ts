@@ -13,15 +13,13 @@ import {
   RedFlagReportSchema,
   WorkupResultInputSchema,
 } from '../clinical/events';
+import { PatientDetailsSchema, PatientRefSchema } from '../clinical/patient';
 
-/** The clinic's opaque reference for the patient; it is hashed into the pathway id and stored nowhere. */
-export const PatientRefSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9._:-]{6,128}$/, '6-128 letters, digits or . _ : -')
-  .describe("Opaque patient reference from the clinic's own system: never a name or record number");
+export { PatientRefSchema, PatientCorrectionSchema } from '../clinical/patient';
 
 export const EnrolmentRequestSchema = EnrolmentInputSchema.extend({
   patientRef: PatientRefSchema,
+  patient: PatientDetailsSchema.optional().describe("Who the patient is: name, date of birth, contact; kept encrypted in the record store, shown only to the patient's care team"),
   definition: z
     .object({ id: z.string().min(1).max(64), version: z.number().int().min(1).optional() })
     .strict()
@@ -138,8 +136,17 @@ const TimelineEntrySchema = z.object({
   due: DueSchema.optional().describe('The due item the entry leaves behind'),
 });
 
+const PatientLabelSchema = z
+  .object({ reference: z.string(), name: z.string().optional() })
+  .describe("Who the patient is (the clinic's reference and name): only to coordinators and clinicians of the patient's care team, and every disclosure is audited");
+export const PatientIdentitySchema = PatientLabelSchema.extend({
+  birthDate: z.string().optional(),
+  contact: z.object({ mobile: z.string().optional(), email: z.string().optional(), language: z.string() }).optional(),
+}).describe("Who the patient is and how to reach them: only to coordinators and clinicians of the patient's care team, and every disclosure is audited");
+
 export const PathwayViewSchema = z
   .looseObject({
+    patient: PatientIdentitySchema.optional(),
     pathwayId: PathwayIdSchema,
     careTeam: z.string(),
     definition: z.looseObject({ id: z.string(), version: z.number().int() }),
@@ -176,10 +183,53 @@ export const PathwayRowSchema = z.object({
   definition: z.object({ id: z.string(), version: z.number().int() }),
   enrolledAt: z.string(),
   closedAt: z.string().nullable(),
+  patient: PatientLabelSchema.optional(),
+});
+
+/** A clinician's review of a red flag the patient reported at home. */
+export const RedFlagReviewSchema = z
+  .object({
+    confirmed: z.boolean().describe('true: the red flag is present (the pathway goes to urgent referral); false: not present'),
+    note: z.string().trim().min(1).max(2000).optional(),
+  })
+  .strict();
+
+export const QuestionnaireSchema = z.object({
+  id: z.string(),
+  state: z.enum(['sent', 'reminded', 'opened', 'answered', 'expired', 'undelivered', 'replaced']),
+  instruments: z.array(z.string()),
+  language: z.string(),
+  issuedAt: z.string(),
+  issuedBy: z.string(),
+  dueAt: z.string().nullable(),
+  expiresAt: z.string(),
+  remindedAt: z.string().nullable(),
+  openedAt: z.string().nullable(),
+  answeredAt: z.string().nullable(),
+  delivery: z.enum(['pending', 'delivered', 'undelivered']),
+  scores: z.record(z.string(), z.number()).nullable(),
+  redFlags: z.array(z.string()).nullable(),
+  redFlagReview: z.enum(['pending', 'confirmed', 'not-confirmed']).nullable(),
+  counted: z.enum(['reassessment', 'staff-reassessment-first', 'refused']).nullable().describe('What the answers became: the reassessment, nothing (the care team had recorded one since the link went out), or refused by the pathway'),
+}).describe("A questionnaire sent to the patient: where it stands and what its answers became; never its link");
+
+export const AccessEntrySchema = z.object({
+  at: z.string(),
+  pathwayId: z.string(),
+  actor: z.object({ id: z.string(), role: z.string() }),
+  action: z.enum(['disclosed', 'recorded', 'corrected', 'erased']),
+  route: z.string().describe('Why: the route or command that showed or changed the identity'),
+  requestId: z.string().optional(),
+  fields: z.array(z.string()).optional().describe('For a correction: the fields changed (never their values)'),
 });
 
 export const WorklistItemSchema = PathwayRowSchema.extend({
-  category: z.enum(['urgent-referral', 'undelivered', 'lost-to-follow-up', 'overdue', 'due-today', 'due-soon']),
+  category: z.enum(['patient-reported-red-flag', 'urgent-referral', 'undelivered', 'lost-to-follow-up', 'overdue', 'due-today', 'due-soon']),
+  patientReport: z
+    .object({ questionnaireId: z.string(), redFlags: z.array(z.string()), reportedAt: z.string() })
+    .optional()
+    .describe('A red flag the patient reported at home, waiting for a clinician to confirm (POST .../questionnaires/{id}/review)'),
+  notAnsweredByPatient: z.literal(true).optional().describe("The patient's questionnaire went unanswered by the reassessment's due date: call them"),
   pendingWorkup: z.array(z.string()).optional(),
   undeliveredMessages: z.array(z.object({ messageId: z.string(), effect: z.string(), at: z.string() })).optional(),
 });

@@ -49,6 +49,15 @@ export const PathwayDefinitionSchema = z
       .min(1)
       .refine((a) => new Set(a.map((f) => f.id)).size === a.length, 'each red flag once')
       .optional(),
+    /**
+     * When the patient is asked to answer at home (docs/patients.md): the link goes out this many
+     * days before a reassessment, a reminder this many days after it, and the link stays open this
+     * many days after the due date. Absent: the care team sends links themselves.
+     */
+    patientQuestionnaires: z
+      .object({ inviteDaysBefore: days.min(1), reminderAfterDays: days.min(1), expiresAfterDueDays: days.min(1) })
+      .strict()
+      .optional(),
     sustainedResponse: z
       .object({ consecutiveResponses: z.number().int().min(1).max(10) })
       .strict(),

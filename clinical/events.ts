@@ -32,7 +32,8 @@ export const RedFlagsSchema = z.array(RedFlagSchema).max(RedFlagSchema.options.l
 export const ActorSchema = z
   .object({
     id: z.string().min(1).max(120),
-    role: z.enum(['viewer', 'coordinator', 'clinician', 'lead', 'system']),
+    /** `patient`: the patient answering their questionnaire at home (never a key's or a person's role in the console). */
+    role: z.enum(['viewer', 'coordinator', 'clinician', 'lead', 'system', 'patient']),
   })
   .strict();
 export type Actor = z.infer<typeof ActorSchema>;

@@ -545,7 +545,7 @@ function checkClinicalTime(s: PathwayState, field: string, value: string | undef
  * decides; the shape of the input is checked by the zod schemas before this.
  */
 export function checkEvent(s: PathwayState, event: PathwayEvent, now: number): Refusal | null {
-  if (event.actor.role !== 'system' && !may(event.actor.role as Role, permissionFor(event))) {
+  if (event.actor.role !== 'system' && !may(event.actor.role, permissionFor(event))) {
     return { code: 'forbidden', message: `role ${event.actor.role} may not ${permissionFor(event)}` };
   }
   if (isClosed(s.status)) return conflict(`the pathway is ${s.status}; it accepts no more changes`);
@@ -685,8 +685,8 @@ export function checkEvent(s: PathwayState, event: PathwayEvent, now: number): R
 /** Applies an event that `checkEvent` accepted. Pure: the input state is not changed. */
 export function applyEvent(state: PathwayState, event: PathwayEvent, now: number): Outcome {
   const t = new Transition(copy(state), now, occurredAtOf(event, now));
-  // Someone has acted on the pathway: messages that did not reach them are no longer outstanding.
-  if (event.actor.role !== 'system') {
+  // Someone of the care team has acted on the pathway: messages that did not reach them are no longer outstanding.
+  if (event.actor.role !== 'system' && event.actor.role !== 'patient') {
     for (const u of t.s.undelivered) u.resolvedAt ??= t.recordedIso;
   }
   switch (event.type) {

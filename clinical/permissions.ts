@@ -18,6 +18,14 @@ export type Permission =
   | 'record-procedure'
   | 'record-workup'
   | 'report-red-flags'
+  /** See who the patient is (name, reference, contact): the care team that treats them, never dashboards. */
+  | 'read-identity'
+  /** Correct a patient's name and contact details. */
+  | 'correct-identity'
+  /** Send the patient a questionnaire link (again). */
+  | 'send-questionnaire'
+  /** List who saw a patient's identity. */
+  | 'read-access-log'
   | `action:${ActionName}`
   /** Drafts of pathway definitions: create, change, validate, try on past patients (docs/definitions.md). */
   | 'author-definitions'
@@ -28,6 +36,9 @@ export type Permission =
 
 const COORDINATOR: Permission[] = [
   'read',
+  'read-identity',
+  'correct-identity',
+  'send-questionnaire',
   'enrol',
   'record-procedure',
   'record-workup',
@@ -37,9 +48,13 @@ const COORDINATOR: Permission[] = [
   'action:acknowledge',
 ];
 
-const CLINICIAN: Permission[] = [...COORDINATOR, 'record-reassessment', 'report-red-flags', 'action:escalate', 'action:discharge', 'action:close'];
+const CLINICIAN: Permission[] = [...COORDINATOR, 'record-reassessment', 'report-red-flags', 'read-access-log', 'action:escalate', 'action:discharge', 'action:close'];
 
-const GRANTS: Record<Role, ReadonlySet<Permission>> = {
+/** Who acts on a pathway: a role, or the patient answering a questionnaire (who may only report scores). */
+export type Acting = Role | 'patient';
+
+const GRANTS: Record<Acting, ReadonlySet<Permission>> = {
+  patient: new Set<Permission>(['record-reassessment']),
   viewer: new Set<Permission>(['read']),
   coordinator: new Set<Permission>(COORDINATOR),
   clinician: new Set<Permission>(CLINICIAN),
@@ -49,6 +64,6 @@ const GRANTS: Record<Role, ReadonlySet<Permission>> = {
 /** Roles that take clinical decisions on a pathway (an SCS trial override, resuming after an urgent referral). */
 export const isClinicalRole = (role: string): boolean => role === 'clinician' || role === 'lead';
 
-export function may(role: Role, permission: Permission): boolean {
+export function may(role: Acting, permission: Permission): boolean {
   return GRANTS[role].has(permission);
 }

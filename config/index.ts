@@ -38,6 +38,11 @@ const EnvSchema = z.object({
   PATHWAY_API_KEYS_FILE: z.string().optional(),
   PATHWAY_WEBHOOKS: z.string().optional(),
   PATHWAY_WEBHOOKS_FILE: z.string().optional(),
+  PATHWAY_PATIENT_CHANNEL: z.enum(['outbox', 'webhook', 'email', 'none']).optional(),
+  PATHWAY_PATIENT_WEBHOOK: z.string().optional(),
+  PATHWAY_PATIENT_SMTP_URL: z.string().regex(/^smtps?:\/\//, 'an smtp:// or smtps:// URL').optional(),
+  PATHWAY_PATIENT_EMAIL_FROM: z.string().min(3).optional(),
+  PATHWAY_QUESTIONNAIRES_DIR: z.string().optional(),
   PATHWAY_DIGEST_TIME: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM, 24-hour').default('07:00'),
   PATHWAY_DIGEST_TIMEZONE: z
     .string()
@@ -156,6 +161,8 @@ export interface Config {
   apiKeysFile?: string;
   webhooks?: string;
   webhooksFile?: string;
+  /** How messages reach patients (docs/patients.md). */
+  patients: { channel: 'outbox' | 'webhook' | 'email' | 'none'; webhook?: string; smtpUrl?: string; emailFrom?: string; questionnairesDir?: string };
   digest: { hour: number; minute: number; timezone: string };
   record: {
     /** PostgreSQL; unset, the embedded store in the data folder (development, PATHWAY_ROLE=all only). */
@@ -231,6 +238,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiKeysFile: e.PATHWAY_API_KEYS_FILE,
     webhooks: e.PATHWAY_WEBHOOKS,
     webhooksFile: e.PATHWAY_WEBHOOKS_FILE,
+    patients: patientSettings(e),
     digest: { hour: Number(e.PATHWAY_DIGEST_TIME.slice(0, 2)), minute: Number(e.PATHWAY_DIGEST_TIME.slice(3)), timezone: e.PATHWAY_DIGEST_TIMEZONE },
     record: { databaseUrl: e.DATABASE_URL, poolSize: e.PATHWAY_DB_POOL_SIZE, retentionDays: e.PATHWAY_RECORD_RETENTION_DAYS, idempotencyKeyDays: e.PATHWAY_IDEMPOTENCY_KEY_DAYS },
     http: {
@@ -310,6 +318,18 @@ function oidcConfig(e: Env): OidcConfig | undefined {
     scope: e.PATHWAY_OIDC_SCOPE,
     claims: { username: e.PATHWAY_OIDC_USERNAME_CLAIM, role: e.PATHWAY_OIDC_ROLE_CLAIM, careTeams: e.PATHWAY_OIDC_CARE_TEAMS_CLAIM },
   };
+}
+
+function patientSettings(e: Env): Config['patients'] {
+  const production = e.PATHWAY_ENV === 'production';
+  const channel = e.PATHWAY_PATIENT_CHANNEL ?? (production ? 'none' : 'outbox');
+  if (channel === 'outbox' && production) throw new ConfigError('invalid settings: PATHWAY_PATIENT_CHANNEL=outbox is for the embedded default only; choose webhook, email or none');
+  if (production && channel !== 'none' && !e.PATHWAY_PUBLIC_URL) throw new ConfigError('invalid settings: PATHWAY_PUBLIC_URL is needed for the links sent to patients (PATHWAY_PATIENT_CHANNEL)');
+  if (channel === 'webhook' && !e.PATHWAY_PATIENT_WEBHOOK) throw new ConfigError('invalid settings: PATHWAY_PATIENT_WEBHOOK is needed with PATHWAY_PATIENT_CHANNEL=webhook');
+  if (channel === 'email' && (!e.PATHWAY_PATIENT_SMTP_URL || !e.PATHWAY_PATIENT_EMAIL_FROM)) {
+    throw new ConfigError('invalid settings: PATHWAY_PATIENT_SMTP_URL and PATHWAY_PATIENT_EMAIL_FROM are needed with PATHWAY_PATIENT_CHANNEL=email');
+  }
+  return { channel, webhook: e.PATHWAY_PATIENT_WEBHOOK, smtpUrl: e.PATHWAY_PATIENT_SMTP_URL, emailFrom: e.PATHWAY_PATIENT_EMAIL_FROM, questionnairesDir: e.PATHWAY_QUESTIONNAIRES_DIR };
 }
 
 /** The variables the service reads: docker-compose.yml and docs/operations.md are tested against this list. */

@@ -284,12 +284,89 @@ const rateLimits: Migration = {
   },
 };
 
+/**
+ * Who the patient is (encrypted, one row a patient, keyed by the pathway id) and the access
+ * entries that record each time it is shown, corrected or erased.
+ */
+const patients: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('patient_identities')
+      .addColumn('pathway_id', 'text', (c) => c.primaryKey())
+      .addColumn('identity_enc', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'timestamptz', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('access_entries')
+      .addColumn('id', 'bigserial', (c) => c.primaryKey())
+      .addColumn('at', 'timestamptz', (c) => c.notNull())
+      .addColumn('pathway_id', 'text', (c) => c.notNull())
+      .addColumn('actor_id', 'text', (c) => c.notNull())
+      .addColumn('actor_role', 'text', (c) => c.notNull())
+      .addColumn('action', 'text', (c) => c.notNull())
+      .addColumn('route', 'text', (c) => c.notNull())
+      .addColumn('request_id', 'text')
+      .addColumn('fields', 'jsonb')
+      .execute();
+    await sql`CREATE INDEX access_entries_pathway ON access_entries (pathway_id, at)`.execute(db);
+
+    await db.schema
+      .createTable('questionnaire_invitations')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+      .addColumn('pathway_id', 'text', (c) => c.notNull())
+      .addColumn('enrolment_id', 'text', (c) => c.notNull())
+      .addColumn('care_team', 'text', (c) => c.notNull())
+      .addColumn('stage', 'text', (c) => c.notNull())
+      .addColumn('instruments', 'jsonb', (c) => c.notNull())
+      .addColumn('language', 'text', (c) => c.notNull())
+      .addColumn('issued_at', 'timestamptz', (c) => c.notNull())
+      .addColumn('issued_by', 'text', (c) => c.notNull())
+      .addColumn('due_at', 'timestamptz')
+      .addColumn('expires_at', 'timestamptz', (c) => c.notNull())
+      .addColumn('reminded_at', 'timestamptz')
+      .addColumn('opened_at', 'timestamptz')
+      .addColumn('answered_at', 'timestamptz')
+      .addColumn('missed_at', 'timestamptz')
+      .addColumn('superseded_at', 'timestamptz')
+      .addColumn('delivery', 'text', (c) => c.notNull())
+      .addColumn('response_enc', 'text')
+      .addColumn('scores', 'jsonb')
+      .addColumn('red_flags', 'jsonb')
+      .addColumn('advice', 'text')
+      .addColumn('red_flag_review', 'text')
+      .addColumn('reviewed_at', 'timestamptz')
+      .addColumn('reviewed_by', 'text')
+      .addColumn('counted', 'text')
+      .execute();
+    await sql`CREATE INDEX questionnaire_invitations_pathway ON questionnaire_invitations (pathway_id, issued_at)`.execute(db);
+    await sql`CREATE INDEX questionnaire_invitations_review ON questionnaire_invitations (care_team) WHERE red_flag_review = 'pending'`.execute(db);
+
+    await db.schema
+      .createTable('patient_messages')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('invitation_id', 'text', (c) => c.notNull())
+      .addColumn('pathway_id', 'text', (c) => c.notNull())
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('channel', 'text', (c) => c.notNull())
+      .addColumn('body_enc', 'text')
+      .addColumn('created_at', 'timestamptz', (c) => c.notNull())
+      .addColumn('outcome', 'text', (c) => c.notNull())
+      .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('last_error', 'text')
+      .addColumn('delivered_at', 'timestamptz')
+      .execute();
+    await sql`CREATE INDEX patient_messages_created ON patient_messages (created_at)`.execute(db);
+  },
+};
+
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-pathway-counts': pathwayCounts,
   '0003-double-precision-scores': doubleScores,
   '0004-console-sessions': consoleSessions,
   '0005-record-integrity': recordIntegrity,
+  '0006-patients': patients,
   '0007-definition-records': definitionRecords,
   '0009-rate-limits': rateLimits,
 };

@@ -68,7 +68,7 @@ type PathwaysQuery<O> = SelectQueryBuilder<RecordDatabase, 'pathways', O>;
 
 const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
 
-function toRow(r: {
+export function toRow(r: {
   pathway_id: string;
   care_team: string;
   stage: string;
@@ -97,7 +97,7 @@ function toRow(r: {
   };
 }
 
-const ROW_COLUMNS = [
+export const ROW_COLUMNS = [
   'enrolment_id',
   'pathway_id',
   'care_team',

@@ -4,6 +4,7 @@
  * retention is. Idempotency keys are kept for their own, shorter time.
  */
 import { DAY_MS } from '../clinical/rules';
+import { purgeOrphanIdentities } from './patients';
 import type { RecordDb } from './store';
 import { ENROLMENT_CHILD_TABLES } from './schema';
 
@@ -21,7 +22,7 @@ export async function purgeExpired(db: RecordDb, opts: { recordRetentionDays?: n
     pathways = await db.transaction().execute(async (trx) => {
       const expired = trx.selectFrom('pathways').select('enrolment_id').where('closed_at', '<', before);
       for (const table of ENROLMENT_CHILD_TABLES) await trx.deleteFrom(table).where('enrolment_id', 'in', expired).execute();
-      const deleted = await trx.deleteFrom('pathways').where('closed_at', '<', before).returning(['care_team', 'stage', 'status', 'overdue', 'undelivered']).execute();
+      const deleted = await trx.deleteFrom('pathways').where('closed_at', '<', before).returning(['pathway_id', 'care_team', 'stage', 'status', 'overdue', 'undelivered']).execute();
       // The summary's counts lose what was deleted: one update a bucket, in the buckets' key order
       // as every writer takes them (record/write.ts), so the purge never deadlocks with a write.
       const lost = new Map<string, { care_team: string; stage: string; status: string; total: number; overdue: number; undelivered: number }>();
@@ -43,6 +44,8 @@ export async function purgeExpired(db: RecordDb, opts: { recordRetentionDays?: n
           .where('status', '=', b.status)
           .execute();
       }
+      // Who the patient was goes with their last enrolment's record.
+      await purgeOrphanIdentities(trx, deleted.map((d) => d.pathway_id));
       return deleted.length;
     });
   }

@@ -1,10 +1,11 @@
 /**
  * The record store's tables, as Kysely types. One row a pathway enrolment for dashboards; the
  * append-only timeline, scores, procedures, red flags and care-team messages beside it; stage
- * episodes for cohort outcomes; the API's idempotency keys. No patient identifier anywhere:
- * a pathway is its keyed hash, and free text is encrypted (`*_enc` columns).
+ * episodes for cohort outcomes; the API's idempotency keys. Who a patient is lives only in
+ * `patient_identities`, encrypted; elsewhere a pathway is its keyed hash, and free text is
+ * encrypted (`*_enc` columns).
  */
-import type { ColumnType } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type Json<T = unknown> = ColumnType<T, string, string>;
@@ -224,11 +225,97 @@ export interface RateLimitsTable {
   reset_at: Timestamp;
 }
 
+/** Who the patient is: reference, name, date of birth and contact, encrypted as one sealed JSON. */
+export interface PatientIdentitiesTable {
+  /** The keyed hash of the reference: every enrolment of the patient shares it. */
+  pathway_id: string;
+  identity_enc: string;
+  updated_at: Timestamp;
+}
+
+/** One disclosure, correction or erasure of a patient's identity (HIPAA audit controls). */
+export interface AccessEntriesTable {
+  id: Generated<string>;
+  at: Timestamp;
+  pathway_id: string;
+  actor_id: string;
+  actor_role: string;
+  /** disclosed | recorded | corrected | erased */
+  action: string;
+  /** Why: the route (or command) that showed or changed it. */
+  route: string;
+  request_id: string | null;
+  /** The names of the fields a correction changed (never their values). */
+  fields: Json<string[]> | null;
+}
+
+/** A questionnaire sent to a patient through a single-use link: only the link's hash is kept. */
+export interface QuestionnaireInvitationsTable {
+  /** Also the QuestionnaireResponse's id and the reassessment's source id. */
+  id: string;
+  token_hash: string;
+  pathway_id: string;
+  enrolment_id: string;
+  care_team: string;
+  stage: string;
+  instruments: Json<string[]>;
+  language: string;
+  issued_at: Timestamp;
+  /** Who sent it: a person's id, or pathway-rules for the workflow's invitations. */
+  issued_by: string;
+  /** The reassessment it is for. */
+  due_at: Timestamp | null;
+  expires_at: Timestamp;
+  reminded_at: Timestamp | null;
+  opened_at: Timestamp | null;
+  answered_at: Timestamp | null;
+  /** Not answered by the due date: a worklist item until it is answered. */
+  missed_at: Timestamp | null;
+  /** A newer link for the same pathway replaced it. */
+  superseded_at: Timestamp | null;
+  /** pending | delivered | undelivered */
+  delivery: string;
+  /** The answers and the patient's comment, encrypted. */
+  response_enc: string | null;
+  scores: Json | null;
+  red_flags: Json<string[]> | null;
+  /** What the patient was told at once: emergency | today. */
+  advice: string | null;
+  /** pending | confirmed | not-confirmed: a patient-reported red flag waits for a clinician. */
+  red_flag_review: string | null;
+  reviewed_at: Timestamp | null;
+  reviewed_by: string | null;
+  /** reassessment | staff-reassessment-first | refused: what the answers became. */
+  counted: string | null;
+}
+
+/** A message to a patient (an invitation or a reminder) and how its delivery went. */
+export interface PatientMessagesTable {
+  id: string;
+  invitation_id: string;
+  pathway_id: string;
+  kind: string;
+  /** outbox | webhook | email */
+  channel: string;
+  /** The message as sent (with its link): kept, encrypted, only for the local outbox. */
+  body_enc: string | null;
+  created_at: Timestamp;
+  /** pending | delivered | undelivered */
+  outcome: string;
+  attempts: number;
+  last_error: string | null;
+  delivered_at: Timestamp | null;
+}
+
 export interface RecordDatabase {
   definition_versions: DefinitionVersionsTable;
   simulations: SimulationsTable;
   definition_migrations: DefinitionMigrationsTable;
   definition_migration_results: DefinitionMigrationResultsTable;
+  questionnaire_invitations: QuestionnaireInvitationsTable;
+  patient_messages: PatientMessagesTable;
+  patient_identities: PatientIdentitiesTable;
+  access_entries: AccessEntriesTable;
   console_sessions: ConsoleSessionsTable;
   pathway_counts: PathwayCountsTable;
   pathways: PathwaysTable;

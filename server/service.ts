@@ -25,6 +25,7 @@ import { requestIdClientInterceptor } from '../observability/request-id-intercep
 import { connectTemporal, ensureSearchAttributes } from '../temporal/connection';
 import { ensureDigestSchedule } from '../temporal/digest-schedule';
 import { EncryptionCodec, payloadKeysFor } from '../temporal/payload-codec';
+import { channelFor, createPatients } from '../patients';
 import { NoteCipher } from '../record/note-cipher';
 import { describeUrl, openRecordStore } from '../record/store';
 import { keepPresence, sinceWorkerSeen } from '../record/worker-presence';
@@ -44,7 +45,7 @@ export interface RunningService {
 }
 
 /** The key that hashes patient references into pathway ids. It must never change for a deployment. */
-function patientKey(config: Config, log: Logger): string {
+export function patientKey(config: Config, log: Logger): string {
   if (config.patientKey) return config.patientKey;
   if (config.production) throw new Error('production mode needs PATHWAY_PATIENT_KEY');
   const file = path.join(config.dataDir, 'patient-key');
@@ -136,6 +137,20 @@ export async function startService(config: Config, log: Logger): Promise<Running
       if (runsWorker) throw err;
       log.warn('could not register the search attributes; /readyz says which are missing', { error: err instanceof Error ? err.message : String(err) });
     });
+    // Patients' questionnaires: the worker takes their timed steps, the API serves their links.
+    let listening = `http://${apiHost}:${config.http.port}`;
+    let pathways: PathwayService | undefined;
+    const patients = createPatients({
+      record,
+      change: (id, kind, actor, input, idempotencyKey) => {
+        if (!pathways) throw new Error('answers are recorded by the API process');
+        return pathways.change(id, kind, actor, input, {}, idempotencyKey);
+      },
+      publicUrl: () => config.publicUrl ?? listening,
+      production: config.production,
+      channel: channelFor(config.patients, record),
+      instrumentsDir: config.patients.questionnairesDir,
+    });
     if (runsWorker) {
       await ensureDigestSchedule(client, config.temporal.taskQueue, config.digest, log);
       const worker = await createPathwayWorker({
@@ -145,6 +160,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
         channel: careTeamChannel({ webhooks: webhooks!, publicUrl: config.publicUrl, logger: log }),
         record: { ...record, recordRetentionDays: config.record.retentionDays, idempotencyKeyDays: config.record.idempotencyKeyDays },
         client,
+        patients: patients.questionnaires,
         dataConverter,
         metrics,
         workflowCacheSize: config.worker.workflowCacheSize,
@@ -162,8 +178,10 @@ export async function startService(config: Config, log: Logger): Promise<Running
       );
     }
     let apiUrl: string | undefined;
+    let patientOutbox = false;
     if (runsApi) {
-      const pathways = new PathwayService({ client, taskQueue: config.temporal.taskQueue, definitions, patientKey: key, record });
+      const service = new PathwayService({ client, taskQueue: config.temporal.taskQueue, definitions, patientKey: key, record });
+      pathways = service;
       const careConsole = await createConsole({
         idleMs: config.console.idleMinutes * 60_000,
         record,
@@ -171,13 +189,15 @@ export async function startService(config: Config, log: Logger): Promise<Running
         production: config.production,
         secureCookies: config.production || config.publicUrl?.startsWith('https:') === true,
         logger: log,
-        ...(config.ehr?.smart ? { smart: { config: config.ehr.smart, pathways, patientIdentifierSystem: config.ehr.patientIdentifierSystem } } : {}),
+        ...(config.ehr?.smart ? { smart: { config: config.ehr.smart, pathways: service, patientIdentifierSystem: config.ehr.patientIdentifierSystem } } : {}),
       });
       if (careConsole.signIn === 'local') log.warn('the console offers local sign-in as each role (embedded default); configure PATHWAY_OIDC_ISSUER for real sign-in');
       if (careConsole.signIn === 'none') log.warn('console sign-in is off: production needs PATHWAY_OIDC_ISSUER; API keys still work');
       stops.push(async () => careConsole.store.close());
+      patientOutbox = Boolean(patients.outbox);
       const app = createApp({
-        pathways,
+        pathways: service,
+        patients,
         record,
         console: careConsole,
         definitions,
@@ -205,6 +225,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
       });
       const { port } = server.address() as AddressInfo;
       apiUrl = `http://${apiHost}:${port}`;
+      listening = apiUrl;
       stops.push(
         () =>
           new Promise<void>((resolve) => {
@@ -229,6 +250,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
       api: apiUrl,
       metrics: metricsUrl,
       console: apiUrl ? `${apiUrl}/` : undefined,
+      patientOutbox: patientOutbox ? `${apiUrl}/outbox` : undefined,
       temporal: temporal.address,
       namespace: temporal.namespace,
       temporalWebUi: temporal.uiUrl,

@@ -10,6 +10,7 @@ import {
   condition,
   continueAsNew,
   patched,
+  proxyActivities,
   proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
@@ -36,6 +37,7 @@ import {
   type PathwayState,
 } from '../clinical/pathway';
 import type { createActivities } from '../activities';
+import { invitationPlanKey, nextInvitationStep } from '../clinical/invitations';
 import { NOTHING_RECORDED, recordBatch, recordVersion, writeFence, type RecordProgress } from '../record/batch';
 import {
   DEFINITION_MIGRATION_PATCH,
@@ -110,6 +112,14 @@ export const KEPT_WAKE_UP_TIMER = 'kept-wake-up-timer';
 export const OPERATOR_SEARCH_ATTRIBUTES = 'operator-search-attributes';
 const NOT_FOR_OPERATORS: readonly string[] = [NextDueKey.name, NextDueKindKey.name, OverdueKey.name];
 
+/**
+ * Patch: beside the main loop, a loop asks the patient to answer at home before each
+ * reassessment (the definition's `patientQuestionnaires`), through an activity that carries only
+ * the pathway id and the due date. Decided before the main loop starts: runs started before it
+ * (their histories have no marker there) keep running without it.
+ */
+export const PATIENT_INVITATIONS = 'patient-invitations';
+
 // The record is written as soon as the database answers: the write is short, so it runs as a
 // local activity (no round trip through the server), retried without end while the database is down.
 type Activities = ReturnType<typeof createActivities>;
@@ -117,6 +127,11 @@ type Activities = ReturnType<typeof createActivities>;
 const record = proxyLocalActivities<Activities>({
   startToCloseTimeout: '15 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+const patientSteps = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes', maximumAttempts: 10 },
 });
 
 export function viewOf(state: PathwayState): PathwayView {
@@ -315,12 +330,37 @@ export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<Path
       ? workflowInfo().historyLength >= input.continueAsNewAfterEvents
       : workflowInfo().continueAsNewSuggested || (continuesAsNewEarly && workflowInfo().historyLength >= CONTINUE_AS_NEW_AFTER_EVENTS);
 
+  // The patient's questionnaires: each step at its time, while the plan (status, due item) holds.
+  let invitingPatient = false;
+  const askPatient = async (): Promise<void> => {
+    const done = new Set<string>();
+    for (;;) {
+      const plan = invitationPlanKey(state);
+      const next = nextInvitationStep(state, done);
+      const moved = () => invitationPlanKey(state) !== plan || continuingAsNew || isClosed(state.status);
+      if (!next) await condition(moved);
+      else if (next.at > Date.now()) await condition(moved, next.at - Date.now());
+      if (continuingAsNew || isClosed(state.status)) return;
+      if (!next || invitationPlanKey(state) !== plan || next.at > Date.now()) continue;
+      invitingPatient = true;
+      try {
+        await patientSteps.patientQuestionnaireStep({ pathwayId: state.pathwayId, dueAt: next.dueAt, step: next.step });
+      } catch (err) {
+        if (!(err instanceof ActivityFailure)) throw err;
+      }
+      invitingPatient = false;
+      done.add(next.key);
+    }
+  };
+
   // Decided when the loop first comes round, not in the first workflow task: that one stays as
   // small as before, so a rejected update right after enrolment still leaves no trace in the history.
   let keepsWakeUpTimer = false;
   let wakeUpTimer: WakeUpTimer | undefined;
   let rounds = 0;
   keepSearchAttributesCurrent();
+  // Only pathways whose definition times questionnaires ask (and record the patch's marker).
+  if (state.definition.patientQuestionnaires && patched(PATIENT_INVITATIONS)) void askPatient();
   while (!isClosed(state.status)) {
     if (rounds++ === 1) keepsWakeUpTimer = patched(KEPT_WAKE_UP_TIMER);
     const seen = changes;
@@ -339,7 +379,7 @@ export async function pathwayWorkflow(input: PathwayWorkflowInput): Promise<Path
     if (historyIsLong() && !isClosed(state.status)) {
       // Let running handlers and the side effect in flight finish, so nothing is done twice or lost.
       continuingAsNew = true;
-      await condition(() => allHandlersFinished() && !carryingOut && !writing);
+      await condition(() => allHandlersFinished() && !carryingOut && !writing && !invitingPatient);
       return await continueAsNew<typeof pathwayWorkflow>({ ...input, carried: { state, effects: [...outbox], recorded, run: run + 1 } });
     }
   }

@@ -1,13 +1,13 @@
 /**
  * /v1/pathways: enrolment, the clinical events of a pathway, and the dashboard's list and summary.
  */
-import { Router, type Request } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { ActionName } from '../../clinical/events';
-import type { Permission } from '../../clinical/permissions';
-import { requirePermission } from '../auth';
+import { may, type Permission } from '../../clinical/permissions';
+import { requirePermission, type Principal } from '../auth';
 import { actorOf, scopeOf } from '../caller';
-import type { PathwayService } from '../pathways-service';
+import type { AccessContext, PathwayService } from '../pathways-service';
 import { HttpProblem, invalid } from '../problem';
 import {
   CHANGE_KINDS,
@@ -15,6 +15,7 @@ import {
   ListQuerySchema,
   LookupRequestSchema,
   PathwayIdSchema,
+  PatientCorrectionSchema,
   SummaryQuerySchema,
   type ChangeKind,
 } from '../schemas';
@@ -25,6 +26,16 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, prefix: string[] 
   return result.data;
 }
 
+
+/** Who is asking and why (the route), for the access entries. */
+export function accessContext(req: Request, res: Response, p: Principal): AccessContext {
+  return { actorId: p.id, actorRole: p.role, route: `${req.method} ${String(res.locals.route ?? req.baseUrl + req.path)}`, requestId: res.locals.requestId as string | undefined };
+}
+
+/** The reader's access context when their role may see who patients are; otherwise nothing is disclosed. */
+export function disclosureFor(req: Request, res: Response, p: Principal): AccessContext | undefined {
+  return may(p.role, 'read-identity') ? accessContext(req, res, p) : undefined;
+}
 
 const CHANGE_PERMISSION: Record<Exclude<ChangeKind, 'actions'>, Permission> = {
   reassessments: 'record-reassessment',
@@ -39,7 +50,7 @@ export function pathwaysRouter(service: PathwayService): Router {
   router.post('/', async (req, res) => {
     const principal = requirePermission(req, 'enrol');
     const body = parse(EnrolmentRequestSchema, req.body);
-    const { pathway, replayed } = await service.enrol(body, actorOf(principal), scopeOf(principal), req.idempotencyKey);
+    const { pathway, replayed } = await service.enrol(body, actorOf(principal), scopeOf(principal), req.idempotencyKey, disclosureFor(req, res, principal));
     res
       .status(201)
       .location(`/v1/pathways/${pathway.pathwayId}`)
@@ -49,7 +60,7 @@ export function pathwaysRouter(service: PathwayService): Router {
 
   router.get('/', async (req, res) => {
     const principal = requirePermission(req, 'read');
-    res.json(await service.list(parse(ListQuerySchema, req.query), scopeOf(principal)));
+    res.json(await service.list(parse(ListQuerySchema, req.query), scopeOf(principal), disclosureFor(req, res, principal)));
   });
 
   router.get('/summary', async (req, res) => {
@@ -61,13 +72,26 @@ export function pathwaysRouter(service: PathwayService): Router {
   router.post('/lookup', async (req, res) => {
     const principal = requirePermission(req, 'read');
     const { patientRef } = parse(LookupRequestSchema, req.body);
-    res.json({ pathway: await service.lookup(patientRef, scopeOf(principal)) });
+    res.json({ pathway: await service.lookup(patientRef, scopeOf(principal), disclosureFor(req, res, principal)) });
   });
 
   router.get('/:pathwayId', async (req, res) => {
     const principal = requirePermission(req, 'read');
     const id = parse(PathwayIdSchema, req.params.pathwayId, ['pathwayId']);
-    res.json({ pathway: await service.get(id, scopeOf(principal)) });
+    res.json({ pathway: await service.get(id, scopeOf(principal), disclosureFor(req, res, principal)) });
+  });
+
+  router.get('/:pathwayId/access-log', async (req, res) => {
+    const principal = requirePermission(req, 'read-access-log');
+    const id = parse(PathwayIdSchema, req.params.pathwayId, ['pathwayId']);
+    res.json({ items: await service.accessLog(id, scopeOf(principal)) });
+  });
+
+  router.patch('/:pathwayId/patient', async (req, res) => {
+    const principal = requirePermission(req, 'correct-identity');
+    const id = parse(PathwayIdSchema, req.params.pathwayId, ['pathwayId']);
+    const correction = parse(PatientCorrectionSchema, req.body);
+    res.json({ patient: await service.correctPatient(id, correction, scopeOf(principal), accessContext(req, res, principal)) });
   });
 
   /** A change's kind, pathway, body and principal, checked the same way for the change and its preview. */

@@ -7,6 +7,7 @@ import { scopeOf } from '../caller';
 import type { PathwayService } from '../pathways-service';
 import { invalid } from '../problem';
 import { WorklistQuerySchema } from '../schemas';
+import { disclosureFor } from './pathways';
 
 export function worklistRouter(service: PathwayService): Router {
   const router = Router();
@@ -14,7 +15,7 @@ export function worklistRouter(service: PathwayService): Router {
     const principal = requirePermission(req, 'read');
     const query = WorklistQuerySchema.safeParse(req.query);
     if (!query.success) throw invalid(query.error);
-    res.json(await service.worklist(query.data, scopeOf(principal)));
+    res.json(await service.worklist(query.data, scopeOf(principal), disclosureFor(req, res, principal)));
   });
   return router;
 }

@@ -1,6 +1,7 @@
 /**
- * Enrolment: the clinic's patient reference (sent to the API, never stored or shown back), the
- * care team, the baseline scores and the red-flag screen.
+ * Enrolment: who the patient is (the clinic's reference, name, date of birth, contact: kept
+ * encrypted by the service, shown only to the care team), the care team, the baseline scores and
+ * the red-flag screen.
  */
 import { api, ApiError } from './api';
 import { app, day, h, label, message, replace } from './dom';
@@ -73,8 +74,11 @@ function enrolForm(shell: Shell, definitions: Array<{ id: string; version: numbe
         if (!checkFields()) return;
         const data = new FormData(form);
         const [definitionId, version] = String(data.get('definition')).split('@');
+        const text = (k: string) => String(data.get(k) ?? '').trim();
+        const contact = { ...(text('mobile') ? { mobile: text('mobile') } : {}), ...(text('email') ? { email: text('email') } : {}), language: text('language') || 'en' };
         const body = {
           patientRef: String(data.get('patientRef')).trim(),
+          patient: { name: text('name'), ...(text('birthDate') ? { birthDate: text('birthDate') } : {}), contact },
           careTeam: String(data.get('careTeam')).trim(),
           baseline: { painNrs: Number(data.get('painNrs')), ...(data.get('odi') ? { odi: Number(data.get('odi')) } : {}), ...(data.get('dailyMme') ? { dailyMme: Number(data.get('dailyMme')) } : {}) },
           redFlags: data.getAll('redFlags').map(String),
@@ -83,8 +87,8 @@ function enrolForm(shell: Shell, definitions: Array<{ id: string; version: numbe
         replace(result);
         try {
           const enrolled = await api<Enrolled>('POST', '/v1/pathways', body, `console-${crypto.randomUUID()}`);
-          // The reference has done its work: it leaves the page.
-          (form.elements.namedItem('patientRef') as HTMLInputElement).value = '';
+          // Who the patient is leaves the form: the next enrolment starts empty.
+          for (const name of ['patientRef', 'name', 'birthDate', 'mobile', 'email']) (form.elements.namedItem(name) as HTMLInputElement).value = '';
           const { pathway, firstDue } = enrolled;
           replace(
             result,
@@ -109,7 +113,18 @@ function enrolForm(shell: Shell, definitions: Array<{ id: string; version: numbe
         }
       },
     },
-    field('patient-ref', 'Patient reference', h('input', { id: 'patient-ref', name: 'patientRef', required: true, autocomplete: 'off', minlength: 6, maxlength: 128, 'aria-describedby': 'patient-ref-hint' }), "The clinic's reference (6-128 letters, digits or . _ : -): sent to the service to key the pathway, never stored or shown"),
+    h(
+      'fieldset',
+      { class: 'field' },
+      h('legend', {}, 'Patient'),
+      field('patient-ref', 'Patient reference', h('input', { id: 'patient-ref', name: 'patientRef', required: true, autocomplete: 'off', minlength: 6, maxlength: 128, 'aria-describedby': 'patient-ref-hint' }), "The clinic's reference, e.g. the medical record number (6-128 letters, digits or . _ : -)"),
+      field('patient-name', 'Name', h('input', { id: 'patient-name', name: 'name', required: true, maxlength: 120, autocomplete: 'off' })),
+      field('patient-birth-date', 'Date of birth (optional)', h('input', { id: 'patient-birth-date', name: 'birthDate', type: 'date' })),
+      field('patient-mobile', 'Mobile (optional)', h('input', { id: 'patient-mobile', name: 'mobile', type: 'tel', autocomplete: 'off', pattern: '\\+[1-9][0-9]{6,14}', 'aria-describedby': 'patient-mobile-hint' }), 'International form, e.g. +447700900123'),
+      field('patient-email', 'Email (optional)', h('input', { id: 'patient-email', name: 'email', type: 'email', autocomplete: 'off' })),
+      field('patient-language', 'Language for questionnaires', h('select', { id: 'patient-language', name: 'language' }, h('option', { value: 'en' }, 'English'), h('option', { value: 'es' }, 'Spanish'))),
+      h('p', { class: 'hint' }, 'Kept encrypted, and shown only to the coordinators and clinicians of the care team.'),
+    ),
     field(
       'care-team',
       'Care team',

@@ -7,6 +7,8 @@ import { api } from './api';
 import { actionButtons, confirmation, decisionList, decisionParts, dueAction, factsOf, procedureBlocked, type ActionSpec, type ChangeResult, type Decision, type FullPathway } from './actions';
 import { scoresChart } from './score-chart';
 import { app, badge, day, h, label, replace, when, words } from './dom';
+import { patientPanel, type Patient } from './patient';
+import { questionnairesPanel } from './questionnaires';
 import { run, type Shell } from './shell';
 import { loadInto } from './states';
 import { actorName, dueName, dueWhen, isSystemMessage, statusName } from './words';
@@ -88,7 +90,9 @@ async function page(shell: Shell): Promise<void> {
   const title = `pathway ${pathwayId.slice(3, 11)}`;
   const latest = h('section', { id: 'latest-decisions', 'aria-labelledby': 'latest-title', hidden: true, tabindex: -1 });
   const sections = {
+    patient: h('div', {}),
     glance: h('div', {}),
+    questionnaires: h('div', {}),
     actions: h('div', { id: 'actions' }),
     chart: h('div', {}),
     timeline: h('div', {}),
@@ -102,9 +106,12 @@ async function page(shell: Shell): Promise<void> {
     void load();
   };
 
-  const render = (pathway: FullPathway) => {
+  const render = (pathway: FullPathway & { patient?: Patient }) => {
     document.body.dataset.stage = pathway.stage;
     document.body.dataset.status = pathway.status;
+    const short = `Pathway ${pathwayId.slice(3, 11)}`;
+    document.getElementById('title')!.textContent = pathway.patient?.name ? `${pathway.patient.name} · ${short}` : short;
+    replace(sections.patient, pathway.patient ? patientPanel(pathwayId, pathway.patient, shell.can('correct-identity'), () => void load()) : null);
     replace(sections.glance, glance(pathway));
     const buttons = actionButtons(shell.person.role, factsOf(pathway), title, show);
     const why = notes(shell, pathway);
@@ -113,13 +120,15 @@ async function page(shell: Shell): Promise<void> {
       h('div', { class: 'buttons' }, buttons.length ? buttons : h('p', { class: 'muted' }, shell.can('enrol') ? 'No action applies at this stage and status.' : 'Your role reads pathways only.')),
       why.length ? h('ul', { class: 'action-notes' }, why.map((w) => h('li', {}, w))) : null,
     );
+    void questionnairesPanel(pathwayId, shell.can, () => void load()).then((panel) => replace(sections.questionnaires, panel));
     replace(sections.chart, scoresChart(pathway));
     replace(sections.timeline, timeline(pathway));
   };
-  const load = () => loadInto(sections.glance, 'the pathway', () => api<{ pathway: FullPathway }>('GET', `/v1/pathways/${pathwayId}`).then((r) => r.pathway), render);
+  const load = () => loadInto(sections.glance, 'the pathway', () => api<{ pathway: FullPathway & { patient?: Patient } }>('GET', `/v1/pathways/${pathwayId}`).then((r) => r.pathway), render);
 
   replace(
     app(),
+    sections.patient,
     h(
       'div',
       { class: 'pathway-top' },
@@ -127,6 +136,7 @@ async function page(shell: Shell): Promise<void> {
       h('section', { 'aria-labelledby': 'actions-title', class: 'panel' }, h('h2', { id: 'actions-title' }, 'Actions'), sections.actions),
     ),
     latest,
+    h('section', { 'aria-labelledby': 'questionnaires-title', class: 'panel' }, h('h2', { id: 'questionnaires-title' }, 'Questionnaires at home'), sections.questionnaires),
     h('section', { 'aria-labelledby': 'chart-title', class: 'panel' }, h('h2', { id: 'chart-title' }, 'Pain and function'), sections.chart),
     h('section', { 'aria-labelledby': 'timeline-title', class: 'panel' }, h('h2', { id: 'timeline-title' }, 'Timeline'), sections.timeline),
   );

@@ -198,7 +198,8 @@ export function numberRows(numbers: Record<string, unknown> | undefined): Array<
 }
 
 /** Who acted, as the timeline names them. */
-export const actorName = (actor: { id: string; role: string }): string => (actor.role === 'system' ? 'Pathway rules' : `${actor.id} (${actor.role})`);
+export const actorName = (actor: { id: string; role: string }): string =>
+  actor.role === 'system' ? 'Pathway rules' : actor.role === 'patient' ? 'reported by the patient at home' : `${actor.id} (${actor.role})`;
 
 /** Decisions the pathway takes by itself about its messages: shown apart from clinical events. */
 export const isSystemMessage = (d: Decision): boolean => d.event === 'notification' || d.event === 'reminder';

@@ -7,13 +7,21 @@ import type { WorklistRow } from '../../record/read';
 import { api, ApiError } from './api';
 import { actionButtons, confirmation, dueAction, type ActionSpec, type ChangeResult, type PathwayFacts } from './actions';
 import { app, badge, day, h, label, message, replace, words } from './dom';
+import { patientLabel, type Patient } from './patient';
 import { run, type Shell } from './shell';
 import { failure, loadInto } from './states';
 import { dueName, dueWhen, statusName } from './words';
 
-type WorklistItem = WorklistRow;
+/** A worklist item as the API answers it; who the patient is only for the care team that treats them. */
+type WorklistItem = Omit<WorklistRow, 'category'> & {
+  category: WorklistRow['category'] | 'patient-reported-red-flag';
+  patient?: Pick<Patient, 'reference' | 'name'>;
+  patientReport?: { questionnaireId: string; redFlags: string[]; reportedAt: string };
+  notAnsweredByPatient?: true;
+};
 
 const CATEGORY: Record<WorklistItem['category'], [string, string]> = {
+  'patient-reported-red-flag': ['Red flag reported by the patient', 'urgent'],
   'urgent-referral': ['Urgent referral', 'urgent'],
   undelivered: ['Message not delivered', 'warning'],
   'lost-to-follow-up': ['Lost to follow-up', 'warning'],
@@ -39,6 +47,7 @@ const factsOfRow = (item: WorklistItem): PathwayFacts => ({
 /** What the team must do, in words: the due item, and what stands in its way. */
 function whatIsDue(item: WorklistItem): HTMLElement {
   const lines: Array<string | HTMLElement> = [];
+  if (item.patientReport) lines.push(h('strong', {}, `Confirm the red flag the patient reported (${day(item.patientReport.reportedAt)}): ${item.patientReport.redFlags.map(words).join(', ')}`));
   if (item.category === 'urgent-referral') lines.push(h('strong', {}, 'Red flag: a clinician decides to resume or close'));
   if (item.status === 'on-hold' && item.category === 'lost-to-follow-up') lines.push(h('strong', {}, 'Lost to follow-up: resume once the patient is reached'));
   const undelivered = item.undeliveredMessages ?? [];
@@ -53,6 +62,7 @@ function whatIsDue(item: WorklistItem): HTMLElement {
     const paused = item.status !== 'active' ? ' (paused)' : '';
     lines.push(`${label(dueName(item.nextDueKind))}${workup}${paused}`);
   } else if (!lines.length) lines.push('Nothing due');
+  if (item.notAnsweredByPatient) lines.push(h('span', { class: 'hint' }, 'Not answered by the patient: call them'));
   return h('div', { class: 'due-what' }, lines.map((l) => h('div', {}, l)));
 }
 
@@ -97,7 +107,7 @@ function lookupForm(): HTMLElement {
           }
         },
       },
-      h('div', { class: 'field' }, h('label', { for: 'lookup-ref' }, 'Patient reference'), h('span', { class: 'hint', id: 'lookup-hint' }, "The clinic's reference: sent to the service, never stored or shown"), input),
+      h('div', { class: 'field' }, h('label', { for: 'lookup-ref' }, 'Patient reference'), h('span', { class: 'hint', id: 'lookup-hint' }, "The clinic's reference (medical record number)"), input),
       h('button', { type: 'submit' }, 'Find'),
     ),
     status,
@@ -174,6 +184,8 @@ async function page(shell: Shell): Promise<void> {
       return;
     }
     const cell = (name: string, ...content: Array<Node | string | null>) => h('td', { 'data-label': name }, ...content);
+    // Only the care team that treats the patients sees who they are; the API sends no more to others.
+    const named = shell.can('read-identity');
     replace(
       list,
       h(
@@ -186,13 +198,13 @@ async function page(shell: Shell): Promise<void> {
             ? `The ${items.length} most urgent of the pathways that need attention (as of ${day(generatedAt)}); more below`
             : `${items.length} ${items.length === 1 ? 'pathway needs' : 'pathways need'} attention, most urgent first (as of ${day(generatedAt)})`,
         ),
-        h('thead', {}, h('tr', {}, ['Priority', 'Pathway', 'Care team', 'Stage', 'What is due', 'When', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
+        h('thead', {}, h('tr', {}, ['Priority', ...(named ? ['Patient'] : []), 'Pathway', 'Care team', 'Stage', 'What is due', 'When', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
         h(
           'tbody',
           {},
           items.map((item) => {
             const [text, tone] = CATEGORY[item.category];
-            const title = titleOf(item.pathwayId);
+            const title = item.patient?.name ? `${item.patient.name}'s pathway` : titleOf(item.pathwayId);
             // The due item's action, then what the row's state asks for; the rest is on the pathway page.
             const facts = factsOfRow(item);
             const buttons = actionButtons(shell.person.role, facts, title, done(item), [dueAction(facts) ?? '', 'acknowledge', 'resume', 'close', 'hold', 'withdraw']);
@@ -201,6 +213,7 @@ async function page(shell: Shell): Promise<void> {
               'tr',
               { 'data-pathway-id': item.pathwayId, 'data-category': item.category },
               cell('Priority', badge(text, tone)),
+              named ? h('td', { class: 'patient-cell', 'data-label': 'Patient' }, patientLabel(item.patient)) : null,
               h('th', { scope: 'row', 'data-label': 'Pathway' }, h('a', { href: `/pathways/${item.pathwayId}` }, title)),
               cell('Care team', item.careTeam),
               cell('Stage', label(item.stage)),

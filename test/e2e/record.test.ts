@@ -93,9 +93,11 @@ describe('reads after a 2xx', () => {
     expect((await call('GET', `/v1/pathways?careTeam=${team}&status=on-hold`)).body.items.map((i: { pathwayId: string }) => i.pathwayId)).toContain(pathwayId);
     const summary = (await call('GET', `/v1/pathways/summary?careTeam=${team}`)).body.careTeams[0];
     expect(summary.byStatus['on-hold']).toBeGreaterThanOrEqual(1);
-    // The record is the workflow's own state, entry for entry.
+    // The record is the workflow's own state, entry for entry (and, from the record store alone, who the patient is).
     const { enrolmentId: _enrolment, ...live } = await api.env.client.workflow.getHandle(pathwayId).query(pathwayQuery);
-    expect((await call('GET', `/v1/pathways/${pathwayId}`)).body.pathway).toEqual(JSON.parse(JSON.stringify(live)));
+    const { patient, ...recorded } = (await call('GET', `/v1/pathways/${pathwayId}`)).body.pathway;
+    expect(recorded).toEqual(JSON.parse(JSON.stringify(live)));
+    expect(patient.reference).toMatch(/^ref-/);
   });
 });
 

@@ -17,6 +17,7 @@ import { createMetrics, type Metrics } from '../../observability/metrics';
 import { startMetricsServer } from '../../observability/metrics-server';
 import { temporalReadiness, workersPolling } from '../../temporal/readiness';
 import type { CdsHooksOptions } from '../../api/routes/cds-hooks';
+import { createPatients, type Patients } from '../../patients';
 import { eventually } from './pathway-driver';
 import { freePort } from './service-process';
 import { connectEndToEndServer, RecordingChannel, startPathwayWorker } from './temporal';
@@ -55,6 +56,8 @@ export interface ApiUnderTest {
   metrics: Metrics;
   /** Where Prometheus would scrape this API's and its worker's metrics. */
   metricsUrl: string;
+  /** Patients' questionnaires (the local outbox channel, links to this API's address). */
+  patients: Patients;
   /** Stops the HTTP server and starts a new app on a new port, as a restarted API process would. */
   restartApi(): Promise<void>;
   stop(): Promise<void>;
@@ -91,9 +94,19 @@ export async function startApi(
   const port = opts.cds ? await freePort() : 0;
   const cds = opts.cds ? { ...opts.cds, publicUrl: `http://127.0.0.1:${port}`, logger } : undefined;
   const makeService = () => new PathwayService({ client: env.client, taskQueue: worker.taskQueue, definitions, patientKey, record: worker.record });
+  let url = '';
+  const makePatients = (service: PathwayService) =>
+    createPatients({
+      record: worker.record,
+      change: (id, kind, actor, input, key) => service.change(id, kind, actor, input, {}, key),
+      publicUrl: () => url,
+      production: false,
+    });
+  let patients: Patients;
   const makeApp = (service: PathwayService) =>
     createApp({
       pathways: service,
+      patients: (patients = makePatients(service)),
       definitions,
       apiKeys: testKeyStore(),
       logger,
@@ -110,8 +123,12 @@ export async function startApi(
     });
   let service = makeService();
   let server = await listen(makeApp(service), port);
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const api: ApiUnderTest = {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url,
+    get patients() {
+      return patients;
+    },
     env,
     channel,
     taskQueue: worker.taskQueue,
@@ -127,7 +144,7 @@ export async function startApi(
       });
       service = makeService();
       server = await listen(makeApp(service), port);
-      api.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      api.url = url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       api.service = service;
     },
     async stop() {

@@ -11,6 +11,7 @@ import { PathwayService } from '../../api/pathways-service';
 import { loadDefinitions } from '../../clinical/registry';
 import { createConsole, type CareConsole } from '../../console';
 import type { OidcConfig, SmartConfig } from '../../config';
+import { createPatients } from '../../patients';
 import { KEYS, CapturingLogger } from './api';
 import { freePort } from './service-process';
 import { connectDevServer, RecordingChannel, startPathwayWorker } from './temporal';
@@ -63,8 +64,15 @@ export async function serveConsole(
     ...(opts.smart ? { smart: { ...opts.smart, pathways: backend.service } } : {}),
   });
   const definitions = loadDefinitions();
+  const patients = createPatients({
+    record: backend.record,
+    change: (id, kind, actor, input, key) => backend.service.change(id, kind, actor, input, {}, key),
+    publicUrl: () => `http://127.0.0.1:${port}`,
+    production: opts.production ?? false,
+  });
   const app = createApp({
     pathways: backend.service,
+    patients,
     definitions,
     apiKeys: new ApiKeyStore(Object.entries(KEYS).map(([id, k]) => ({ id, role: k.role, ...(k.careTeams ? { careTeams: k.careTeams } : {}), sha256: hashKey(k.key) }))),
     logger: backend.logger,

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
-import { createActivities, type CareTeamChannel, type RecordDeps } from '../../activities';
+import { createActivities, type CareTeamChannel, type PatientSteps, type RecordDeps } from '../../activities';
 import type { Metrics } from '../../observability/metrics';
 import { resolveTimeSkippingServer } from '../../temporal/servers';
 import { freshRecordStore, testCipher } from './record-store';
@@ -92,7 +92,7 @@ function quietRuntime(): void {
 export async function startPathwayWorker(
   env: TestWorkflowEnvironment,
   channel: CareTeamChannel,
-  opts: { taskQueue?: string; record?: RecordDeps; metrics?: Metrics } = {},
+  opts: { taskQueue?: string; record?: RecordDeps; metrics?: Metrics; patients?: PatientSteps } = {},
 ): Promise<{ worker: Worker; taskQueue: string; record: RecordDeps; stop(): Promise<void> }> {
   quietRuntime();
   const taskQueue = opts.taskQueue ?? `test-${randomUUID()}`;
@@ -102,7 +102,7 @@ export async function startPathwayWorker(
     namespace: env.namespace ?? 'default',
     taskQueue,
     workflowBundle: { codePath: inject('workflowBundlePath') },
-    activities: createActivities({ channel, record, client: env.client, metrics: opts.metrics }),
+    activities: createActivities({ channel, record, client: env.client, metrics: opts.metrics, patients: opts.patients }),
   });
   const running = worker.run();
   return {

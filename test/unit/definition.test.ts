@@ -221,7 +221,8 @@ describe('loadDefinitions', () => {
     expect(d.stages.scs.response).toEqual({ trialReliefPercent: 50, trialMmeReductionPercent: 50, followUpReliefPercent: 50 });
     expect(d.redFlags).toHaveLength(8);
     // Everything else is v1's.
-    const { acceptablePainNrs: _a, backdateWindowDays: _b, redFlags: _r, version: _v, ...rest } = d;
+    expect(d.patientQuestionnaires).toEqual({ inviteDaysBefore: 7, reminderAfterDays: 3, expiresAfterDueDays: 14 });
+    const { acceptablePainNrs: _a, backdateWindowDays: _b, redFlags: _r, version: _v, patientQuestionnaires: _q, ...rest } = d;
     const stripped = structuredClone(rest) as Record<string, any>;
     delete stripped.stages.interventional.minimumIntervalDays;
     delete stripped.stages.interventional.requiredBaseline;

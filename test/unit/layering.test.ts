@@ -19,6 +19,8 @@ const LAYERS: string[][] = [
   ['workflows/messages.ts', 'workflows/search-attributes.ts'],
   // Side effects, and pure FHIR mappers of the pathway view and the EHR's cards.
   ['activities', 'fhir', 'ehr'],
+  // The patient's side: questionnaires, links, their page and channels (used by the API).
+  ['patients'],
   // The workflow code (which imports only the types of activities).
   ['workflows'],
   // Reaching and preparing Temporal; the worker.

@@ -1,0 +1,286 @@
+/**
+ * Patients answer their reassessment at home through a single-use link (issue 19, part 2), over
+ * real HTTP on the dev server: the link from the local outbox; GET never uses it up; POST records
+ * once and becomes the pathway's reassessment, reported by the patient, with the same decisions as
+ * a clinician's; expired, replaced, used and forged links change nothing; a reported red flag
+ * tells the patient what to do and waits at the top of the worklist for a clinician.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPatients } from '../../patients';
+import { WebhookPatientChannel } from '../../patients/gateway';
+import { http, startApi, type ApiUnderTest } from '../harness/api';
+import { WebhookReceiver } from '../harness/webhook-receiver';
+import { fhirProblems, loadR4Definitions } from '../harness/fhir-validator';
+
+let api: ApiUnderTest;
+let call: ReturnType<typeof http>;
+const team = `pq-${randomUUID().slice(0, 8)}`;
+
+async function enrol(language: 'en' | 'es' = 'en', baseline = { painNrs: 8, odi: 50 }, careTeam = team): Promise<string> {
+  const res = await call('POST', '/v1/pathways', {
+    as: 'coordinator',
+    body: { patientRef: `MRN-${randomUUID()}`, patient: { name: 'Test Patient', contact: { mobile: '+447700900111', language } }, careTeam, baseline },
+  });
+  expect(res.status).toBe(201);
+  return res.body.pathway.pathwayId;
+}
+
+/** Sends a link as the coordinator and reads it from the local outbox page, as a person at `npm start` would. */
+async function sendLink(pathwayId: string): Promise<{ link: string; id: string }> {
+  const sent = await call('POST', `/v1/pathways/${pathwayId}/questionnaires`, { as: 'coordinator', body: {} });
+  expect(sent.status, JSON.stringify(sent.body)).toBe(201);
+  expect(sent.body.questionnaire).toMatchObject({ state: 'sent', delivery: 'delivered' });
+  const outbox = await (await fetch(`${api.url}/outbox`)).text();
+  const id = sent.body.questionnaire.id as string;
+  const item = outbox.split('<li class="message"').find((m) => m.includes(`data-message-id="${id}-invitation"`))!;
+  const link = /href="([^"]+\/p\/[^"]+)"/.exec(item)![1]!.replace(/&amp;/g, '&');
+  return { link, id };
+}
+
+const form = (fields: Record<string, string>) =>
+  ({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString(), redirect: 'manual' }) as RequestInit;
+
+/** Answers that score as given: all ten ODI sections answered, summing to `odiSectionSum` (ODI = 2 x the sum). */
+function answers(o: { painNrs: number; odiSectionSum: number; pgic?: number; flags?: string[]; comment?: string }): Record<string, string> {
+  const sections = ['pain-intensity', 'personal-care', 'lifting', 'walking', 'sitting', 'standing', 'sleeping', 'sex-life', 'social-life', 'travelling'];
+  const out: Record<string, string> = { 'pain-nrs.pain': String(o.painNrs), 'pgic.pgic': String(o.pgic ?? 3) };
+  let left = o.odiSectionSum;
+  for (const s of sections) {
+    out[`odi.${s}`] = String(Math.min(5, left));
+    left -= Math.min(5, left);
+  }
+  for (const f of ['bladder-bowel-dysfunction', 'saddle-anaesthesia', 'bilateral-leg-weakness', 'sexual-dysfunction', 'progressive-motor-deficit', 'infection', 'suspected-fracture', 'suspected-malignancy']) {
+    out[`red-flag-screen.${f}`] = o.flags?.includes(f) ? 'yes' : 'no';
+  }
+  if (o.comment) out.comment = o.comment;
+  return out;
+}
+
+const questionnaire = async (pathwayId: string, id: string) =>
+  ((await call('GET', `/v1/pathways/${pathwayId}/questionnaires`, { as: 'viewer' })).body.items as Array<{ id: string; state: string; counted: string | null; scores: Record<string, number> | null; redFlagReview: string | null }>).find((q) => q.id === id)!;
+const pathway = async (id: string) => (await call('GET', `/v1/pathways/${id}`, { as: 'clinician' })).body.pathway;
+
+beforeAll(async () => {
+  api = await startApi();
+  call = http(api);
+});
+afterAll(async () => {
+  await api?.stop();
+});
+
+describe("the patient's link", () => {
+  it('opens (GET) as often as asked without being used up, and records once (POST) as the patient reported it at home', async () => {
+    const id = await enrol();
+    const { link, id: qid } = await sendLink(id);
+    expect(link).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/p\/[A-Za-z0-9_-]{24}\.[A-Za-z0-9_-]{16}$/);
+    // A mail scanner and a link preview open it first.
+    for (let i = 0; i < 3; i++) {
+      const page = await fetch(link);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('referrer-policy')).toBe('no-referrer');
+      const html = await page.text();
+      expect(html).toContain('name="pain-nrs.pain"');
+      expect(html).not.toContain('Test Patient');
+    }
+    expect((await questionnaire(id, qid)).state).toBe('opened');
+    expect((await pathway(id)).reassessments).toHaveLength(0);
+
+    // Left out questions: the form comes back with what to fix, and nothing is recorded.
+    const partial = await fetch(link, form({ 'pain-nrs.pain': '6' }));
+    expect(partial.status).toBe(400);
+    const again = await partial.text();
+    expect(again).toContain('Please check these answers');
+    expect(again).toContain('value="6" checked');
+    expect((await questionnaire(id, qid)).state).toBe('opened');
+
+    const sent = await fetch(link, form(answers({ painNrs: 5, odiSectionSum: 15, pgic: 2, comment: 'Walking the dog again' })));
+    expect(sent.status).toBe(200);
+    expect(await sent.text()).toContain('Your answers have reached your care team');
+    const p = await pathway(id);
+    expect(p.reassessments).toHaveLength(1);
+    expect(p.reassessments[0]).toMatchObject({ painNrs: 5, odi: 30, pgic: 2, sourceIds: { painNrs: `${qid}.painNrs` } });
+    const entry = p.timeline.find((e: { event: string; actor: { role: string } }) => e.event === 'reassessment' && e.actor.role === 'patient');
+    expect(entry.actor).toEqual({ id: 'patient-at-home', role: 'patient' });
+    expect(await questionnaire(id, qid)).toMatchObject({ state: 'answered', counted: 'reassessment', scores: { painNrs: 5, odi: 30, pgic: 2 } });
+
+    // A second submission shows the first one's confirmation and records nothing.
+    const twice = await fetch(link, form(answers({ painNrs: 1, odiSectionSum: 0 })));
+    expect(twice.status).toBe(200);
+    expect(await twice.text()).toContain('Your answers have reached your care team');
+    expect((await pathway(id)).reassessments).toHaveLength(1);
+    // Exported as FHIR: a QuestionnaireResponse per instrument, each score an Observation derived from its response.
+    loadR4Definitions();
+    const exported = (await call('GET', `/v1/pathways/${id}/questionnaires/fhir`, { as: 'clinician' })).body;
+    expect(fhirProblems(exported)).toEqual([]);
+    for (const e of exported.entry) expect({ id: e.resource.id, problems: fhirProblems(e.resource) }).toEqual({ id: e.resource.id, problems: [] });
+    const byId = new Map(exported.entry.map((e: { resource: { resourceType: string; id: string } }) => [`${e.resource.resourceType}/${e.resource.id}`, e.resource]));
+    const odiObservation = exported.entry.find((e: { resource: { code?: { coding: Array<{ code: string }> } } }) => e.resource.code?.coding[0]?.code === '97909-6').resource;
+    expect(odiObservation).toMatchObject({ valueQuantity: { value: 30 }, derivedFrom: [{ reference: `QuestionnaireResponse/${qid}-odi` }], subject: { identifier: { value: expect.stringMatching(/^MRN-/) } } });
+    expect(byId.get(`QuestionnaireResponse/${qid}-odi`)).toMatchObject({ status: 'completed', questionnaire: 'https://pathway.invalid/fhir/Questionnaire/odi|1' });
+    expect(JSON.stringify(exported)).not.toContain('Walking the dog');
+    // A viewer gets the same answers naming no one.
+    const anonymous = (await call('GET', `/v1/pathways/${id}/questionnaires/fhir`, { as: 'viewer' })).body;
+    expect(JSON.stringify(anonymous)).not.toContain('MRN-');
+    expect(anonymous.entry).toHaveLength(exported.entry.length);
+    // The comment rests encrypted.
+    const raw = await api.record.store.db.selectFrom('questionnaire_invitations').select('response_enc').where('id', '=', qid).executeTakeFirstOrThrow();
+    expect(raw.response_enc).not.toContain('Walking the dog');
+    expect(JSON.parse(api.record.cipher.decrypt(raw.response_enc!)).comment).toBe('Walking the dog again');
+  });
+
+  it("takes the same decisions as the same scores entered by a clinician", async () => {
+    const [byPatient, byClinician] = [await enrol(), await enrol()];
+    const { link } = await sendLink(byPatient);
+    expect((await fetch(link, form(answers({ painNrs: 5, odiSectionSum: 20, pgic: 2 })))).status).toBe(200);
+    const clinician = await call('POST', `/v1/pathways/${byClinician}/reassessments`, { as: 'clinician', body: { painNrs: 5, odi: 40, pgic: 2 } });
+    expect(clinician.status).toBe(200);
+    const decisions = async (id: string) =>
+      (await pathway(id)).timeline.filter((e: { event: string }) => e.event === 'reassessment').map((e: { ruleId?: string; numbers?: unknown; summary: string }) => ({ ruleId: e.ruleId, numbers: e.numbers, summary: e.summary }));
+    expect(await decisions(byPatient)).toEqual(await decisions(byClinician));
+    expect((await decisions(byPatient)).length).toBeGreaterThan(0);
+  });
+
+  it('asks in the patient\'s language', async () => {
+    const id = await enrol('es');
+    const { link } = await sendLink(id);
+    const html = await (await fetch(link)).text();
+    expect(html).toContain('<html lang="es">');
+    expect(html).toContain('Enviar mis respuestas');
+    expect(html).toContain('¿Debilidad nueva en las dos piernas?');
+  });
+
+  it('changes nothing for an expired, replaced or forged link, each with a friendly page', async () => {
+    const id = await enrol();
+    const first = await sendLink(id);
+    const second = await sendLink(id);
+    const replaced = await fetch(first.link, form(answers({ painNrs: 4, odiSectionSum: 10 })));
+    expect(replaced.status).toBe(410);
+    expect(await replaced.text()).toContain('There is a newer link');
+    await api.record.store.db.updateTable('questionnaire_invitations').set({ expires_at: new Date(Date.now() - 1000) }).where('id', '=', second.id).execute();
+    for (const res of [await fetch(second.link), await fetch(second.link, form(answers({ painNrs: 4, odiSectionSum: 10 })))]) {
+      expect(res.status).toBe(410);
+      expect(await res.text()).toContain('This link has expired');
+    }
+    expect(await questionnaire(id, second.id)).toMatchObject({ state: 'expired', counted: null });
+    const forged = second.link.replace(/\.[A-Za-z0-9_-]{16}$/, `.${randomBytes(12).toString('base64url')}`);
+    const bad = await fetch(forged, form(answers({ painNrs: 4, odiSectionSum: 10 })));
+    expect(bad.status).toBe(404);
+    expect(await bad.text()).toContain('We cannot open this link');
+    expect((await pathway(id)).reassessments).toHaveLength(0);
+  });
+
+  it('does not count answers twice after the care team recorded the reassessment', async () => {
+    const id = await enrol();
+    const { link, id: qid } = await sendLink(id);
+    expect((await call('POST', `/v1/pathways/${id}/reassessments`, { as: 'clinician', body: { painNrs: 6, odi: 44 } })).status).toBe(200);
+    expect((await fetch(link, form(answers({ painNrs: 5, odiSectionSum: 15 })))).status).toBe(200);
+    expect((await pathway(id)).reassessments).toHaveLength(1);
+    expect(await questionnaire(id, qid)).toMatchObject({ state: 'answered', counted: 'staff-reassessment-first' });
+  });
+
+  it('tells the patient to go to an emergency department now, and puts the pathway first on the worklist until a clinician confirms', async () => {
+    const id = await enrol();
+    const { link, id: qid } = await sendLink(id);
+    const res = await fetch(link, form(answers({ painNrs: 7, odiSectionSum: 25, flags: ['bladder-bowel-dysfunction'] })));
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain('role="alert"');
+    expect(html).toContain('Go to an emergency department now');
+    // The stage does not jump on the patient's word: the scores count, the red flag waits.
+    const p = await pathway(id);
+    expect(p.status).toBe('active');
+    expect(p.reassessments).toHaveLength(1);
+    const worklist = (await call('GET', `/v1/worklist?careTeam=${team}&dueSoonDays=60`, { as: 'clinician' })).body.items;
+    expect(worklist[0]).toMatchObject({ pathwayId: id, category: 'patient-reported-red-flag', patientReport: { questionnaireId: qid, redFlags: ['bladder-bowel-dysfunction'] } });
+    expect(worklist.filter((i: { pathwayId: string }) => i.pathwayId === id)).toHaveLength(1);
+    // Only a clinician confirms; then the pathway goes to urgent referral, and the item leaves the top.
+    expect((await call('POST', `/v1/pathways/${id}/questionnaires/${qid}/review`, { as: 'coordinator', body: { confirmed: true } })).status).toBe(403);
+    const confirmed = await call('POST', `/v1/pathways/${id}/questionnaires/${qid}/review`, { as: 'clinician', body: { confirmed: true } });
+    expect(confirmed.status).toBe(200);
+    expect((await pathway(id)).status).toBe('urgent-referral');
+    expect((await questionnaire(id, qid)).redFlagReview).toBe('confirmed');
+    const after = (await call('GET', `/v1/worklist?careTeam=${team}&dueSoonDays=60`, { as: 'clinician' })).body.items;
+    expect(after.find((i: { pathwayId: string }) => i.pathwayId === id)?.category).toBe('urgent-referral');
+    expect((await call('POST', `/v1/pathways/${id}/questionnaires/${qid}/review`, { as: 'clinician', body: { confirmed: true } })).status).toBe(404);
+  });
+
+  it("delivers through the clinic's gateway as a signed webhook, retries, and records how each delivery went", async () => {
+    const receiver = await WebhookReceiver.start();
+    try {
+      const gateway = createPatients({
+        record: api.record,
+        change: (pid, kind, actor, input, key) => api.service.change(pid, kind, actor, input, {}, key),
+        publicUrl: () => api.url,
+        production: false,
+        channel: new WebhookPatientChannel({ url: receiver.url, secret: receiver.secret }, { delayMs: 10 }),
+      });
+      const by = { actorId: 'coordinator', actorRole: 'coordinator', route: 'test' };
+      const id = await enrol('es');
+      const sent = await gateway.questionnaires.issue(id, by);
+      expect(sent).toMatchObject({ state: 'sent', delivery: 'delivered' });
+      const message = receiver.accepted.get(`${sent.id}-invitation`) as unknown as { type: string; to: { mobile: string }; language: string; link: string; text: string };
+      expect(receiver.attempts.at(-1)!.verified).toBe(true);
+      expect(message).toMatchObject({ type: 'patient.invitation', to: { mobile: '+447700900111' }, language: 'es' });
+      expect(JSON.stringify(message)).not.toContain('Test Patient');
+      // The link the gateway passes on opens the patient's page on this service.
+      expect((await fetch(message.link)).status).toBe(200);
+      const row = await api.record.store.db.selectFrom('patient_messages').selectAll().where('id', '=', `${sent.id}-invitation`).executeTakeFirstOrThrow();
+      expect(row).toMatchObject({ channel: 'webhook', outcome: 'delivered', attempts: 1, body_enc: null });
+
+      // Down: three tries, then undelivered, on the pathway page for "Send again".
+      receiver.answerAlways(503);
+      const failed = await gateway.questionnaires.issue(id, by);
+      expect(failed).toMatchObject({ state: 'undelivered', delivery: 'undelivered' });
+      const down = await api.record.store.db.selectFrom('patient_messages').selectAll().where('id', '=', `${failed.id}-invitation`).executeTakeFirstOrThrow();
+      expect(down).toMatchObject({ outcome: 'undelivered', attempts: 3, last_error: 'gateway answered 503' });
+      // A refusal the gateway calls final is not retried.
+      receiver.answerAlways(400);
+      const refused = await gateway.questionnaires.issue(id, by);
+      expect((await api.record.store.db.selectFrom('patient_messages').select('attempts').where('id', '=', `${refused.id}-invitation`).executeTakeFirstOrThrow()).attempts).toBe(1);
+      expect((await questionnaire(id, refused.id)).state).toBe('undelivered');
+    } finally {
+      await receiver.stop();
+    }
+  });
+
+  it('counts completion in the outcomes report: answered before the due date, late, expired', async () => {
+    const other = `pq-${randomUUID().slice(0, 8)}`;
+    const [onTime, late, lapsed] = [await enrol('en', undefined, other), await enrol('en', undefined, other), await enrol('en', undefined, other)];
+    const a = await sendLink(onTime);
+    expect((await fetch(a.link, form(answers({ painNrs: 5, odiSectionSum: 20 })))).status).toBe(200);
+    const b = await sendLink(late);
+    await api.record.store.db.updateTable('questionnaire_invitations').set({ due_at: new Date(Date.now() - 86_400_000) }).where('id', '=', b.id).execute();
+    expect((await fetch(b.link, form(answers({ painNrs: 5, odiSectionSum: 20 })))).status).toBe(200);
+    const c = await sendLink(lapsed);
+    await api.record.store.db.updateTable('questionnaire_invitations').set({ expires_at: new Date(Date.now() - 1000) }).where('id', '=', c.id).execute();
+    const report = await call('GET', `/v1/reports/outcomes?careTeam=${other}`, { as: 'viewer' });
+    expect(report.status).toBe(200);
+    expect(report.body.questionnaires).toEqual([{ careTeam: other, stage: 'conservative', invitations: 3, answeredBeforeDue: 1, answeredLate: 1, expired: 1, completionPercent: 66.7 }]);
+    // A key scoped to another team sees none of it.
+    expect((await call('GET', `/v1/reports/outcomes?careTeam=${other}`, { as: 'teamAViewer' })).body.questionnaires).toEqual([]);
+  });
+
+  it("exports the definition's Questionnaires beside its PlanDefinition", async () => {
+    const res = await call('GET', '/v1/definitions/psps-lumbar/2/questionnaires', { as: 'viewer' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('application/fhir+json');
+    expect(res.body).toMatchObject({ resourceType: 'Bundle', type: 'collection' });
+    expect(res.body.entry.map((e: { resource: { resourceType: string; id: string } }) => `${e.resource.resourceType}/${e.resource.id}`)).toEqual([
+      'Questionnaire/pain-nrs',
+      'Questionnaire/odi',
+      'Questionnaire/pgic',
+      'Questionnaire/daily-mme',
+      'Questionnaire/red-flag-screen',
+    ]);
+    expect((await call('GET', '/v1/definitions/psps-lumbar/9/questionnaires', { as: 'viewer' })).status).toBe(404);
+  });
+
+  it('slows down guessing: too many links that do not open from one address get 429', async () => {
+    let status = 0;
+    for (let i = 0; i < 12 && status !== 429; i++) {
+      status = (await fetch(`${api.url}/p/${randomBytes(18).toString('base64url')}.${randomBytes(12).toString('base64url')}`)).status;
+    }
+    expect(status).toBe(429);
+  });
+});
