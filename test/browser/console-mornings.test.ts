@@ -261,11 +261,14 @@ describe.each([1366, 390])('a morning at %i px', (width) => {
     expect(await page.locator('#pain-nrs-error').innerText()).toContain('at most one decimal');
     await checkPage(page, 'the enrolment page with field problems', width);
     await page.fill('#patient-ref', ref);
+    await page.fill('#patient-name', 'Ana Ruiz');
     await page.fill('#pain-nrs', '7');
     await page.fill('#odi', '40');
     await page.click('#enrol-form button[type="submit"]');
     const first = (await (await page.waitForSelector('#enrolled-link')).getAttribute('href'))!;
+    // Who the patient is leaves the form once enrolled: the same patient again.
     await page.fill('#patient-ref', ref);
+    await page.fill('#patient-name', 'Ana Ruiz');
     await page.click('#enrol-form button[type="submit"]');
     expect(await (await page.waitForSelector('#existing-link')).getAttribute('href')).toBe(first);
     await page.goto(`${site.url}/sign-in`);
