@@ -22,7 +22,13 @@ export const ContactSchema = z
       .regex(/^\+[1-9][0-9]{6,14}$/, 'an international number, e.g. +447700900123 (E.164)')
       .optional()
       .describe('Mobile number in E.164 form'),
-    email: z.email().max(254).optional(),
+    // A plain pattern rather than the email format: the API and its OpenAPI document then agree on
+    // every address (validators' email formats differ on the rare forms).
+    email: z
+      .string()
+      .max(254)
+      .regex(/^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/, 'an email address, e.g. name@example.org')
+      .optional(),
     language: z.enum(PATIENT_LANGUAGES).default('en').describe('The language of the patient\'s questionnaires and messages'),
   })
   .strict();

@@ -58,7 +58,7 @@ export const MigrateRequestSchema = z
     perMinute: z.number().int().min(1).max(6000).default(600).describe('Pathways moved a minute, at most'),
   })
   .strict();
-export const DiffQuerySchema = z.object({ from: z.coerce.number().int().min(1), to: z.coerce.number().int().min(1) }).strict();
+export const DiffQuerySchema = z.object({ from: z.coerce.number().int().min(1).max(1_000_000), to: z.coerce.number().int().min(1).max(1_000_000) }).strict();
 
 const VersionParamSchema = z.coerce.number().int().min(1).max(1_000_000);
 
@@ -97,6 +97,10 @@ export function definitionsRouter(definitions: DefinitionRegistry, db: RecordDb,
   /** Checks a definition without keeping it: the console's validation in place. */
   router.post('/validate', async (req, res) => {
     requirePermission(req, 'author-definitions');
+    // A definition is a JSON object: anything else is a malformed request, not an invalid definition.
+    if (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body)) {
+      throw new HttpProblem(400, 'invalid body', { errors: [{ field: '(definition)', message: 'a pathway definition, as a JSON object' }] });
+    }
     const check = checkDefinition(req.body);
     res.json(check.ok ? { valid: true, errors: [], rules: describeRules(check.definition) } : { valid: false, errors: check.errors });
   });

@@ -74,6 +74,8 @@ export function questionnairesRouter(pathways: PathwayService, questionnaires: Q
   router.post('/:pathwayId/questionnaires', async (req, res) => {
     const principal = requirePermission(req, 'send-questionnaire');
     const id = parse(PathwayIdSchema, req.params.pathwayId, ['pathwayId']);
+    // Nothing to say but "send it": any field is a mistake the caller should hear of.
+    parse(z.object({}).strict(), req.body ?? {});
     await pathways.get(id, scopeOf(principal.careTeams));
     try {
       res.status(201).json({ questionnaire: view(await questionnaires.issue(id, accessContext(req, res, principal))) });
