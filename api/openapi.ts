@@ -203,6 +203,7 @@ export function openApiDocument(): JsonSchema & { paths: Record<string, Record<s
     ]),
   );
   // The same bodies, answered by the workflow's rules without recording anything (a query, not an update).
+  const changeResultJson = schema(ChangeResultSchema);
   const previewPaths = Object.fromEntries(
     (Object.keys(CHANGE_KINDS) as Array<keyof typeof CHANGE_KINDS>).map((kind) => [
       `/v1/pathways/{pathwayId}/${kind}/preview`,
@@ -214,7 +215,10 @@ export function openApiDocument(): JsonSchema & { paths: Record<string, Record<s
           requestBody: { required: true, content: { 'application/json': { schema: schema(CHANGE_KINDS[kind].schema, 'input') } } },
           responses: {
             '200': json('The decisions the change would take and the pathway it would leave; nothing is recorded', {
-              allOf: [{ $ref: '#/components/schemas/ChangeResult' }, { type: 'object', properties: { preview: { const: true } }, required: ['preview'] }],
+              // The change's own answer, marked as a preview (ChangeResult admits no other property, so it is extended here).
+              ...changeResultJson,
+              properties: { preview: { const: true }, ...(changeResultJson.properties as JsonSchema) },
+              required: ['preview', ...((changeResultJson.required as string[] | undefined) ?? [])],
             }),
             ...WRITE,
             '404': problem('No such pathway, or not one of the care teams of the key'),

@@ -115,7 +115,7 @@ export function pathwaysRouter(service: PathwayService): Router {
   // What the same change would do, recording nothing: the decisions it would take, or its refusal.
   router.post('/:pathwayId/:kind/preview', async (req, res) => {
     const { kind, id, body, principal } = changeRequest(req);
-    res.json(await service.preview(id, kind, actorOf(principal), body, scopeOf(principal)));
+    res.json({ preview: true, ...(await service.preview(id, kind, actorOf(principal), body, scopeOf(principal))) });
   });
 
   return router;
