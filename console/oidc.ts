@@ -16,6 +16,26 @@ export interface PendingSignIn {
   returnTo: string;
 }
 
+/**
+ * The authorization code the provider sent back to `redirectUrl`, exchanged for tokens with the
+ * PKCE verifier, state and nonce the sign-in (or SMART launch) began with.
+ */
+export function exchangeCode(
+  config: oidc.Configuration,
+  redirectUrl: string,
+  callbackQuery: string,
+  pending: { codeVerifier: string; state: string; nonce: string },
+): ReturnType<typeof oidc.authorizationCodeGrant> {
+  const current = new URL(redirectUrl);
+  current.search = callbackQuery;
+  return oidc.authorizationCodeGrant(config, current, {
+    pkceCodeVerifier: pending.codeVerifier,
+    expectedState: pending.state,
+    expectedNonce: pending.nonce,
+    idTokenExpected: true,
+  });
+}
+
 export class SignInRefused extends Error {}
 
 const isLoopback = (url: URL) => ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
@@ -83,14 +103,7 @@ export class OidcSignIn {
   /** Exchanges the code the provider sent back for tokens, and reads the person from their claims. */
   async finish(callbackQuery: string, pending: PendingSignIn): Promise<{ principal: Principal; idToken: string }> {
     const config = await this.discover();
-    const current = new URL(this.settings.redirectUrl);
-    current.search = callbackQuery;
-    const tokens = await oidc.authorizationCodeGrant(config, current, {
-      pkceCodeVerifier: pending.codeVerifier,
-      expectedState: pending.state,
-      expectedNonce: pending.nonce,
-      idTokenExpected: true,
-    });
+    const tokens = await exchangeCode(config, this.settings.redirectUrl, callbackQuery, pending);
     const idClaims = tokens.claims()!;
     const userinfo = config.serverMetadata().userinfo_endpoint ? await oidc.fetchUserInfo(config, tokens.access_token, idClaims.sub) : {};
     return { principal: principalFromClaims({ ...idClaims, ...userinfo }, this.settings.claims), idToken: tokens.id_token! };

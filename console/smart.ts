@@ -8,7 +8,7 @@ import * as oidc from 'openid-client';
 import type { Bundle, Observation, Patient } from '@medplum/fhirtypes';
 import type { Principal } from '../api/auth';
 import type { SmartConfig } from '../config';
-import { SignInRefused, principalFromClaims } from './oidc';
+import { SignInRefused, exchangeCode, principalFromClaims } from './oidc';
 
 /** What the session keeps between the redirect to the EHR's authorization server and its answer. */
 export interface PendingLaunch {
@@ -105,14 +105,7 @@ export class SmartApp {
   /** The code for tokens; the person from fhirUser and the claims; the patient in context. */
   async finish(callbackQuery: string, pending: PendingLaunch): Promise<{ principal: Principal; context: SmartContext }> {
     const config = await this.configuration(pending.iss);
-    const current = new URL(this.settings.redirectUrl);
-    current.search = callbackQuery;
-    const tokens = await oidc.authorizationCodeGrant(config, current, {
-      pkceCodeVerifier: pending.codeVerifier,
-      expectedState: pending.state,
-      expectedNonce: pending.nonce,
-      idTokenExpected: true,
-    });
+    const tokens = await exchangeCode(config, this.settings.redirectUrl, callbackQuery, pending);
     const claims = tokens.claims()! as Record<string, unknown>;
     const names = this.settings.claims;
     // The timeline names the person by the configured claim, else by their fhirUser (e.g. Practitioner/123).

@@ -21,9 +21,14 @@ export interface RebuildResult {
   failed: number;
 }
 
+/** The visibility query for every running pathway (of one task queue, if given). */
+export function runningPathways(taskQueue?: string): string {
+  return `WorkflowType = '${WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'${taskQueue ? ` AND TaskQueue = '${taskQueue.replace(/[^A-Za-z0-9._-]/g, '')}'` : ''}`;
+}
+
 export async function rebuildRecord(client: Client, record: { store: RecordStore; cipher: NoteCipher }, log: Logger, opts: { taskQueue?: string } = {}): Promise<RebuildResult> {
   const result: RebuildResult = { pathways: 0, updated: 0, failed: 0 };
-  const query = `WorkflowType = '${WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'${opts.taskQueue ? ` AND TaskQueue = '${opts.taskQueue.replace(/[^A-Za-z0-9._-]/g, '')}'` : ''}`;
+  const query = runningPathways(opts.taskQueue);
   for await (const execution of client.workflow.list({ query })) {
     result.pathways++;
     try {

@@ -9,7 +9,8 @@ import type { NoteCipher } from '../record/note-cipher';
 import type { RecordStore } from '../record/store';
 import { recordDifferences } from '../record/verify';
 import { writeBatch } from '../record/write';
-import { WORKFLOW_TYPE, pathwayQuery } from '../workflows/messages';
+import { pathwayQuery } from '../workflows/messages';
+import { runningPathways } from './rebuild-record';
 import type { Logger } from '../observability/log';
 
 export interface VerifyResult {
@@ -30,7 +31,7 @@ export async function verifyRecord(
   opts: { repair?: boolean; taskQueue?: string } = {},
 ): Promise<VerifyResult> {
   const result: VerifyResult = { pathways: 0, differing: [], repaired: 0, failed: 0 };
-  const query = `WorkflowType = '${WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'${opts.taskQueue ? ` AND TaskQueue = '${opts.taskQueue.replace(/[^A-Za-z0-9._-]/g, '')}'` : ''}`;
+  const query = runningPathways(opts.taskQueue);
   for await (const execution of client.workflow.list({ query })) {
     result.pathways++;
     try {
