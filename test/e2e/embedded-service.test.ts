@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIGEST_SCHEDULE_ID } from '../../temporal/digest-schedule';
 import { temporal } from '@temporalio/proto';
 import { eventually } from '../harness/pathway-driver';
-import { freePort, ServiceProcess } from '../harness/service-process';
+import { embeddedDefaultEnv, ServiceProcess } from '../harness/service-process';
 
 const Payload = temporal.api.common.v1.Payload;
 
@@ -25,14 +25,7 @@ describe('embedded default service', () => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'pathway-embedded-'));
-    env = {
-      PATHWAY_DATA_DIR: dataDir,
-      PORT: String(await freePort()),
-      TEMPORAL_DEV_SERVER_PORT: String(await freePort()),
-      TEMPORAL_UI_PORT: String(await freePort()),
-      PATHWAY_METRICS_PORT: String(await freePort()),
-      TEMPORAL_ADDRESS: '',
-    };
+    env = await embeddedDefaultEnv(dataDir);
   });
 
   afterAll(() => {

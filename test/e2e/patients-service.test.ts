@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../harness/pathway-driver';
-import { freePort, ServiceProcess } from '../harness/service-process';
+import { embeddedDefaultEnv, ServiceProcess } from '../harness/service-process';
 
 const COORDINATOR = { authorization: 'Bearer local-coordinator-key', 'content-type': 'application/json' };
 const CLINICIAN = { authorization: 'Bearer local-clinician-key', 'content-type': 'application/json' };
@@ -24,15 +24,7 @@ describe("the patient's journey on the embedded default", () => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'pathway-patients-'));
-    env = {
-      PATHWAY_DATA_DIR: dataDir,
-      PORT: String(await freePort()),
-      TEMPORAL_DEV_SERVER_PORT: String(await freePort()),
-      TEMPORAL_UI_PORT: String(await freePort()),
-      PATHWAY_METRICS_PORT: String(await freePort()),
-      TEMPORAL_ADDRESS: '',
-      LOG_LEVEL: 'debug',
-    };
+    env = await embeddedDefaultEnv(dataDir, { LOG_LEVEL: 'debug' });
   });
 
   afterAll(() => {

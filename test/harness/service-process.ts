@@ -18,6 +18,22 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * The settings of `npm start` on the embedded default, each server on a free port and the data in
+ * a new folder (the caller removes it).
+ */
+export async function embeddedDefaultEnv(dataDir: string, extra: Record<string, string> = {}): Promise<Record<string, string>> {
+  return {
+    PATHWAY_DATA_DIR: dataDir,
+    PORT: String(await freePort()),
+    TEMPORAL_DEV_SERVER_PORT: String(await freePort()),
+    TEMPORAL_UI_PORT: String(await freePort()),
+    PATHWAY_METRICS_PORT: String(await freePort()),
+    TEMPORAL_ADDRESS: '',
+    ...extra,
+  };
+}
+
 export interface LogLine {
   msg?: string;
   level?: string;
