@@ -179,7 +179,7 @@ export class QuestionnaireService {
     const out: AnsweredQuestionnaire[] = [];
     for (const i of done) {
       const response = (await responseOf(this.db, this.deps.record.cipher, i.id)) as { answers: AnsweredQuestionnaire['answers'] } | null;
-      out.push({ id: i.id, pathwayId, answeredAt: i.answeredAt!, scores: (i.scores ?? {}) as AnsweredQuestionnaire['scores'], answers: response?.answers ?? [] });
+      out.push({ id: i.id, pathwayId, answeredAt: i.answeredAt!, scores: (i.scores ?? {}) as AnsweredQuestionnaire['scores'], answers: response?.answers ?? [], counted: i.counted });
     }
     return out;
   }
