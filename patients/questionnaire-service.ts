@@ -40,6 +40,7 @@ import {
 import { pathwayHeader, readPathway } from '../record/read';
 import type { RecordStore } from '../record/store';
 import { WebhookRejected } from '../activities/webhooks';
+import { smtpReplyCode } from './gateway';
 import type { AnsweredQuestionnaire } from '../fhir/questionnaire-responses';
 import type { PatientChannel, PatientMessage } from './channel';
 import type { LinkSigner } from './links';
@@ -138,7 +139,7 @@ export class QuestionnaireService {
     } catch (err) {
       await markDelivery(this.db, inv.id, 'undelivered');
       // Why, in a word a log or a table may hold: the receiver's status, never the message.
-      const why = err instanceof WebhookRejected ? `gateway answered ${err.status}` : err instanceof Error ? err.constructor.name : 'error';
+      const why = describeFailure(err);
       await recordMessage(this.db, message, this.deps.channel.name, 'undelivered', (err as { attempts?: number }).attempts, why);
     }
   }
@@ -262,6 +263,19 @@ export class QuestionnaireService {
 /** Each score's source is the QuestionnaireResponse it came from (FHIR ids: letters, digits, dots and dashes). */
 function sourceIdsOf(id: string, scored: Scored): Record<string, string> {
   return Object.fromEntries(Object.keys(scored.scores).map((k) => [k, `${id}.${k}`.slice(0, 64)]));
+}
+
+/**
+ * Why a hand-over failed, in words a table may hold: the receiver's status or reply code, or the
+ * kind of failure; never the error's message (an SMTP refusal may quote the address).
+ */
+function describeFailure(err: unknown): string {
+  if (err instanceof WebhookRejected) return `gateway answered ${err.status}`;
+  const reply = smtpReplyCode(err);
+  if (reply !== undefined) return `smtp server answered ${reply}`;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && /^[A-Z_]{2,32}$/.test(code)) return code;
+  return err instanceof Error ? err.constructor.name : 'error';
 }
 
 function isRefusal(err: unknown): boolean {
