@@ -65,8 +65,8 @@ function whatIsDue(item: WorklistItem): HTMLElement {
   } else if (!lines.length) lines.push('Nothing due');
   if (item.notAnsweredByPatient) lines.push(h('span', { class: 'hint' }, 'Not answered by the patient: call them'));
   const questionnaire = item.patientQuestionnaire;
-  if (questionnaire?.state === 'undelivered') lines.push(h('span', { class: 'hint' }, 'Questionnaire not delivered: send again from the pathway page'));
-  else if (questionnaire) lines.push(h('span', { class: 'muted' }, `Questionnaire ${questionnaire.state} (sent ${day(questionnaire.issuedAt)})`));
+  if (questionnaire?.state === 'undelivered') lines.push(h('strong', {}, 'Questionnaire not delivered: send again from the pathway page'));
+  else if (questionnaire) lines.push(h('span', { class: 'hint' }, `Questionnaire ${questionnaire.state} (sent ${day(questionnaire.issuedAt)})`));
   return h('div', { class: 'due-what' }, lines.map((l) => h('div', {}, l)));
 }
 
