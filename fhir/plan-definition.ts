@@ -6,6 +6,7 @@
 import type { Bundle, PlanDefinition, PlanDefinitionAction, PlanDefinitionGoal, Questionnaire, RelatedArtifact } from '@medplum/fhirtypes';
 import type { PathwayDefinition, Stage } from '../clinical/definition';
 import { instrumentsFor } from '../clinical/instruments';
+import { canonicalOf } from './questionnaire-responses';
 import { ruleSentence, type RuleId } from '../clinical/rules';
 import { CODE_SYSTEMS, DAYS, FHIR_BASE, STAGE_TITLES, UCUM, planDefinitionUrl, scoreCode, stageCoding } from './codes';
 
@@ -45,8 +46,6 @@ function computableName(id: string): string {
 
 const step = (id: string, title: string, extra: Partial<PlanDefinitionAction> = {}): PlanDefinitionAction => ({ id, title, ...extra });
 
-/** A Questionnaire's canonical URL with its version, as actions and QuestionnaireResponses name it. */
-const canonicalOf = (q: Questionnaire): string => (q.version ? `${q.url}|${q.version}` : q.url!);
 
 /** The stages whose reassessments the patient may answer at home. */
 const AT_HOME: readonly Stage[] = ['conservative', 'interventional', 'scs'];

@@ -7,7 +7,7 @@
  * see who the patient is; otherwise the resources name no one. Neither carries a name or contact,
  * and the patient's comment to the care team stays out.
  */
-import type { Bundle, Observation, Patient, QuestionnaireResponse, QuestionnaireResponseItemAnswer, Reference } from '@medplum/fhirtypes';
+import type { Bundle, Observation, Patient, Questionnaire, QuestionnaireResponse, QuestionnaireResponseItemAnswer, Reference } from '@medplum/fhirtypes';
 import { FHIR_BASE, type ScoreField } from './codes';
 import { scoreObservation } from './score-observation';
 
@@ -20,12 +20,17 @@ export interface AnsweredQuestionnaire {
   answers: Array<{ instrument: string; linkId: string; value: number | boolean | string; code?: string }>;
   /** Whether the scores became the pathway's reassessment, or why not. */
   counted?: 'reassessment' | 'staff-reassessment-first' | 'refused' | null;
+  /** Each instrument's Questionnaire as the service holds it (the clinic's own where loaded), by canonical URL and version. */
+  canonicals?: Partial<Record<string, string>>;
 }
 
 const INSTRUMENT_OF: Record<ScoreField, string> = { painNrs: 'pain-nrs', odi: 'odi', pgic: 'pgic', dailyMme: 'daily-mme' };
 
+/** A Questionnaire's canonical URL with its version, as a PlanDefinition's actions and the responses name it. */
+export const canonicalOf = (q: Questionnaire): string => (q.version ? `${q.url}|${q.version}` : q.url!);
+
 /** The canonical URL (with its version) of a shipped instrument's Questionnaire. */
-export const questionnaireCanonical = (instrument: string): string => `${FHIR_BASE}/Questionnaire/${instrument}|1`;
+const shippedCanonical = (instrument: string): string => `${FHIR_BASE}/Questionnaire/${instrument}|1`;
 
 /** The Observation id of a score the patient reported: the reassessment's `sourceIds` give the same. */
 export const reportedScoreId = (questionnaireId: string, field: ScoreField): string => `${questionnaireId}.${field}`;
@@ -45,7 +50,7 @@ export function questionnaireResponses(q: AnsweredQuestionnaire, subject?: Refer
   return instruments.map((instrument) => ({
     resourceType: 'QuestionnaireResponse',
     id: `${q.id}-${instrument}`,
-    questionnaire: questionnaireCanonical(instrument),
+    questionnaire: q.canonicals?.[instrument] ?? shippedCanonical(instrument),
     basedOn: [{ reference: `CarePlan/${q.pathwayId}` }],
     status: 'completed',
     ...(subject ? { subject, source: subject } : {}),

@@ -41,7 +41,7 @@ import { pathwayHeader, readPathway } from '../record/read';
 import type { RecordStore } from '../record/store';
 import { WebhookRejected } from '../activities/webhooks';
 import { smtpReplyCode } from './gateway';
-import type { AnsweredQuestionnaire } from '../fhir/questionnaire-responses';
+import { canonicalOf, type AnsweredQuestionnaire } from '../fhir/questionnaire-responses';
 import type { PatientChannel, PatientMessage } from './channel';
 import type { LinkSigner } from './links';
 import { WORDS } from './words';
@@ -180,7 +180,11 @@ export class QuestionnaireService {
     const out: AnsweredQuestionnaire[] = [];
     for (const i of done) {
       const response = (await responseOf(this.db, this.deps.record.cipher, i.id)) as { answers: AnsweredQuestionnaire['answers'] } | null;
-      out.push({ id: i.id, pathwayId, answeredAt: i.answeredAt!, scores: (i.scores ?? {}) as AnsweredQuestionnaire['scores'], answers: response?.answers ?? [], counted: i.counted });
+      const answers = response?.answers ?? [];
+      const canonicals = Object.fromEntries(
+        [...new Set(answers.map((a) => a.instrument))].filter((id): id is InstrumentId => (INSTRUMENT_IDS as readonly string[]).includes(id)).map((id) => [id, canonicalOf(this.deps.instruments.get(id))]),
+      );
+      out.push({ id: i.id, pathwayId, answeredAt: i.answeredAt!, scores: (i.scores ?? {}) as AnsweredQuestionnaire['scores'], answers, counted: i.counted, canonicals });
     }
     return out;
   }

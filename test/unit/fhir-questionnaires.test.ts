@@ -15,7 +15,7 @@ import { DAY_MS } from '../../clinical/rules';
 import { ReassessmentInputSchema } from '../../clinical/events';
 import { pathwayBundle } from '../../fhir/pathway-bundle';
 import { definitionPackage, planDefinition } from '../../fhir/plan-definition';
-import { questionnaireResponseBundle, type AnsweredQuestionnaire } from '../../fhir/questionnaire-responses';
+import { questionnaireResponseBundle, questionnaireResponses, type AnsweredQuestionnaire } from '../../fhir/questionnaire-responses';
 import { allFhirProblems, fhirProblems } from '../harness/fhir-validator';
 
 const V1 = PathwayDefinitionSchema.parse(pspsLumbarV1);
@@ -118,6 +118,22 @@ describe('the definition export', () => {
     // Every canonical the PlanDefinition names resolves inside the package.
     const held = new Set(questionnaires.map((q) => `${q.url}|${q.version}`));
     for (const a of of<PlanDefinition>(pkg, 'PlanDefinition')[0]!.action!.flatMap(subActions)) if (a.definitionCanonical) expect(held).toContain(a.definitionCanonical);
+  });
+
+  it("names a clinic's own Questionnaire by its own canonical URL and version, in the PlanDefinition and the responses", async () => {
+    const licensed = 'https://clinic.example/fhir/Questionnaire/odi-licensed|2.1a';
+    const own = INSTRUMENTS.all().map((q) => (q.id === 'odi' ? { ...q, url: licensed.split('|')[0], version: '2.1a' } : q));
+    const pkg = definitionPackage(V2, own, new Date(at(0)));
+    await expectValid(pkg);
+    expect(JSON.stringify(of(pkg, 'PlanDefinition'))).toContain(`"definitionCanonical":"${licensed}"`);
+    expect(of<Questionnaire>(pkg, 'Questionnaire').find((q) => q.id === 'odi')!.url).toBe(licensed.split('|')[0]);
+    const answered = { ...answeredAt(`qr-${'4'.repeat(24)}`, 1, 5, 'reassessment'), canonicals: { odi: licensed } };
+    expect(questionnaireResponses(answered).map((r) => r.questionnaire)).toEqual([
+      'https://pathway.invalid/fhir/Questionnaire/pain-nrs|1',
+      licensed,
+      'https://pathway.invalid/fhir/Questionnaire/pgic|1',
+      'https://pathway.invalid/fhir/Questionnaire/red-flag-screen|1',
+    ]);
   });
 
   it('has no Questionnaire for a definition that does not ask patients at home (v1)', async () => {
