@@ -1,5 +1,6 @@
 /**
- * FHIR R4: a pathway as a Bundle, a definition as a PlanDefinition, and scores from the EHR as
+ * FHIR R4: a pathway as a Bundle (with what the patient answered at home), a definition as a
+ * PlanDefinition (and its $package, with the Questionnaires it names), and scores from the EHR as
  * reassessments. Bodies and answers are application/fhir+json (application/json is accepted
  * too); refusals are OperationOutcomes naming each element at fault, never echoing a value.
  * Roles and care teams are checked as for the same read or change through /v1.
