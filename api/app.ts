@@ -166,7 +166,8 @@ export function createApp(deps: AppDeps): Express {
     ...(deps.temporal ? [temporalDeadline(deps.temporal.connection, deps.temporal.deadlineMs)] : []),
     idempotency(deps.record),
   );
-  app.use('/v1', fhirRouter(deps.pathways, deps.definitions));
+  const patients = deps.patients;
+  app.use('/v1', fhirRouter(deps.pathways, deps.definitions, patients && { answered: (id) => patients.questionnaires.answered(id), questionnaires: () => patients.instruments.all() }));
   if (deps.patients) app.use('/v1/pathways', questionnairesRouter(deps.pathways, deps.patients.questionnaires));
   app.use('/v1/pathways', pathwaysRouter(deps.pathways));
   app.use('/v1/worklist', worklistRouter(deps.pathways));

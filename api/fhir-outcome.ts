@@ -11,8 +11,8 @@ import type { HttpProblem } from './problem';
 
 export const FHIR_JSON = 'application/fhir+json';
 
-/** POST /v1/fhir, POST /v1/pathways/{id}/fhir, GET /v1/definitions/{id}/{version}/fhir. */
-const FHIR_PATH = /^\/v1\/(?:fhir|pathways\/[^/]+\/fhir|definitions\/[^/]+\/[^/]+\/fhir)\/?$/i;
+/** POST /v1/fhir, POST /v1/pathways/{id}/fhir, GET /v1/definitions/{id}/{version}/fhir and its $package. */
+const FHIR_PATH = /^\/v1\/(?:fhir|pathways\/[^/]+\/fhir|definitions\/[^/]+\/[^/]+\/fhir(?:\/\$package)?)\/?$/i;
 
 export function markFhirRoutes(req: Request, res: Response, next: NextFunction): void {
   if (FHIR_PATH.test(req.path)) res.locals.fhir = true;

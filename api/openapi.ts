@@ -584,7 +584,7 @@ export function openApiDocument(): JsonSchema & { paths: Record<string, Record<s
       '/v1/pathways/{pathwayId}/fhir': {
         post: {
           summary:
-            "The pathway as a FHIR R4 Bundle (collection): CarePlan, Tasks due, the stage's Goal, an Observation per score, Procedures, ServiceRequests, a Provenance per automated decision. The clinic's patient reference in the body is the subject of this answer only: never stored or logged",
+            "The pathway as a FHIR R4 Bundle (collection): CarePlan, Tasks due, the stage's Goal, an Observation per score, the QuestionnaireResponses the patient answered at home (their scores' Observations derivedFrom them), Procedures, ServiceRequests, a Provenance per automated decision. The clinic's patient reference in the body is the subject of this answer only: never stored or logged",
           operationId: 'fhir-export',
           parameters: [pathwayId],
           requestBody: fhirBody(schema(FhirExportRequestSchema, 'input')),
@@ -598,13 +598,24 @@ export function openApiDocument(): JsonSchema & { paths: Record<string, Record<s
       },
       '/v1/definitions/{id}/{version}/fhir': {
         get: {
-          summary: 'The definition as a FHIR R4 PlanDefinition: an action per stage with its timing, conditions as sentences and related actions in order',
+          summary: 'The definition as a FHIR R4 PlanDefinition: an action per stage with its timing, conditions as sentences and related actions in order; the questionnaires patients answer at home as sub-actions naming each Questionnaire by canonical URL',
           operationId: 'fhir-plan-definition',
           parameters: [
             { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
             { name: 'version', in: 'path', required: true, schema: { type: 'integer' } },
           ],
           responses: { '200': fhir('The PlanDefinition', 'PlanDefinition'), ...FHIR_ERRORS, '404': outcome('No such definition') },
+        },
+      },
+      '/v1/definitions/{id}/{version}/fhir/$package': {
+        get: {
+          summary: "The definition with what it depends on (FHIR's $package): a collection Bundle of the PlanDefinition and the Questionnaires its actions name by canonical URL (the clinic's own text where loaded; none for a definition that does not ask patients at home)",
+          operationId: 'fhir-definition-package',
+          parameters: [
+            { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+            { name: 'version', in: 'path', required: true, schema: { type: 'integer' } },
+          ],
+          responses: { '200': fhir('The PlanDefinition and its Questionnaires', 'Bundle'), ...FHIR_ERRORS, '404': outcome('No such definition') },
         },
       },
       '/v1/fhir': {

@@ -36,7 +36,7 @@ import {
   type PathwayRow,
   type WorklistRow,
 } from '../record/read';
-import { notAnsweredByPatient, pendingRedFlagPathways, questionnaireCompletion, type QuestionnaireCompletion } from '../record/questionnaires';
+import { latestQuestionnaires, notAnsweredByPatient, pendingRedFlagPathways, questionnaireCompletion, type QuestionnaireCompletion, type QuestionnaireState } from '../record/questionnaires';
 import { outcomesReport, type OutcomeFilters, type OutcomesReport } from '../record/reports';
 import type { RecordStore } from '../record/store';
 import {
@@ -85,6 +85,8 @@ export type WorklistItem = Omit<WorklistRow, 'category'> & {
   patientReport?: { questionnaireId: string; redFlags: string[]; reportedAt: string };
   /** The patient's questionnaire for this reassessment went unanswered by its due date: a coordinator can call. */
   notAnsweredByPatient?: true;
+  /** Where the patient's latest questionnaire stands (sent, reminded, opened, answered, expired, undelivered). */
+  patientQuestionnaire?: { id: string; state: QuestionnaireState; issuedAt: string };
 };
 /** A pathway as answered to the care team: with who the patient is when the reader may see it. */
 export type PathwayAnswer = PathwayView & { patient?: PatientIdentity };
@@ -316,8 +318,12 @@ export class PathwayService {
     if (careTeam && !inScope(scope, careTeam)) return { generatedAt, items: [], nextPageToken: null };
     const { items: rows, next } = await worklist(this.db, { careTeam, careTeams: scope.careTeams }, dueSoonDays, page.now, pageSize, page.after);
     const reported: WorklistItem[] = pageToken ? rows : await this.withPatientReports(rows, { careTeam, careTeams: scope.careTeams });
-    const unanswered = await notAnsweredByPatient(this.db, reported.map((i) => i.pathwayId));
-    const items = reported.map((i) => (unanswered.has(i.pathwayId) ? { ...i, notAnsweredByPatient: true as const } : i));
+    const ids = reported.map((i) => i.pathwayId);
+    const [unanswered, questionnaires] = [await notAnsweredByPatient(this.db, ids), await latestQuestionnaires(this.db, ids, page.now)];
+    const items = reported.map((i) => {
+      const questionnaire = questionnaires.get(i.pathwayId);
+      return { ...i, ...(unanswered.has(i.pathwayId) ? { notAnsweredByPatient: true as const } : {}), ...(questionnaire ? { patientQuestionnaire: questionnaire } : {}) };
+    });
     return { generatedAt, items: await this.withPatients(items, disclose, labelOf), nextPageToken: next ? sealToken({ n: page.now, c: next.category, d: next.dueAt, e: next.enrolmentId }, q) : null };
   }
 

@@ -230,6 +230,10 @@ export const WorklistItemSchema = PathwayRowSchema.extend({
     .optional()
     .describe('A red flag the patient reported at home, waiting for a clinician to confirm (POST .../questionnaires/{id}/review)'),
   notAnsweredByPatient: z.literal(true).optional().describe("The patient's questionnaire went unanswered by the reassessment's due date: call them"),
+  patientQuestionnaire: z
+    .object({ id: z.string(), state: z.enum(['sent', 'reminded', 'opened', 'answered', 'expired', 'undelivered', 'replaced']), issuedAt: z.string() })
+    .optional()
+    .describe("Where the patient's latest questionnaire stands; undelivered: the message did not reach them (send again from the pathway page)"),
   pendingWorkup: z.array(z.string()).optional(),
   undeliveredMessages: z.array(z.object({ messageId: z.string(), effect: z.string(), at: z.string() })).optional(),
 });

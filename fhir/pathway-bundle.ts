@@ -1,7 +1,8 @@
 /**
  * A pathway as the EHR understands it: a FHIR R4 Bundle (collection) of the CarePlan, the Tasks
- * due now, an Observation per recorded score, the Procedures, the referrals, the current stage's
- * Goal and a Provenance per automated decision. Pure: the subject and the clock come in.
+ * due now, an Observation per recorded score, the questionnaires the patient answered at home
+ * (QuestionnaireResponses, their scores' Observations `derivedFrom` them), the Procedures, the
+ * referrals, the current stage's Goal and a Provenance per automated decision. Pure: the subject and the clock come in.
  * Notes stay out (minimum necessary).
  */
 import type {
@@ -26,6 +27,8 @@ import type { PathwayView } from '../workflows/messages';
 import { CODE_SYSTEMS, FHIR_BASE, GOAL_ACHIEVEMENT, STAGE_TITLES, planDefinitionCanonical, scoreCode, SCORE_CODES, stageCoding, type ScoreField } from './codes';
 import { decisionProvenance, isAutomatedDecision } from './decisions';
 import { isMigration, migrationProvenance } from './migration-provenance';
+import { derivedFromIndex, questionnaireResponses, reportedObservations, type AnsweredQuestionnaire } from './questionnaire-responses';
+import { scoreObservation } from './score-observation';
 import { subjectReference, type Subject } from './subject';
 
 const CAREPLAN_STATUS: Record<PathwayStatus, CarePlan['status']> = {
@@ -151,30 +154,17 @@ function goal(p: PathwayView, subject: Subject): Goal | undefined {
   };
 }
 
-function observation(p: PathwayView, subject: Subject, field: ScoreField, value: number, id: string, at: string, issued: string): Observation {
-  const code = scoreCode(field);
-  return {
-    resourceType: 'Observation',
-    id,
-    basedOn: [{ reference: `CarePlan/${p.pathwayId}` }],
-    status: 'final',
-    category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: code.category }] }],
-    code: { coding: [code.coding], text: code.coding.display },
-    subject: subjectReference(subject),
-    effectiveDateTime: at,
-    issued,
-    valueQuantity: { value, ...code.unit },
-  };
-}
-
 type Recorded = Scores & { dailyMme?: number };
 
-function observations(p: PathwayView, subject: Subject): Observation[] {
+/** Each recorded score; one the patient reported at home is `derivedFrom` its QuestionnaireResponse. */
+function observations(p: PathwayView, subject: Subject, derivedFrom: ReadonlyMap<string, string>): Observation[] {
   const out: Observation[] = [];
   const add = (scores: Recorded, idOf: (field: ScoreField) => string, at: string, issued: string) => {
     for (const { field } of SCORE_CODES) {
       const value = scores[field];
-      if (value !== undefined) out.push(observation(p, subject, field, value, idOf(field), at, issued));
+      if (value === undefined) continue;
+      const id = idOf(field);
+      out.push(scoreObservation({ id, carePlanId: p.pathwayId, field, value, at, issued, subject: subjectReference(subject), derivedFrom: derivedFrom.get(id) }));
     }
   };
   add(p.baseline, (field) => `${p.pathwayId}.baseline.${field}`, p.enrolledAt, p.enrolledAt);
@@ -305,14 +295,32 @@ function carePlan(p: PathwayView, subject: Subject, spans: StageSpan[], goalId: 
 
 const entry = (resource: Resource & { id?: string }) => ({ fullUrl: `${FHIR_BASE}/${resource.resourceType}/${resource.id}`, resource });
 
-export function pathwayBundle(p: PathwayView, subject: Subject, now: Date): Bundle {
+/**
+ * The questionnaires the patient answered at home during this enrolment: a QuestionnaireResponse
+ * per instrument, and an Observation for each score that did not become a reassessment (those that
+ * did are the reassessment's Observations, `derivedFrom` their response).
+ */
+function answeredAtHome(p: PathwayView, subject: Subject, answered: readonly AnsweredQuestionnaire[], recorded: readonly Observation[]): Resource[] {
+  const ids = new Set(recorded.map((o) => o.id));
+  const who = subjectReference(subject);
+  return answered.flatMap((q) => [...questionnaireResponses(q, who), ...reportedObservations(q, who).filter((o) => !ids.has(o.id))]);
+}
+
+/**
+ * The pathway's Bundle. `answered`: the questionnaires its patient answered at home (those
+ * answered before this enrolment are left out).
+ */
+export function pathwayBundle(p: PathwayView, subject: Subject, now: Date, answered: readonly AnsweredQuestionnaire[] = []): Bundle {
   const spans = stageSpans(p);
   const stageGoal = goal(p, subject);
+  const ours = answered.filter((q) => q.pathwayId === p.pathwayId && Date.parse(q.answeredAt) >= Date.parse(p.enrolledAt));
+  const scores = observations(p, subject, derivedFromIndex(ours));
   const resources: Resource[] = [
     carePlan(p, subject, spans, stageGoal?.id),
     ...tasks(p, subject),
     ...(stageGoal ? [stageGoal] : []),
-    ...observations(p, subject),
+    ...scores,
+    ...answeredAtHome(p, subject, ours, scores),
     ...procedures(p, subject),
     ...referrals(p, subject, spans),
     ...p.timeline.filter(isAutomatedDecision).map((e) => decisionProvenance(p.pathwayId, e)),

@@ -3,10 +3,12 @@
  * its timing, its conditions as sentences a clinician can read (the rules with this version's
  * numbers, in textEquivalent), its steps as sub-actions, and a goal per response threshold.
  */
-import type { PlanDefinition, PlanDefinitionAction, PlanDefinitionGoal } from '@medplum/fhirtypes';
+import type { Bundle, PlanDefinition, PlanDefinitionAction, PlanDefinitionGoal, Questionnaire, RelatedArtifact } from '@medplum/fhirtypes';
 import type { PathwayDefinition, Stage } from '../clinical/definition';
+import { instrumentsFor } from '../clinical/instruments';
+import { canonicalOf } from './questionnaire-responses';
 import { ruleSentence, type RuleId } from '../clinical/rules';
-import { CODE_SYSTEMS, DAYS, STAGE_TITLES, UCUM, planDefinitionUrl, scoreCode, stageCoding } from './codes';
+import { CODE_SYSTEMS, DAYS, FHIR_BASE, STAGE_TITLES, UCUM, planDefinitionUrl, scoreCode, stageCoding } from './codes';
 
 const WHEN: Record<'applicability' | 'start' | 'stop', string> = { applicability: 'Applies:', start: 'Starts:', stop: 'Ends:' };
 
@@ -44,7 +46,63 @@ function computableName(id: string): string {
 
 const step = (id: string, title: string, extra: Partial<PlanDefinitionAction> = {}): PlanDefinitionAction => ({ id, title, ...extra });
 
-export function planDefinition(d: PathwayDefinition): PlanDefinition {
+
+/** The stages whose reassessments the patient may answer at home. */
+const AT_HOME: readonly Stage[] = ['conservative', 'interventional', 'scs'];
+
+/**
+ * The questionnaires a stage's patient answers at home before each reassessment, as a sub-action
+ * whose own sub-actions name each Questionnaire by its canonical URL (definitionCanonical), with
+ * the definition's timing in words. None where the definition does not ask patients.
+ */
+function atHome(d: PathwayDefinition, stage: Stage, questionnaires: readonly Questionnaire[]): PlanDefinitionAction[] {
+  const timing = d.patientQuestionnaires;
+  if (!timing || !AT_HOME.includes(stage) || questionnaires.length === 0) return [];
+  const used = instrumentsFor(stage, true);
+  return [
+    step(`${stage}-questionnaires`, 'Questionnaires the patient answers at home', {
+      description: `A single-use link goes out ${timing.inviteDaysBefore} days before each reassessment, a reminder ${timing.reminderAfterDays} days later if unanswered; the link stays open ${timing.expiresAfterDueDays} days after the due date. The answers are the reassessment, reported by the patient.`,
+      selectionBehavior: 'all',
+      action: questionnaires
+        .filter((q) => used.includes(q.id as (typeof used)[number]))
+        .map((q) =>
+          step(`${stage}-questionnaire-${q.id}`, q.title ?? q.id!, {
+            definitionCanonical: canonicalOf(q),
+            // The daily opioid dose is asked in the SCS stage, elsewhere only of a patient whose baseline has one.
+            ...(q.id === 'daily-mme' && stage !== 'scs' ? { description: 'Asked only when the baseline has a daily opioid dose.' } : {}),
+          }),
+        ),
+    }),
+  ];
+}
+
+/** The Questionnaires a definition's actions name: only where the definition asks patients at home. */
+export function questionnairesOf(d: PathwayDefinition, questionnaires: readonly Questionnaire[]): Questionnaire[] {
+  const used = new Set(AT_HOME.flatMap((stage) => atHome(d, stage, questionnaires)).flatMap((a) => (a.action ?? []).map((x) => x.definitionCanonical)));
+  return questionnaires.filter((q) => used.has(canonicalOf(q)));
+}
+
+/**
+ * The definition export with what it depends on (FHIR's `$package`): a collection Bundle of the
+ * PlanDefinition and the Questionnaires its actions name by canonical URL.
+ */
+export function definitionPackage(d: PathwayDefinition, questionnaires: readonly Questionnaire[], now: Date): Bundle {
+  const plan = planDefinition(d, questionnaires);
+  const resources = [plan, ...questionnairesOf(d, questionnaires)];
+  return {
+    resourceType: 'Bundle',
+    type: 'collection',
+    timestamp: now.toISOString(),
+    entry: resources.map((r) => ({ fullUrl: `${FHIR_BASE}/${r.resourceType}/${r.id}`, resource: r })),
+  };
+}
+
+/**
+ * `questionnaires`: the instruments patients answer at home (the clinic's own where loaded); the
+ * stages' actions name those the definition uses, and the PlanDefinition lists them as
+ * `depends-on` artifacts.
+ */
+export function planDefinition(d: PathwayDefinition, questionnaires: readonly Questionnaire[] = []): PlanDefinition {
   const s = d.stages;
   const conservativeGoal = reliefGoal('conservative-response', 'response.conservative', d, s.conservative.response.painReductionPercent, 'conservative', s.conservative.reassessEveryDays);
   conservativeGoal.target!.push({
@@ -70,7 +128,7 @@ export function planDefinition(d: PathwayDefinition): PlanDefinition {
       goalId: ['conservative-response'],
       timingTiming: { repeat: { frequency: 1, period: s.conservative.reassessEveryDays, periodUnit: 'd', boundsDuration: DAYS(s.conservative.minimumDays) } },
       textEquivalent: conditions([condition('applicability', 'response.conservative', d), completion, condition('stop', 'escalation.conservative', d), condition('stop', 'escalation.minimum-duration', d)]),
-      action: s.conservative.treatments.map((t, i) => step(`conservative-treatment-${i + 1}`, t)),
+      action: [...s.conservative.treatments.map((t, i) => step(`conservative-treatment-${i + 1}`, t)), ...atHome(d, 'conservative', questionnaires)],
     },
     {
       id: 'interventional',
@@ -95,6 +153,7 @@ export function planDefinition(d: PathwayDefinition): PlanDefinition {
         step('interventional-reassessment', 'Reassessment after the procedure', {
           relatedAction: [{ actionId: 'interventional-procedure', relationship: 'after-end', offsetDuration: DAYS(s.interventional.reassessAfterProcedureDays) }],
         }),
+        ...atHome(d, 'interventional', questionnaires),
       ],
     },
     {
@@ -129,6 +188,7 @@ export function planDefinition(d: PathwayDefinition): PlanDefinition {
           relatedAction: [{ actionId: 'scs-implant', relationship: 'after-end' }],
           textEquivalent: conditions([condition('applicability', 'response.scs-follow-up', d)]),
         }),
+        ...atHome(d, 'scs', questionnaires),
       ],
     },
     {
@@ -158,6 +218,7 @@ export function planDefinition(d: PathwayDefinition): PlanDefinition {
   ];
 
   const everyStage: RuleId[] = ['red-flag.urgent-referral', 'follow-up.overdue', 'follow-up.reminder', 'follow-up.lost'];
+  const dependsOn: RelatedArtifact[] = questionnairesOf(d, questionnaires).map((q) => ({ type: 'depends-on', display: q.title, resource: canonicalOf(q) }));
   return {
     resourceType: 'PlanDefinition',
     id: `${d.id}-v${d.version}`,
@@ -168,6 +229,7 @@ export function planDefinition(d: PathwayDefinition): PlanDefinition {
     type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/plan-definition-type', code: 'clinical-protocol' }] },
     status: 'active',
     description: [`${d.title}.`, 'In every stage:', ...everyStage.map((id) => `- ${ruleSentence(id, d)}`)].join('\n'),
+    ...(dependsOn.length ? { relatedArtifact: dependsOn } : {}),
     goal: goals,
     action: actions,
   };

@@ -25,13 +25,22 @@ export function parseGateway(json: string): Gateway {
   return parsed.data;
 }
 
+/** The SMTP reply code of a refusal (nodemailer's `responseCode`), if the server gave one. */
+export const smtpReplyCode = (err: unknown): number | undefined => {
+  const code = (err as { responseCode?: unknown }).responseCode;
+  return typeof code === 'number' ? code : undefined;
+};
+
+/** A refusal the receiver calls final: a gateway's 4xx (not 408, 425 or 429), an SMTP 5xx (RFC 5321: permanent). */
+const isFinal = (err: unknown): boolean => (err instanceof WebhookRejected && !err.retryable) || (smtpReplyCode(err) ?? 0) >= 500;
+
 /** Tries `attempt` up to `times`, waiting 1 s, then 2 s, ...; a failure the receiver calls final is not retried. */
 export async function withRetries<T>(attempt: () => Promise<T>, times = 3, delayMs = 1000): Promise<{ result: T; attempts: number }> {
   for (let n = 1; ; n++) {
     try {
       return { result: await attempt(), attempts: n };
     } catch (err) {
-      const final = err instanceof WebhookRejected && !err.retryable;
+      const final = isFinal(err);
       if (final || n >= times) throw Object.assign(err instanceof Error ? err : new Error(String(err)), { attempts: n });
       await new Promise((r) => setTimeout(r, delayMs * n));
     }
@@ -67,8 +76,17 @@ export class EmailPatientChannel implements PatientChannel {
 
   async send(m: PatientMessage): Promise<void> {
     if (!m.to.email) throw new Error('no email address kept for the patient');
+    // The address, the subject and the text with the link, in the patient's language: no name, no reference, no scores.
     await withRetries(
-      () => this.transport.sendMail({ from: this.from, to: m.to.email, subject: m.subject, text: m.text, headers: { 'Message-ID': `<${m.id}@pathway.invalid>` } }),
+      () =>
+        this.transport.sendMail({
+          from: this.from,
+          to: m.to.email,
+          subject: m.subject,
+          text: m.text,
+          messageId: `<${m.id}@pathway.invalid>`,
+          headers: { 'Content-Language': m.language },
+        }),
       this.opts.times,
       this.opts.delayMs,
     );

@@ -40,7 +40,8 @@ import {
 import { pathwayHeader, readPathway } from '../record/read';
 import type { RecordStore } from '../record/store';
 import { WebhookRejected } from '../activities/webhooks';
-import type { AnsweredQuestionnaire } from '../fhir/questionnaire-responses';
+import { smtpReplyCode } from './gateway';
+import { canonicalOf, type AnsweredQuestionnaire } from '../fhir/questionnaire-responses';
 import type { PatientChannel, PatientMessage } from './channel';
 import type { LinkSigner } from './links';
 import { WORDS } from './words';
@@ -138,7 +139,7 @@ export class QuestionnaireService {
     } catch (err) {
       await markDelivery(this.db, inv.id, 'undelivered');
       // Why, in a word a log or a table may hold: the receiver's status, never the message.
-      const why = err instanceof WebhookRejected ? `gateway answered ${err.status}` : err instanceof Error ? err.constructor.name : 'error';
+      const why = describeFailure(err);
       await recordMessage(this.db, message, this.deps.channel.name, 'undelivered', (err as { attempts?: number }).attempts, why);
     }
   }
@@ -179,7 +180,11 @@ export class QuestionnaireService {
     const out: AnsweredQuestionnaire[] = [];
     for (const i of done) {
       const response = (await responseOf(this.db, this.deps.record.cipher, i.id)) as { answers: AnsweredQuestionnaire['answers'] } | null;
-      out.push({ id: i.id, pathwayId, answeredAt: i.answeredAt!, scores: (i.scores ?? {}) as AnsweredQuestionnaire['scores'], answers: response?.answers ?? [] });
+      const answers = response?.answers ?? [];
+      const canonicals = Object.fromEntries(
+        [...new Set(answers.map((a) => a.instrument))].filter((id): id is InstrumentId => (INSTRUMENT_IDS as readonly string[]).includes(id)).map((id) => [id, canonicalOf(this.deps.instruments.get(id))]),
+      );
+      out.push({ id: i.id, pathwayId, answeredAt: i.answeredAt!, scores: (i.scores ?? {}) as AnsweredQuestionnaire['scores'], answers, counted: i.counted, canonicals });
     }
     return out;
   }
@@ -262,6 +267,19 @@ export class QuestionnaireService {
 /** Each score's source is the QuestionnaireResponse it came from (FHIR ids: letters, digits, dots and dashes). */
 function sourceIdsOf(id: string, scored: Scored): Record<string, string> {
   return Object.fromEntries(Object.keys(scored.scores).map((k) => [k, `${id}.${k}`.slice(0, 64)]));
+}
+
+/**
+ * Why a hand-over failed, in words a table may hold: the receiver's status or reply code, or the
+ * kind of failure; never the error's message (an SMTP refusal may quote the address).
+ */
+function describeFailure(err: unknown): string {
+  if (err instanceof WebhookRejected) return `gateway answered ${err.status}`;
+  const reply = smtpReplyCode(err);
+  if (reply !== undefined) return `smtp server answered ${reply}`;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && /^[A-Z_]{2,32}$/.test(code)) return code;
+  return err instanceof Error ? err.constructor.name : 'error';
 }
 
 function isRefusal(err: unknown): boolean {

@@ -141,6 +141,21 @@ export async function invitationsOf(db: RecordDb, pathwayId: string): Promise<In
   return rows.map((r) => toInvitation(r));
 }
 
+/** Where each pathway's latest live questionnaire stands (sent, reminded, opened, answered, expired, undelivered), for the worklist: one query a page. */
+export async function latestQuestionnaires(db: RecordDb, pathwayIds: readonly string[], now = Date.now()): Promise<Map<string, { id: string; state: QuestionnaireState; issuedAt: string }>> {
+  const out = new Map<string, { id: string; state: QuestionnaireState; issuedAt: string }>();
+  if (pathwayIds.length === 0) return out;
+  const rows = await db
+    .selectFrom('questionnaire_invitations')
+    .select(['id', 'pathway_id', 'issued_at', 'answered_at', 'expires_at', 'superseded_at', 'opened_at', 'reminded_at', 'delivery'])
+    .where('pathway_id', 'in', [...pathwayIds])
+    .where('superseded_at', 'is', null)
+    .orderBy('issued_at', 'desc')
+    .execute();
+  for (const r of rows) if (!out.has(r.pathway_id)) out.set(r.pathway_id, { id: r.id, state: stateOf(r, now), issuedAt: iso(r.issued_at)! });
+  return out;
+}
+
 export async function markOpened(db: RecordDb, id: string): Promise<void> {
   await db.updateTable('questionnaire_invitations').set({ opened_at: new Date() }).where('id', '=', id).where('opened_at', 'is', null).execute();
 }

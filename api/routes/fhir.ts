@@ -1,18 +1,21 @@
 /**
- * FHIR R4: a pathway as a Bundle, a definition as a PlanDefinition, and scores from the EHR as
+ * FHIR R4: a pathway as a Bundle (with what the patient answered at home), a definition as a
+ * PlanDefinition (and its $package, with the Questionnaires it names), and scores from the EHR as
  * reassessments. Bodies and answers are application/fhir+json (application/json is accepted
  * too); refusals are OperationOutcomes naming each element at fault, never echoing a value.
  * Roles and care teams are checked as for the same read or change through /v1.
  */
-import { Router, type Response } from 'express';
-import type { Resource } from '@medplum/fhirtypes';
+import { Router, type Request, type Response } from 'express';
+import type { Questionnaire, Resource } from '@medplum/fhirtypes';
+import type { PathwayDefinition } from '../../clinical/definition';
 import { isClosed } from '../../clinical/pathway';
 import { ReassessmentInputSchema } from '../../clinical/events';
 import type { DefinitionRegistry } from '../../clinical/registry';
 import { alreadyRecordedOutcome, effectiveTimeRefusal, importAnswer, recordedOutcome, type ReassessmentResult } from '../../fhir/import-answer';
 import { issue, operationOutcome, readObservationBundle, recordedBefore, type ImportedReassessment } from '../../fhir/observation-import';
 import { pathwayBundle } from '../../fhir/pathway-bundle';
-import { planDefinition } from '../../fhir/plan-definition';
+import type { AnsweredQuestionnaire } from '../../fhir/questionnaire-responses';
+import { definitionPackage, planDefinition } from '../../fhir/plan-definition';
 import type { PathwayView } from '../../workflows/messages';
 import { requirePermission, type Principal } from '../auth';
 import { actorOf, scopeOf, type Scope } from '../caller';
@@ -97,7 +100,13 @@ export async function importObservations(service: PathwayService, principal: Pri
   return { status: 200, resource: importAnswer(imported, results) };
 }
 
-export function fhirRouter(service: PathwayService, definitions: DefinitionRegistry): Router {
+/** Where patients answer questionnaires at home: what a pathway's patient answered, and the instruments. */
+export interface AtHome {
+  answered(pathwayId: string): Promise<AnsweredQuestionnaire[]>;
+  questionnaires(): Questionnaire[];
+}
+
+export function fhirRouter(service: PathwayService, definitions: DefinitionRegistry, atHome?: AtHome): Router {
   const router = Router();
 
   router.post('/pathways/:pathwayId/fhir', async (req, res) => {
@@ -107,15 +116,23 @@ export function fhirRouter(service: PathwayService, definitions: DefinitionRegis
     const body = FhirExportRequestSchema.safeParse(req.body);
     if (!body.success) throw invalid(body.error);
     const view = await pathwayOfPatient(service, id.data, body.data.patientRef, scopeOf(principal));
-    send(res, 200, pathwayBundle(view, { patientRef: body.data.patientRef, system: body.data.identifierSystem }, new Date()));
+    const answered = atHome ? await atHome.answered(view.pathwayId) : [];
+    send(res, 200, pathwayBundle(view, { patientRef: body.data.patientRef, system: body.data.identifierSystem }, new Date(), answered));
   });
 
-  router.get('/definitions/:id/:version/fhir', (req, res) => {
+  const definitionOf = (req: Request): PathwayDefinition => {
     requirePermission(req, 'read');
     const version = Number(req.params.version);
-    const definition = Number.isInteger(version) ? definitions.get(req.params.id!, version) : undefined;
+    const definition = Number.isInteger(version) ? definitions.get(String(req.params.id), version) : undefined;
     if (!definition) throw new HttpProblem(404, 'no such pathway definition');
-    send(res, 200, planDefinition(definition));
+    return definition;
+  };
+  router.get('/definitions/:id/:version/fhir', (req, res) => {
+    send(res, 200, planDefinition(definitionOf(req), atHome?.questionnaires()));
+  });
+  // The PlanDefinition with the Questionnaires its actions name: FHIR's $package of the definition.
+  router.get('/definitions/:id/:version/fhir/\\$package', (req, res) => {
+    send(res, 200, definitionPackage(definitionOf(req), atHome?.questionnaires() ?? [], new Date()));
   });
 
   router.post('/fhir', async (req, res) => {

@@ -14,6 +14,7 @@ import type { Invitation } from '../../record/questionnaires';
 import { accessContext, disclosureFor } from './pathways';
 import { questionnaireResponseBundle } from '../../fhir/questionnaire-responses';
 import { FHIR_BASE } from '../../fhir/codes';
+import { subjectReference } from '../../fhir/subject';
 
 /** The identifier system of the clinic's reference in exported subjects. */
 const PATIENT_REFERENCE_SYSTEM = `${FHIR_BASE}/NamingSystem/patient-reference`;
@@ -67,7 +68,7 @@ export function questionnairesRouter(pathways: PathwayService, questionnaires: Q
     // Who the patient is goes in the subject only for those who may see it, and is audited.
     const pathway = await pathways.get(id, scopeOf(principal.careTeams), disclosureFor(req, res, principal));
     const answered = await questionnaires.answered(id);
-    const subject = pathway.patient ? { system: PATIENT_REFERENCE_SYSTEM, value: pathway.patient.reference } : undefined;
+    const subject = pathway.patient ? subjectReference({ system: PATIENT_REFERENCE_SYSTEM, patientRef: pathway.patient.reference }) : undefined;
     res.type('application/fhir+json').send(JSON.stringify(questionnaireResponseBundle(answered, subject)));
   });
 

@@ -18,6 +18,7 @@ type WorklistItem = Omit<WorklistRow, 'category'> & {
   patient?: Pick<Patient, 'reference' | 'name'>;
   patientReport?: { questionnaireId: string; redFlags: string[]; reportedAt: string };
   notAnsweredByPatient?: true;
+  patientQuestionnaire?: { id: string; state: string; issuedAt: string };
 };
 
 const CATEGORY: Record<WorklistItem['category'], [string, string]> = {
@@ -63,6 +64,9 @@ function whatIsDue(item: WorklistItem): HTMLElement {
     lines.push(`${label(dueName(item.nextDueKind))}${workup}${paused}`);
   } else if (!lines.length) lines.push('Nothing due');
   if (item.notAnsweredByPatient) lines.push(h('span', { class: 'hint' }, 'Not answered by the patient: call them'));
+  const questionnaire = item.patientQuestionnaire;
+  if (questionnaire?.state === 'undelivered') lines.push(h('strong', {}, 'Questionnaire not delivered: send again from the pathway page'));
+  else if (questionnaire) lines.push(h('span', { class: 'hint' }, `Questionnaire ${questionnaire.state} (sent ${day(questionnaire.issuedAt)})`));
   return h('div', { class: 'due-what' }, lines.map((l) => h('div', {}, l)));
 }
 

@@ -11,7 +11,7 @@ import { createPatients } from '../../patients';
 import { WebhookPatientChannel } from '../../patients/gateway';
 import { http, startApi, type ApiUnderTest } from '../harness/api';
 import { WebhookReceiver } from '../harness/webhook-receiver';
-import { fhirProblems, loadR4Definitions } from '../harness/fhir-validator';
+import { allFhirProblems, fhirProblems, loadR4Definitions } from '../harness/fhir-validator';
 
 let api: ApiUnderTest;
 let call: ReturnType<typeof http>;
@@ -62,11 +62,94 @@ const questionnaire = async (pathwayId: string, id: string) =>
 const pathway = async (id: string) => (await call('GET', `/v1/pathways/${id}`, { as: 'clinician' })).body.pathway;
 
 beforeAll(async () => {
+  // Seconds of blocking work: before the API serves, so no kept-alive connection times out under it.
+  loadR4Definitions();
   api = await startApi();
   call = http(api);
 });
 afterAll(async () => {
   await api?.stop();
+});
+
+describe('the FHIR exports', () => {
+  type Entry = { fullUrl: string; resource: { resourceType: string; id: string; derivedFrom?: Array<{ reference: string }>; note?: unknown[]; valueQuantity?: { value: number }; code?: { coding: Array<{ code: string }> } } };
+  const keyed = (b: { entry: Entry[] }) => new Map(b.entry.map((e) => [`${e.resource.resourceType}/${e.resource.id}`, e.resource]));
+
+  it("holds the patient's answers in the pathway's own export: each QuestionnaireResponse, and its scores' Observations derivedFrom it", async () => {
+    const patientRef = `MRN-${randomUUID()}`;
+    const identity = { name: 'Rosa Export-Test', contact: { mobile: '+447700900222', email: 'rosa.export@example.org', language: 'en' } };
+    const enrolled = await call('POST', '/v1/pathways', { as: 'coordinator', body: { patientRef, patient: identity, careTeam: team, baseline: { painNrs: 8, odi: 50 } } });
+    expect(enrolled.status).toBe(201);
+    const id = enrolled.body.pathway.pathwayId as string;
+    // Answered at home: the pathway's reassessment.
+    const first = await sendLink(id);
+    expect((await fetch(first.link, form(answers({ painNrs: 5, odiSectionSum: 15, pgic: 2, comment: 'Gardening again on Sundays' })))).status).toBe(200);
+    // Answered after the care team recorded their own reassessment: kept, not counted.
+    const second = await sendLink(id);
+    expect((await call('POST', `/v1/pathways/${id}/reassessments`, { as: 'clinician', body: { painNrs: 6, odi: 44 } })).status).toBe(200);
+    expect((await fetch(second.link, form(answers({ painNrs: 4, odiSectionSum: 10 })))).status).toBe(200);
+    expect(await questionnaire(id, second.id)).toMatchObject({ counted: 'staff-reassessment-first' });
+    const accessBefore = (await call('GET', `/v1/pathways/${id}/access-log`, { as: 'clinician' })).body.items.length;
+
+    const res = await call('POST', `/v1/pathways/${id}/fhir`, { as: 'viewer', body: { patientRef, identifierSystem: 'https://clinic.example/patients' } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('application/fhir+json');
+    expect(await allFhirProblems(res.body)).toEqual({ medplum: [], hapi: [] });
+    const bundle = res.body as { entry: Entry[] };
+    for (const e of bundle.entry) expect({ id: e.resource.id, problems: fhirProblems(e.resource as never) }).toEqual({ id: e.resource.id, problems: [] });
+    const byKey = keyed(bundle);
+    const instruments = ['pain-nrs', 'odi', 'pgic', 'red-flag-screen'];
+    expect(bundle.entry.filter((e) => e.resource.resourceType === 'QuestionnaireResponse').map((e) => e.resource.id)).toEqual([first.id, second.id].flatMap((q) => instruments.map((i) => `${q}-${i}`)));
+    expect(byKey.get(`QuestionnaireResponse/${first.id}-odi`)).toMatchObject({
+      status: 'completed',
+      questionnaire: 'https://pathway.invalid/fhir/Questionnaire/odi|1',
+      subject: { identifier: { system: 'https://clinic.example/patients', value: patientRef } },
+    });
+    // The counted scores are the reassessment's Observations, derived from the patient's responses.
+    expect(byKey.get(`Observation/${first.id}.odi`)).toMatchObject({ valueQuantity: { value: 30 }, derivedFrom: [{ reference: `QuestionnaireResponse/${first.id}-odi` }] });
+    expect(byKey.get(`Observation/${first.id}.painNrs`)).toMatchObject({ valueQuantity: { value: 5 }, derivedFrom: [{ reference: `QuestionnaireResponse/${first.id}-pain-nrs` }] });
+    // The uncounted ones are there too, saying so.
+    expect(byKey.get(`Observation/${second.id}.painNrs`)).toMatchObject({ valueQuantity: { value: 4 }, derivedFrom: [{ reference: `QuestionnaireResponse/${second.id}-pain-nrs` }], note: [{ text: expect.stringContaining('not counted') }] });
+    for (const e of bundle.entry) for (const d of e.resource.derivedFrom ?? []) expect(byKey.has(d.reference)).toBe(true);
+    // The staff's reassessment is derived from nothing; and no score appears twice.
+    const painScores = bundle.entry.filter((e) => e.resource.code?.coding[0]?.code === '72514-3').map((e) => [e.resource.valueQuantity!.value, e.resource.derivedFrom?.[0]?.reference ?? null]);
+    expect(painScores).toEqual([[8, null], [5, `QuestionnaireResponse/${first.id}-pain-nrs`], [6, null], [4, `QuestionnaireResponse/${second.id}-pain-nrs`]]);
+    // No name, no contact, no comment: the subject is the reference the caller gave, for this answer only.
+    const text = JSON.stringify(bundle);
+    for (const secret of [identity.name, identity.contact.mobile, identity.contact.email, 'Gardening again']) expect(text).not.toContain(secret);
+    // The export disclosed nothing the caller did not bring: no access entry.
+    expect((await call('GET', `/v1/pathways/${id}/access-log`, { as: 'clinician' })).body.items).toHaveLength(accessBefore);
+    // The answers-only export names the same Observations.
+    const alone = (await call('GET', `/v1/pathways/${id}/questionnaires/fhir`, { as: 'clinician' })).body as { entry: Entry[] };
+    expect(alone.entry.filter((e) => e.resource.resourceType === 'Observation').map((e) => e.resource.id).every((oid) => byKey.has(`Observation/${oid}`))).toBe(true);
+  });
+
+  it("packages the definition's PlanDefinition with the Questionnaires its actions name ($package)", async () => {
+    const res = await call('GET', '/v1/definitions/psps-lumbar/2/fhir/$package', { as: 'viewer' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('application/fhir+json');
+    expect(await allFhirProblems(res.body)).toEqual({ medplum: [], hapi: [] });
+    const entries = res.body.entry as Array<{ resource: { resourceType: string; id: string; url: string; version: string } }>;
+    expect(entries.map((e) => `${e.resource.resourceType}/${e.resource.id}`)).toEqual([
+      'PlanDefinition/psps-lumbar-v2',
+      'Questionnaire/pain-nrs',
+      'Questionnaire/odi',
+      'Questionnaire/pgic',
+      'Questionnaire/daily-mme',
+      'Questionnaire/red-flag-screen',
+    ]);
+    // The PlanDefinition alone names the same Questionnaires, each held in the package.
+    const plan = (await call('GET', '/v1/definitions/psps-lumbar/2/fhir', { as: 'viewer' })).body;
+    expect(plan).toEqual(entries[0]!.resource);
+    const held = new Set(entries.slice(1).map((e) => `${e.resource.url}|${e.resource.version}`));
+    const named = JSON.stringify(plan).match(/"definitionCanonical":"[^"]+"/g)!.map((m) => m.split('"')[3]);
+    expect(new Set(named)).toEqual(held);
+    // v1 does not ask patients at home: a package of the PlanDefinition alone; an unknown version is an OperationOutcome.
+    expect((await call('GET', '/v1/definitions/psps-lumbar/1/fhir/$package', { as: 'viewer' })).body.entry).toHaveLength(1);
+    const missing = await call('GET', '/v1/definitions/psps-lumbar/9/fhir/$package', { as: 'viewer' });
+    expect(missing.status).toBe(404);
+    expect(missing.body.resourceType).toBe('OperationOutcome');
+  });
 });
 
 describe("the patient's link", () => {
@@ -110,7 +193,6 @@ describe("the patient's link", () => {
     expect(await twice.text()).toContain('Your answers have reached your care team');
     expect((await pathway(id)).reassessments).toHaveLength(1);
     // Exported as FHIR: a QuestionnaireResponse per instrument, each score an Observation derived from its response.
-    loadR4Definitions();
     const exported = (await call('GET', `/v1/pathways/${id}/questionnaires/fhir`, { as: 'clinician' })).body;
     expect(fhirProblems(exported)).toEqual([]);
     for (const e of exported.entry) expect({ id: e.resource.id, problems: fhirProblems(e.resource) }).toEqual({ id: e.resource.id, problems: [] });
