@@ -1,7 +1,8 @@
 /**
  * The test command's first step (npm's pretest): finds the machine's Chromium (the console's
  * browser tests) and PostgreSQL (the record store's tests and the production-like Temporal
- * server), and installs Debian's `chromium` and `postgresql` packages when either is missing, as
+ * server) and OpenSSL (a certificate for the SMTP test's server), and installs Debian's `chromium`,
+ * `postgresql` and `openssl` packages when any is missing, as
  * root or through sudo without a password. Anywhere else it fails naming the command to run.
  */
 import { spawnSync } from 'node:child_process';
@@ -28,6 +29,8 @@ function missingPackages(): string[] {
   else missing.push('chromium');
   if (postgres) log(`PostgreSQL: ${postgres}`);
   else missing.push('postgresql');
+  // The SMTP test's server certificate.
+  if (!succeeds('openssl', ['version'])) missing.push('openssl');
   return missing;
 }
 
