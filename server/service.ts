@@ -164,6 +164,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
         dataConverter,
         metrics,
         workflowCacheSize: config.worker.workflowCacheSize,
+        deployment: config.worker.deployment,
       });
       const running = worker.run();
       stops.push(async () => {
