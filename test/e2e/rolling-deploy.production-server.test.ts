@@ -130,6 +130,13 @@ describe('a rolling deploy of workflow code with Worker Versioning', () => {
         }
       };
 
+      // /readyz (docker-compose's healthcheck) counts a versioned worker as one polling the task queue.
+      const readyz = async () => (await fetch(`${apiUrl}/readyz`, { signal: AbortSignal.timeout(10_000) })).status;
+      for (let tries = 0; (await readyz()) !== 200; tries++) {
+        if (tries > 60) throw new Error('/readyz never answered 200 with release A polling');
+        await new Promise((r) => setTimeout(r, 500));
+      }
+
       const pathways: string[] = [];
       for (let i = 0; i < PATHWAYS; i++) {
         const res = await call('POST', '/v1/pathways', 'coordinator', { patientRef: `ref-${randomUUID()}`, careTeam: 'spine-a', baseline: { painNrs: 8, odi: 40 } }, `enrol-${randomUUID()}`);
