@@ -72,6 +72,8 @@ describe('a rolling deploy of workflow code with Worker Versioning', () => {
   const taskQueue = `rolling-${id}`;
   const deploymentName = `pathway-rolling-${id}`;
   const [buildA, buildB] = [`a-${id}`, `b-${id}`];
+  // Given, not generated in the shared data folder, so the processes can start at once.
+  const secrets = { PATHWAY_PAYLOAD_KEY: randomBytes(32).toString('hex'), PATHWAY_PATIENT_KEY: randomBytes(32).toString('hex') };
   const temporalAddress = inject('productionTemporalAddress');
   const processes: ServiceProcess[] = [];
   let release: Release | undefined;
@@ -87,6 +89,7 @@ describe('a rolling deploy of workflow code with Worker Versioning', () => {
         PATHWAY_ROLE: role,
         PATHWAY_ENV: 'development',
         PATHWAY_DATA_DIR: dir,
+        ...secrets,
         DATABASE_URL: databaseUrl,
         TEMPORAL_ADDRESS: temporalAddress,
         TEMPORAL_TASK_QUEUE: taskQueue,
@@ -103,18 +106,40 @@ describe('a rolling deploy of workflow code with Worker Versioning', () => {
     start('worker', databaseUrl, { PATHWAY_INSTANCE: buildId, PATHWAY_WORKER_VERSIONING: 'true', PATHWAY_DEPLOYMENT_NAME: deploymentName, PATHWAY_BUILD_ID: buildId }, root);
   const ready = (p: ServiceProcess) => p.waitFor((l) => l.msg === 'pathway service ready');
 
+  // About 70 s on a quiet two-core machine; the cap allows for one shared with other test runs.
   it('moves running pathways from release A to release B under load, with no failed workflow task', async () => {
     const databaseUrl = await createDatabase(inject('postgresUrl'), `rolling_${id}`);
     const connection = await Connection.connect({ address: temporalAddress });
+    const t0 = Date.now();
+    const accepted: Array<{ pathwayId: string; kind: string; decisions: TimelineEntry[]; phase: string }> = [];
+    // Where the time goes, printed: process starts dominate on a busy machine.
+    const mark = (what: string) => console.log(`${((Date.now() - t0) / 1000).toFixed(1)} s ${what}: ${accepted.length} changes accepted`);
     try {
-      // Release A is deployed and made current before anything is enrolled.
+      // Release A is deployed; until it is made current, /readyz says nothing takes the tasks.
       const workerA = worker(databaseUrl, buildA);
-      await ready(workerA);
-      await setCurrentVersion(connection, 'default', { deploymentName, buildId: buildA }, { identity: 'rolling-deploy-test' });
       const apiPort = await freePort();
       const api = start('api', databaseUrl, { PATHWAY_INSTANCE: 'api', PORT: String(apiPort) });
-      await ready(api);
+      await Promise.all([ready(workerA), ready(api)]);
+      mark('A and the API started');
       const apiUrl = `http://127.0.0.1:${apiPort}`;
+      const readyz = async () => {
+        const res = await fetch(`${apiUrl}/readyz`, { signal: AbortSignal.timeout(10_000) });
+        return { status: res.status, body: (await res.json()) as { missing?: string[] } };
+      };
+      const untilReadyz = async (ok: (r: Awaited<ReturnType<typeof readyz>>) => boolean) => {
+        for (let tries = 0; ; tries++) {
+          const r = await readyz();
+          if (ok(r)) return r;
+          if (tries > 60) throw new Error(`/readyz: ${JSON.stringify(r)}`);
+          await new Promise((res) => setTimeout(res, 500));
+        }
+      };
+      const notCurrent = await untilReadyz((r) => r.status === 503 && (r.body.missing ?? []).some((m) => m.includes('no version is current')));
+      expect(notCurrent.body.missing).toEqual([expect.stringMatching(/^workers poll task queue rolling-\w+ as Worker Deployment versions, but no version is current/)]);
+      await setCurrentVersion(connection, 'default', { deploymentName, buildId: buildA }, { identity: 'rolling-deploy-test' });
+      // /readyz (docker-compose's healthcheck) is ready once a worker of the current version polls.
+      await untilReadyz((r) => r.status === 200);
+      mark('A current, /readyz 200');
 
       const call = async (method: string, p: string, as: keyof typeof KEYS, body?: unknown, key?: string): Promise<Answer> => {
         const headers: Record<string, string> = { authorization: `Bearer ${KEYS[as]}` };
@@ -138,16 +163,9 @@ describe('a rolling deploy of workflow code with Worker Versioning', () => {
         }
       };
 
-      // /readyz (docker-compose's healthcheck) counts a versioned worker as one polling the task queue.
-      const readyz = async () => (await fetch(`${apiUrl}/readyz`, { signal: AbortSignal.timeout(10_000) })).status;
-      for (let tries = 0; (await readyz()) !== 200; tries++) {
-        if (tries > 60) throw new Error('/readyz never answered 200 with release A polling');
-        await new Promise((r) => setTimeout(r, 500));
-      }
-
       const pathways: string[] = [];
       for (let i = 0; i < PATHWAYS; i++) {
-        const res = await call('POST', '/v1/pathways', 'coordinator', { patientRef: `ref-${randomUUID()}`, careTeam: 'spine-a', baseline: { painNrs: 8, odi: 40 } }, `enrol-${randomUUID()}`);
+        const res = await untilAnswered('/v1/pathways', 'coordinator', { patientRef: `ref-${randomUUID()}`, careTeam: 'spine-a', baseline: { painNrs: 8, odi: 40 } }, `enrol-${randomUUID()}`);
         expect(res.status, JSON.stringify(res.body)).toBe(201);
         pathways.push(res.body!.pathway!.pathwayId);
       }
@@ -158,7 +176,6 @@ describe('a rolling deploy of workflow code with Worker Versioning', () => {
       let stopped = false;
       let sent = 0;
       const steps = new Map(pathways.map((p) => [p, 0]));
-      const accepted: Array<{ pathwayId: string; kind: string; decisions: TimelineEntry[]; phase: Phase }> = [];
       const refused: Answer[] = [];
       const client = async () => {
         while (!stopped) {
@@ -171,8 +188,6 @@ describe('a rolling deploy of workflow code with Worker Versioning', () => {
           else refused.push(answer);
         }
       };
-      const t0 = Date.now();
-      const mark = (what: string) => console.log(`${((Date.now() - t0) / 1000).toFixed(1)} s ${what}: ${accepted.length} accepted`);
       const acceptedIn = (p: Phase) => accepted.filter((a) => a.phase === p).length;
       const until = async (what: string, done: () => boolean) => {
         const deadline = Date.now() + 60_000;
@@ -210,7 +225,7 @@ describe('a rolling deploy of workflow code with Worker Versioning', () => {
         mark('load ended');
 
         expect(refused.filter((r) => r.status !== 409), JSON.stringify(refused.slice(0, 3))).toEqual([]);
-        const keys = payloadKeysFor({ production: false, dataDir: dir });
+        const keys = payloadKeysFor({ key: secrets.PATHWAY_PAYLOAD_KEY, production: false, dataDir: dir });
         const dataConverter = { payloadCodecs: [new EncryptionCodec(keys.current, keys.previous)] };
         const temporalClient = new Client({ connection, dataConverter });
         const histories: Array<{ workflowId: string; history: temporal.api.history.v1.IHistory }> = [];
@@ -279,5 +294,5 @@ describe('a rolling deploy of workflow code with Worker Versioning', () => {
     } finally {
       await connection.close();
     }
-  }, 170_000);
+  }, 300_000);
 });
