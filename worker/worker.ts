@@ -26,7 +26,7 @@ export interface PathwayWorkerOptions extends ActivityDeps {
 }
 
 /** How every workflow of a versioned worker moves between versions. */
-export const PATHWAY_VERSIONING_BEHAVIOR = 'AUTO_UPGRADE' as const;
+const PATHWAY_VERSIONING_BEHAVIOR = 'AUTO_UPGRADE' as const;
 
 /** The SDK's default workflow-task concurrency, which it allows no higher than a non-zero cache. */
 const WORKFLOW_TASK_EXECUTIONS = 40;

@@ -136,6 +136,10 @@ describe('a rolling deploy of workflow code with Worker Versioning', () => {
       };
       const notCurrent = await untilReadyz((r) => r.status === 503 && (r.body.missing ?? []).some((m) => m.includes('no version is current')));
       expect(notCurrent.body.missing).toEqual([expect.stringMatching(/^workers poll task queue rolling-\w+ as Worker Deployment versions, but no version is current/)]);
+      // A build no worker runs is refused, never made current (its tasks would wait for nobody).
+      await expect(setCurrentVersion(connection, 'default', { deploymentName, buildId: `never-${id}` }, { identity: 'rolling-deploy-test', waitMs: 2000 })).rejects.toThrow(
+        `could not make ${deploymentName} build never-${id} current`,
+      );
       await setCurrentVersion(connection, 'default', { deploymentName, buildId: buildA }, { identity: 'rolling-deploy-test' });
       // /readyz (docker-compose's healthcheck) is ready once a worker of the current version polls.
       await untilReadyz((r) => r.status === 200);
