@@ -284,6 +284,8 @@ function workerDeployment(e: Env): { deployment?: WorkerDeployment } {
     return {};
   }
   if (!e.PATHWAY_BUILD_ID) throw new ConfigError('invalid settings: PATHWAY_WORKER_VERSIONING=true needs PATHWAY_BUILD_ID (this release\'s build id)');
+  // The embedded default is one process on its own dev server: nothing to roll.
+  if (!e.TEMPORAL_ADDRESS) throw new ConfigError('invalid settings: PATHWAY_WORKER_VERSIONING=true needs TEMPORAL_ADDRESS (the embedded default runs one unversioned worker)');
   return { deployment: { deploymentName: e.PATHWAY_DEPLOYMENT_NAME, buildId: e.PATHWAY_BUILD_ID } };
 }
 
