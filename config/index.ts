@@ -82,6 +82,9 @@ const EnvSchema = z.object({
     .max(100_000)
     .refine((n) => n !== 1, '0 (no cache) or at least 2')
     .default(DEFAULT_WORKFLOW_CACHE_SIZE),
+  PATHWAY_WORKER_VERSIONING: flag.default(false),
+  PATHWAY_DEPLOYMENT_NAME: z.string().trim().regex(/^[A-Za-z0-9_-]{1,200}$/, 'letters, digits, - and _').default('pathway'),
+  PATHWAY_BUILD_ID: z.string().trim().regex(/^[A-Za-z0-9._-]{1,200}$/, 'letters, digits, ., - and _ (a release tag or commit)').optional(),
   TEMPORAL_ADDRESS: z.string().optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('pathway'),
@@ -206,9 +209,17 @@ export interface Config {
   worker: {
     /** Pathways kept in the worker's memory between tasks (0: none, every task replays its history). */
     workflowCacheSize: number;
+    /** Worker Versioning on: this worker is this version of this Worker Deployment (docs/operations.md#rolling-deploys). */
+    deployment?: WorkerDeployment;
   };
   /** The EHR integration (docs/ehr-integration.md); unset without PATHWAY_EHR_PATIENT_SYSTEM. */
   ehr?: EhrSettings & { smart?: SmartConfig };
+}
+
+/** A release of the worker in Temporal's Worker Deployments: the deployment's name and the build's id. */
+export interface WorkerDeployment {
+  deploymentName: string;
+  buildId: string;
 }
 
 export class ConfigError extends Error {}
@@ -262,9 +273,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         : undefined,
       devServer: { port: e.TEMPORAL_DEV_SERVER_PORT, uiPort: e.TEMPORAL_UI_PORT },
     },
-    worker: { workflowCacheSize: e.PATHWAY_WORKFLOW_CACHE_SIZE },
+    worker: { workflowCacheSize: e.PATHWAY_WORKFLOW_CACHE_SIZE, ...workerDeployment(e) },
     ehr: ehrSettings(e),
   };
+}
+
+function workerDeployment(e: Env): { deployment?: WorkerDeployment } {
+  if (!e.PATHWAY_WORKER_VERSIONING) {
+    if (e.PATHWAY_BUILD_ID) throw new ConfigError('invalid settings: PATHWAY_BUILD_ID needs PATHWAY_WORKER_VERSIONING=true');
+    return {};
+  }
+  if (!e.PATHWAY_BUILD_ID) throw new ConfigError('invalid settings: PATHWAY_WORKER_VERSIONING=true needs PATHWAY_BUILD_ID (this release\'s build id)');
+  // The embedded default is one process on its own dev server: nothing to roll.
+  if (!e.TEMPORAL_ADDRESS) throw new ConfigError('invalid settings: PATHWAY_WORKER_VERSIONING=true needs TEMPORAL_ADDRESS (the embedded default runs one unversioned worker)');
+  return { deployment: { deploymentName: e.PATHWAY_DEPLOYMENT_NAME, buildId: e.PATHWAY_BUILD_ID } };
 }
 
 function ehrSettings(e: Env): EhrSettings | undefined {

@@ -164,6 +164,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
         dataConverter,
         metrics,
         workflowCacheSize: config.worker.workflowCacheSize,
+        deployment: config.worker.deployment,
       });
       const running = worker.run();
       stops.push(async () => {
@@ -254,6 +255,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
       temporal: temporal.address,
       namespace: temporal.namespace,
       temporalWebUi: temporal.uiUrl,
+      workerDeploymentVersion: runsWorker && config.worker.deployment ? `${config.worker.deployment.deploymentName}:${config.worker.deployment.buildId}` : undefined,
     });
     return { apiUrl, metricsUrl, temporalAddress: temporal.address, temporalUiUrl: temporal.uiUrl, stop };
   } catch (err) {

@@ -1,7 +1,7 @@
 /**
  * What /readyz checks on Temporal beyond "it answers": the search attributes every enrolment
- * writes are registered, and a worker polls the task queue (without one, every change the API
- * sends waits until its deadline).
+ * writes are registered, and a worker that Temporal sends tasks to polls the task queue (without
+ * one, every change the API sends waits until its deadline).
  */
 import type { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
@@ -17,14 +17,31 @@ export async function missingSearchAttributes(connection: Connection, namespace:
   return PATHWAY_SEARCH_ATTRIBUTES.map((k) => k.name).filter((name) => !(name in existing));
 }
 
-export async function workersPolling(connection: Connection, namespace: string, taskQueue: string): Promise<number> {
-  const { pollers } = await connection.workflowService.describeTaskQueue({
+/**
+ * Workers that poll the task queue and that Temporal sends its tasks to: with Worker Versioning,
+ * those of the deployment's current version; without a current version, the unversioned ones
+ * (docs/operations.md#rolling-deploys). `routedTo` names the current version, if any; `idle`
+ * counts the live pollers that get no task (another version's).
+ */
+export async function pollersTakingTasks(connection: Connection, namespace: string, taskQueue: string): Promise<{ count: number; idle: number; routedTo?: string }> {
+  const { pollers, versioningInfo } = await connection.workflowService.describeTaskQueue({
     namespace,
     taskQueue: { name: taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
     taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
   });
   const now = Date.now();
-  return (pollers ?? []).filter((p) => p.lastAccessTime && now - tsToMs(p.lastAccessTime) < POLLER_SILENCE_MS).length;
+  const current = versioningInfo?.currentDeploymentVersion?.buildId ? versioningInfo.currentDeploymentVersion : undefined;
+  const live = (pollers ?? []).filter((p) => p.lastAccessTime && now - tsToMs(p.lastAccessTime) < POLLER_SILENCE_MS);
+  const count = live.filter((p) => {
+    const versioned = p.deploymentOptions?.workerVersioningMode === temporal.api.enums.v1.WorkerVersioningMode.WORKER_VERSIONING_MODE_VERSIONED;
+    if (!current) return !versioned;
+    return versioned && p.deploymentOptions?.deploymentName === current.deploymentName && p.deploymentOptions?.buildId === current.buildId;
+  }).length;
+  return { count, idle: live.length - count, ...(current ? { routedTo: `${current.deploymentName}:${current.buildId}` } : {}) };
+}
+
+export async function workersPolling(connection: Connection, namespace: string, taskQueue: string): Promise<number> {
+  return (await pollersTakingTasks(connection, namespace, taskQueue)).count;
 }
 
 const reason = (what: string) => (err: unknown) => {
@@ -44,12 +61,16 @@ export function temporalReadiness(
   return async () => {
     const [attributes, pollers, seenMsAgo] = await Promise.all([
       missingSearchAttributes(connection, namespace).catch(reason(`could not list the search attributes of namespace ${namespace}`)),
-      workersPolling(connection, namespace, taskQueue).catch(reason(`could not describe task queue ${taskQueue}`)),
+      pollersTakingTasks(connection, namespace, taskQueue).catch(reason(`could not describe task queue ${taskQueue}`)),
       sinceWorkerSeen?.().catch(reason('could not read which workers are alive from the record store')),
     ]);
     const missing: string[] = [];
     if (attributes.length > 0) missing.push(`search attributes not registered in namespace ${namespace}: ${attributes.join(', ')}`);
-    if (pollers === 0) missing.push(`no worker polls task queue ${taskQueue}: changes would wait until a worker starts`);
+    if (pollers.count === 0 && pollers.routedTo) {
+      missing.push(`no worker of ${pollers.routedTo}, the current version, polls task queue ${taskQueue}: changes would wait until one starts or a polling version is made current`);
+    } else if (pollers.count === 0 && pollers.idle > 0) {
+      missing.push(`workers poll task queue ${taskQueue} as Worker Deployment versions, but no version is current: changes would wait until one is made current (npm run deploy:set-current)`);
+    } else if (pollers.count === 0) missing.push(`no worker polls task queue ${taskQueue}: changes would wait until a worker starts`);
     else if (sinceWorkerSeen && (seenMsAgo === null || seenMsAgo === undefined || seenMsAgo > PRESENCE_GONE_AFTER_MS)) {
       const when = seenMsAgo === null || seenMsAgo === undefined ? 'ever' : `for ${Math.round(seenMsAgo / 1000)} s`;
       missing.push(`no worker of task queue ${taskQueue} has been seen ${when === 'ever' ? 'yet' : when}: changes would wait until a worker is back`);

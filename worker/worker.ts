@@ -6,7 +6,7 @@ import type { DataConverter } from '@temporalio/common';
 import { Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 import { requestIdActivityInterceptor } from '../observability/request-id-interceptors';
-import { DEFAULT_WORKFLOW_CACHE_SIZE } from '../config';
+import { DEFAULT_WORKFLOW_CACHE_SIZE, type WorkerDeployment } from '../config';
 
 /** The workflow side of request ids; bundles made elsewhere (tests) include it too. */
 export const WORKFLOW_INTERCEPTORS = path.join(__dirname, '..', 'workflows', 'request-id-interceptors.ts');
@@ -21,13 +21,18 @@ export interface PathwayWorkerOptions extends ActivityDeps {
   dataConverter?: DataConverter;
   /** Pathways kept in memory between tasks (PATHWAY_WORKFLOW_CACHE_SIZE); 0: none. */
   workflowCacheSize?: number;
+  /** Worker Versioning: this worker polls as this version of the deployment; unset, unversioned. */
+  deployment?: WorkerDeployment;
 }
+
+/** How every workflow of a versioned worker moves between versions. */
+const PATHWAY_VERSIONING_BEHAVIOR = 'AUTO_UPGRADE' as const;
 
 /** The SDK's default workflow-task concurrency, which it allows no higher than a non-zero cache. */
 const WORKFLOW_TASK_EXECUTIONS = 40;
 
 export async function createPathwayWorker(options: PathwayWorkerOptions): Promise<Worker> {
-  const { connection, namespace, taskQueue, workflowBundle, dataConverter, workflowCacheSize = DEFAULT_WORKFLOW_CACHE_SIZE, ...deps } = options;
+  const { connection, namespace, taskQueue, workflowBundle, dataConverter, workflowCacheSize = DEFAULT_WORKFLOW_CACHE_SIZE, deployment, ...deps } = options;
   return Worker.create({
     connection,
     namespace,
@@ -36,6 +41,9 @@ export async function createPathwayWorker(options: PathwayWorkerOptions): Promis
     maxCachedWorkflows: workflowCacheSize,
     maxConcurrentWorkflowTaskExecutions: workflowCacheSize === 0 ? WORKFLOW_TASK_EXECUTIONS : Math.min(WORKFLOW_TASK_EXECUTIONS, workflowCacheSize),
     ...(dataConverter ? { dataConverter } : {}),
+    // Pathways run for a year: each moves to the current version at its next workflow task, and
+    // patched() keeps every change replay-safe (docs/operations.md#rolling-deploys says why not PINNED).
+    ...(deployment ? { workerDeploymentOptions: { version: deployment, useWorkerVersioning: true, defaultVersioningBehavior: PATHWAY_VERSIONING_BEHAVIOR } } : {}),
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities(deps),
     // Request ids through workflows into activities' logs; a prebuilt bundle carries its own workflow interceptors.

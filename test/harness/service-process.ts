@@ -68,10 +68,11 @@ export class ServiceProcess {
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   }
 
-  static start(env: Record<string, string>): ServiceProcess {
+  /** `root`: another copy of the code, as a release other than this one (test/harness/worker-release.ts). */
+  static start(env: Record<string, string>, root = ROOT): ServiceProcess {
     // As `npm start` runs it: one node process with tsx's loader, so signals reach the service itself.
     const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-      cwd: ROOT,
+      cwd: root,
       // Metrics off unless a test asks: several services (and test runs) share this machine.
       env: { ...process.env, LOG_LEVEL: 'info', PATHWAY_METRICS_PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -40,6 +40,19 @@ describe('loadConfig', () => {
     }
   });
 
+  it('makes the worker a version of a Worker Deployment only with versioning on and a build id', () => {
+    expect(loadConfig({}).worker.deployment).toBeUndefined();
+    const cluster = { TEMPORAL_ADDRESS: 'temporal:7233' };
+    expect(loadConfig({ ...cluster, PATHWAY_WORKER_VERSIONING: 'true', PATHWAY_BUILD_ID: 'v2.3.0-abc123' }).worker.deployment).toEqual({ deploymentName: 'pathway', buildId: 'v2.3.0-abc123' });
+    expect(loadConfig({ ...cluster, PATHWAY_WORKER_VERSIONING: '1', PATHWAY_BUILD_ID: 'b7', PATHWAY_DEPLOYMENT_NAME: 'pathway-eu' }).worker.deployment).toEqual({ deploymentName: 'pathway-eu', buildId: 'b7' });
+    expect(() => loadConfig({ ...cluster, PATHWAY_WORKER_VERSIONING: 'true' })).toThrow(/PATHWAY_BUILD_ID/);
+    expect(() => loadConfig({ ...cluster, PATHWAY_BUILD_ID: 'b7' })).toThrow(/PATHWAY_WORKER_VERSIONING/);
+    expect(() => loadConfig({ ...cluster, PATHWAY_WORKER_VERSIONING: 'true', PATHWAY_BUILD_ID: 'b 7' })).toThrow(/PATHWAY_BUILD_ID/);
+    expect(() => loadConfig({ ...cluster, PATHWAY_WORKER_VERSIONING: 'true', PATHWAY_BUILD_ID: 'b7', PATHWAY_DEPLOYMENT_NAME: 'pathway.eu' })).toThrow(/PATHWAY_DEPLOYMENT_NAME/);
+    // The embedded default has nothing to roll.
+    expect(() => loadConfig({ PATHWAY_WORKER_VERSIONING: 'true', PATHWAY_BUILD_ID: 'b7' })).toThrow(/TEMPORAL_ADDRESS/);
+  });
+
   it('names each variable that is wrong', () => {
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT/);
     expect(() => loadConfig({ PATHWAY_DIGEST_TIME: '25:00' })).toThrow(/PATHWAY_DIGEST_TIME/);
