@@ -75,17 +75,24 @@ export async function listen(app: ReturnType<typeof createApp>, port = 0): Promi
   });
 }
 
-/** The API, a worker and the file's end-to-end server; messages go to `channel` (a recording one unless given). */
+/**
+ * The API, a worker and the file's end-to-end server; messages go to `channel` (a recording one unless given).
+ * With `timeSkipping`, on that environment instead (the caller closes it), as the running service is
+ * wired: the worker takes the patients' questionnaire steps, and the questionnaires' clock is that
+ * server's (the pathways' own time).
+ */
 export async function startApi(
-  opts: { channel?: CareTeamChannel; record?: RecordDeps; temporalDeadlineMs?: number; cds?: Omit<CdsHooksOptions, 'publicUrl' | 'logger'> } = {},
+  opts: { channel?: CareTeamChannel; record?: RecordDeps; temporalDeadlineMs?: number; cds?: Omit<CdsHooksOptions, 'publicUrl' | 'logger'>; timeSkipping?: TestWorkflowEnvironment } = {},
 ): Promise<ApiUnderTest> {
-  const env = await connectEndToEndServer();
+  const env = opts.timeSkipping ?? (await connectEndToEndServer());
   const channel = new RecordingChannel();
   const metrics = createMetrics();
-  const worker = await startPathwayWorker(env, opts.channel ?? channel, { metrics, ...(opts.record ? { record: opts.record } : {}) });
+  let patients: Patients;
+  const patientSteps = opts.timeSkipping ? { patients: { scheduledStep: (...step: Parameters<Patients['questionnaires']['scheduledStep']>) => patients.questionnaires.scheduledStep(...step) } } : {};
+  const worker = await startPathwayWorker(env, opts.channel ?? channel, { metrics, ...(opts.record ? { record: opts.record } : {}), ...patientSteps });
   const metricsServer = await startMetricsServer({ metrics, host: '127.0.0.1', port: 0 });
-  // Ready as /readyz means it: the worker's polls have reached the server.
-  await eventually(() => workersPolling(env.connection, 'default', worker.taskQueue), (n) => n > 0);
+  // Ready as /readyz means it: the worker's polls have reached the server (the time-skipping server cannot say).
+  if (!opts.timeSkipping) await eventually(() => workersPolling(env.connection, 'default', worker.taskQueue), (n) => n > 0);
   const logger = new CapturingLogger();
   const patientKey = randomBytes(32).toString('hex');
   // One registry for the API and its service, as the running service has: a version published through the API is enrolled on at once.
@@ -101,8 +108,8 @@ export async function startApi(
       change: (id, kind, actor, input, key) => service.change(id, kind, actor, input, {}, key),
       publicUrl: () => url,
       production: false,
+      ...(opts.timeSkipping ? { now: () => env.currentTimeMs() } : {}),
     });
-  let patients: Patients;
   const makeApp = (service: PathwayService) =>
     createApp({
       pathways: service,
@@ -154,7 +161,7 @@ export async function startApi(
       });
       await metricsServer.close();
       await worker.stop();
-      await env.teardown();
+      if (!opts.timeSkipping) await env.teardown();
     },
   };
   return api;
