@@ -44,6 +44,9 @@ const questionnaire = async (pathwayId: string, id: string) =>
 const pathway = async (id: string) => (await call('GET', `/v1/pathways/${id}`, { as: 'clinician' })).body.pathway;
 
 beforeAll(async () => {
+  // Before any request: loading blocks the event loop for seconds, and a kept-alive socket would
+  // then race the server's keep-alive timeout (ECONNRESET).
+  loadR4Definitions();
   api = await startApi();
   call = http(api);
 });
@@ -92,7 +95,6 @@ describe("the patient's link", () => {
     expect(await twice.text()).toContain('Your answers have reached your care team');
     expect((await pathway(id)).reassessments).toHaveLength(1);
     // Exported as FHIR: a QuestionnaireResponse per instrument, each score an Observation derived from its response.
-    loadR4Definitions();
     const exported = (await call('GET', `/v1/pathways/${id}/questionnaires/fhir`, { as: 'clinician' })).body;
     expect(fhirProblems(exported)).toEqual([]);
     for (const e of exported.entry) expect({ id: e.resource.id, problems: fhirProblems(e.resource) }).toEqual({ id: e.resource.id, problems: [] });
