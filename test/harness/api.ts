@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createApp } from '../../api/app';
 import { ApiKeyStore, hashKey, type ApiKeyEntry } from '../../api/auth';
@@ -18,6 +19,7 @@ import { startMetricsServer } from '../../observability/metrics-server';
 import { temporalReadiness, workersPolling } from '../../temporal/readiness';
 import type { CdsHooksOptions } from '../../api/routes/cds-hooks';
 import { createPatients, type Patients } from '../../patients';
+import type { PathwayWorkflowInput } from '../../workflows/messages';
 import { eventually } from './pathway-driver';
 import { freePort } from './service-process';
 import { connectEndToEndServer, RecordingChannel, startPathwayWorker } from './temporal';
@@ -82,7 +84,15 @@ export async function listen(app: ReturnType<typeof createApp>, port = 0): Promi
  * server's (the pathways' own time).
  */
 export async function startApi(
-  opts: { channel?: CareTeamChannel; record?: RecordDeps; temporalDeadlineMs?: number; cds?: Omit<CdsHooksOptions, 'publicUrl' | 'logger'>; timeSkipping?: TestWorkflowEnvironment } = {},
+  opts: {
+    channel?: CareTeamChannel;
+    record?: RecordDeps;
+    temporalDeadlineMs?: number;
+    cds?: Omit<CdsHooksOptions, 'publicUrl' | 'logger'>;
+    timeSkipping?: TestWorkflowEnvironment;
+    /** Pathways the API enrols continue as new past this many events (as a driver's may), so a test sees a chain of runs in a year. */
+    continueAsNewAfterEvents?: number;
+  } = {},
 ): Promise<ApiUnderTest> {
   const env = opts.timeSkipping ?? (await connectEndToEndServer());
   const channel = new RecordingChannel();
@@ -100,7 +110,8 @@ export async function startApi(
   // CDS Hooks tokens name the service's URL: its port is known before the app is made.
   const port = opts.cds ? await freePort() : 0;
   const cds = opts.cds ? { ...opts.cds, publicUrl: `http://127.0.0.1:${port}`, logger } : undefined;
-  const makeService = () => new PathwayService({ client: env.client, taskQueue: worker.taskQueue, definitions, patientKey, record: worker.record });
+  const client = opts.continueAsNewAfterEvents ? clientContinuingAsNewAfter(env, opts.continueAsNewAfterEvents) : env.client;
+  const makeService = () => new PathwayService({ client, taskQueue: worker.taskQueue, definitions, patientKey, record: worker.record });
   let url = '';
   const makePatients = (service: PathwayService) =>
     createPatients({
@@ -165,6 +176,24 @@ export async function startApi(
     },
   };
   return api;
+}
+
+/** A client whose enrolments (update-with-start) ask the pathway to continue as new past `events` events. */
+function clientContinuingAsNewAfter(env: TestWorkflowEnvironment, events: number): Client {
+  return new Client({
+    connection: env.connection,
+    namespace: env.namespace ?? 'default',
+    interceptors: {
+      workflow: [
+        {
+          startUpdateWithStart: (input, next) => {
+            const [workflowInput, ...rest] = input.workflowStartOptions.args as [PathwayWorkflowInput, ...unknown[]];
+            return next({ ...input, workflowStartOptions: { ...input.workflowStartOptions, args: [{ ...workflowInput, continueAsNewAfterEvents: events }, ...rest] } });
+          },
+        },
+      ],
+    },
+  });
 }
 
 /** A small HTTP client for the tests. */

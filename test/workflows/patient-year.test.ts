@@ -12,9 +12,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, type LogEntry } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker, type LogEntry } from '@temporalio/worker';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { TimelineEntry } from '../../clinical/pathway';
 import { DAY_MS } from '../../clinical/rules';
 import { http, startApi, type ApiUnderTest } from '../harness/api';
@@ -32,6 +32,8 @@ const plain = (_k: string, v: unknown) => (typeof v === 'bigint' ? String(v) : v
 Runtime.install({ logger: new DefaultLogger('DEBUG', (e: LogEntry) => workerLog.push(JSON.stringify({ level: e.level, message: e.message, meta: e.meta }, plain))) });
 
 let env: TestWorkflowEnvironment;
+/** Every run of both pathways' histories, once the scan has read them. */
+const chains: Array<{ workflowId: string; history: History }> = [];
 let api: ApiUnderTest;
 let call: ReturnType<typeof http>;
 const team = `py-${randomBytes(4).toString('hex')}`;
@@ -159,7 +161,10 @@ const withinAMinute = (v: unknown): unknown =>
 
 beforeAll(async () => {
   env = await connectTimeSkipping();
-  api = await startApi({ timeSkipping: env });
+  // The first enrolment waits for the worker's first workflow task (loading the workflow bundle),
+  // which a machine busy with other tests can take longer than 15 s to start.
+  // Past 120 events the pathways continue as new (500 in the service): the year's histories are a chain of runs.
+  api = await startApi({ timeSkipping: env, temporalDeadlineMs: 60_000, continueAsNewAfterEvents: 120 });
   call = http(api);
 });
 afterAll(async () => {
@@ -310,6 +315,8 @@ describe('a pathway-year answered by the patient at home', () => {
       const firstRunId = latest.events![0]!.workflowExecutionStartedEventAttributes!.firstExecutionRunId!;
       const runs = await historiesOfRuns(env.client, id, firstRunId);
       expect(runs.at(-1)!.history.events!.length).toBe(latest.events!.length);
+      expect(runs.length, `runs of ${which}`).toBeGreaterThan(1);
+      for (const run of runs) chains.push({ workflowId: `${id}/${run.runId}`, history: run.history });
       for (const [i, run] of runs.entries()) {
         histories.push(run.history);
         places[`history of ${which}, run ${i + 1}`] = readable(run.history);
@@ -345,6 +352,13 @@ describe('a pathway-year answered by the patient at home', () => {
 
     const found = Object.entries(places).flatMap(([where, text]) => Object.entries(secrets).filter(([, secret]) => leaks(text, secret)).map(([what]) => `${what} in ${where}`));
     expect(found).toEqual([]);
+  });
+
+  it("replays every run of both pathways' histories against the workflow bundle", async () => {
+    expect(chains.length).toBeGreaterThan(2);
+    const errors: unknown[] = [];
+    for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: inject('workflowBundlePath') } }, chains)) errors.push(result.error);
+    expect(errors).toEqual(chains.map(() => undefined));
   });
 
   it('keeps who the patients are in the record store only encrypted', async () => {
