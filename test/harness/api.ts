@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createApp } from '../../api/app';
 import { ApiKeyStore, hashKey, type ApiKeyEntry } from '../../api/auth';
@@ -90,8 +91,13 @@ export async function startApi(
     temporalDeadlineMs?: number;
     cds?: Omit<CdsHooksOptions, 'publicUrl' | 'logger'>;
     timeSkipping?: TestWorkflowEnvironment;
-    /** Pathways the API enrols continue as new past this many events (as a driver's may), so a test sees a chain of runs in a year. */
-    continueAsNewAfterEvents?: number;
+    /**
+     * How the API's enrolments start their workflows: continuing as new past this many events (as a
+     * driver's may), so a test sees a chain of runs in a year; a first workflow task given this many
+     * seconds (Temporal's default is 10; a machine busy with other tests can miss it, and two timed-out
+     * first tasks make the server refuse the enrolment's update).
+     */
+    enrolments?: { continueAsNewAfterEvents?: number; workflowTaskTimeoutSeconds?: number };
   } = {},
 ): Promise<ApiUnderTest> {
   const env = opts.timeSkipping ?? (await connectEndToEndServer());
@@ -110,7 +116,7 @@ export async function startApi(
   // CDS Hooks tokens name the service's URL: its port is known before the app is made.
   const port = opts.cds ? await freePort() : 0;
   const cds = opts.cds ? { ...opts.cds, publicUrl: `http://127.0.0.1:${port}`, logger } : undefined;
-  const client = opts.continueAsNewAfterEvents ? clientContinuingAsNewAfter(env, opts.continueAsNewAfterEvents) : env.client;
+  const client = opts.enrolments ? clientEnrolling(env, opts.enrolments) : env.client;
   const makeService = () => new PathwayService({ client, taskQueue: worker.taskQueue, definitions, patientKey, record: worker.record });
   let url = '';
   const makePatients = (service: PathwayService) =>
@@ -178,8 +184,8 @@ export async function startApi(
   return api;
 }
 
-/** A client whose enrolments (update-with-start) ask the pathway to continue as new past `events` events. */
-function clientContinuingAsNewAfter(env: TestWorkflowEnvironment, events: number): Client {
+/** A client whose enrolments (update-with-start) start their workflows as `how` says. */
+function clientEnrolling(env: TestWorkflowEnvironment, how: NonNullable<Parameters<typeof startApi>[0]>['enrolments'] & object): Client {
   return new Client({
     connection: env.connection,
     namespace: env.namespace ?? 'default',
@@ -188,7 +194,9 @@ function clientContinuingAsNewAfter(env: TestWorkflowEnvironment, events: number
         {
           startUpdateWithStart: (input, next) => {
             const [workflowInput, ...rest] = input.workflowStartOptions.args as [PathwayWorkflowInput, ...unknown[]];
-            return next({ ...input, workflowStartOptions: { ...input.workflowStartOptions, args: [{ ...workflowInput, continueAsNewAfterEvents: events }, ...rest] } });
+            const options = { ...input.workflowStartOptions, args: [{ ...workflowInput, ...(how.continueAsNewAfterEvents ? { continueAsNewAfterEvents: how.continueAsNewAfterEvents } : {}) }, ...rest] };
+            if (how.workflowTaskTimeoutSeconds) options.workflowTaskTimeout = msToTs(how.workflowTaskTimeoutSeconds * 1000);
+            return next({ ...input, workflowStartOptions: options });
           },
         },
       ],

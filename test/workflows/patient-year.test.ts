@@ -161,10 +161,11 @@ const withinAMinute = (v: unknown): unknown =>
 
 beforeAll(async () => {
   env = await connectTimeSkipping();
-  // The first enrolment waits for the worker's first workflow task (loading the workflow bundle),
-  // which a machine busy with other tests can take longer than 15 s to start.
-  // Past 120 events the pathways continue as new (500 in the service): the year's histories are a chain of runs.
-  api = await startApi({ timeSkipping: env, temporalDeadlineMs: 60_000, continueAsNewAfterEvents: 120 });
+  // Past 120 events the pathways continue as new (500 in the service): the year's histories are a
+  // chain of runs. The first enrolment waits for the worker's first workflow task, which a machine
+  // busy with other tests has taken longer than Temporal's 10 s to finish: twice timed out, the
+  // server refuses the enrolment's update (FAILED_PRECONDITION, a 500) after the 20 s long-poll.
+  api = await startApi({ timeSkipping: env, temporalDeadlineMs: 60_000, enrolments: { continueAsNewAfterEvents: 120, workflowTaskTimeoutSeconds: 60 } });
   call = http(api);
 });
 afterAll(async () => {
