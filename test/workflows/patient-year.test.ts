@@ -163,8 +163,9 @@ beforeAll(async () => {
   env = await connectTimeSkipping();
   // Past 120 events the pathways continue as new (500 in the service): the year's histories are a
   // chain of runs. The first enrolment waits for the worker's first workflow task, which a machine
-  // busy with other tests has taken longer than Temporal's 10 s to finish: twice timed out, the
-  // server refuses the enrolment's update (FAILED_PRECONDITION, a 500) after the 20 s long-poll.
+  // busy with other tests can take longer than Temporal's default 10 s to finish; once in ten runs
+  // the enrolment then failed with a 500 after ~35 s, the timing of a server that refuses an update
+  // after two timed-out tasks (FAILED_PRECONDITION) once its 20 s long-poll has expired.
   api = await startApi({ timeSkipping: env, temporalDeadlineMs: 60_000, enrolments: { continueAsNewAfterEvents: 120, workflowTaskTimeoutSeconds: 60 } });
   call = http(api);
 });
