@@ -44,6 +44,8 @@ export function createPatients(opts: {
   channel?: PatientChannel | null;
   instrumentsDir?: string;
   timing?: QuestionnaireTiming;
+  /** The clock (QuestionnaireDeps.now): the wall clock unless given. */
+  now?: () => Promise<number>;
 }): Patients {
   const instruments = loadInstruments(opts.instrumentsDir);
   const channel = opts.channel === undefined ? new OutboxChannel(opts.record) : (opts.channel ?? new NoChannel());
@@ -55,6 +57,7 @@ export function createPatients(opts: {
     publicUrl: opts.publicUrl,
     change: opts.change,
     timing: opts.timing,
+    now: opts.now,
   });
   return { questionnaires, instruments, channel, ...(channel instanceof OutboxChannel && !opts.production ? { outbox: outboxRouter(opts.record) } : {}) };
 }

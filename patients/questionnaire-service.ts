@@ -66,6 +66,12 @@ export interface QuestionnaireDeps {
   publicUrl: () => string;
   change: RecordChange;
   timing?: QuestionnaireTiming;
+  /**
+   * The time now, in ms: the wall clock, which is also the time of the pathway's workflow. A test on
+   * the time-skipping server passes that server's clock, so links expire and answers compare with
+   * the pathway's reassessments on the pathway's own time.
+   */
+  now?: () => Promise<number>;
 }
 
 export type OpenResult =
@@ -88,6 +94,10 @@ export class QuestionnaireService {
     return this.deps.record.store.db;
   }
 
+  private async now(): Promise<Date> {
+    return new Date(this.deps.now ? await this.deps.now() : Date.now());
+  }
+
   /**
    * Sends the patient a new link to the questionnaire of their next reassessment (replacing any
    * open one). `by` is who sent it (a person, or the pathway's rules).
@@ -102,7 +112,7 @@ export class QuestionnaireService {
     const contact = identity?.contact;
     if (!contact || (!contact.mobile && !contact.email)) throw new Conflict('no mobile number or email is kept for this patient: correct their contact first');
     const language = languageOf(contact.language);
-    const now = new Date();
+    const now = await this.now();
     const expiresAfter = (pathway.definition.patientQuestionnaires?.expiresAfterDueDays ?? this.deps.timing?.expiresAfterDays ?? 14) * DAY_MS;
     const dueAt = opts.dueAt === undefined ? (pathway.due?.kind === 'reassessment' ? pathway.due.dueAt : null) : opts.dueAt;
     const { token, hash } = this.deps.signer.issue();
@@ -151,7 +161,7 @@ export class QuestionnaireService {
    */
   async scheduledStep(pathwayId: string, dueAt: string, step: 'invite' | 'remind' | 'due'): Promise<string> {
     const by = { actorId: 'pathway-rules', actorRole: 'system', route: `workflow ${step}` };
-    const current = await invitationFor(this.db, pathwayId, dueAt);
+    const current = await invitationFor(this.db, pathwayId, dueAt, (await this.now()).getTime());
     try {
       if (step === 'invite') {
         if (current) return 'invited already';
@@ -162,10 +172,10 @@ export class QuestionnaireService {
       if (step === 'remind') {
         if (current.remindedAt || current.state === 'expired') return 'reminded already';
         const reminder = await this.issue(pathwayId, by, { dueAt, kind: 'reminder' });
-        await markReminded(this.db, reminder.id, new Date());
+        await markReminded(this.db, reminder.id, await this.now());
         return 'reminded';
       }
-      await markMissed(this.db, current.id, new Date());
+      await markMissed(this.db, current.id, await this.now());
       return 'not answered by the due date';
     } catch (err) {
       // No contact kept, or the pathway closed meanwhile: nothing to send, nothing to retry.
@@ -176,7 +186,7 @@ export class QuestionnaireService {
 
   /** The answered questionnaires of a pathway, oldest first, with their answers (decrypted; the comment stays out). */
   async answered(pathwayId: string): Promise<AnsweredQuestionnaire[]> {
-    const done = (await invitationsOf(this.db, pathwayId)).filter((i) => i.answeredAt).reverse();
+    const done = (await this.list(pathwayId)).filter((i) => i.answeredAt).reverse();
     const out: AnsweredQuestionnaire[] = [];
     for (const i of done) {
       const response = (await responseOf(this.db, this.deps.record.cipher, i.id)) as { answers: AnsweredQuestionnaire['answers'] } | null;
@@ -191,21 +201,21 @@ export class QuestionnaireService {
 
   /** A pathway's questionnaires, newest first, for the care team. */
   async list(pathwayId: string): Promise<Invitation[]> {
-    return invitationsOf(this.db, pathwayId);
+    return invitationsOf(this.db, pathwayId, (await this.now()).getTime());
   }
 
   /** GET of a link: shows the form and never uses the link up (mail scanners and link previews open links too). */
   async open(token: string): Promise<OpenResult> {
     const found = await this.find(token);
     if (found.kind !== 'form') return found;
-    await markOpened(this.db, found.invitation.id);
+    await markOpened(this.db, found.invitation.id, await this.now());
     return found;
   }
 
   private async find(token: string): Promise<OpenResult & { responseEnc?: string | null }> {
     const hash = this.deps.signer.verify(token);
     if (!hash) return { kind: 'invalid' };
-    const inv = await invitationByTokenHash(this.db, hash);
+    const inv = await invitationByTokenHash(this.db, hash, (await this.now()).getTime());
     if (!inv) return { kind: 'invalid' };
     const language = languageOf(inv.language);
     if (inv.state === 'answered') return { kind: 'answered', language, advice: inv.advice };
@@ -238,7 +248,7 @@ export class QuestionnaireService {
       }
     }
     const response = { answers: scored.items, ...(comment ? { comment } : {}) };
-    await recordAnswers(this.db, this.deps.record.cipher, inv.id, { response, scores: scored.scores as Record<string, number>, redFlags: scored.redFlags, advice, counted });
+    await recordAnswers(this.db, this.deps.record.cipher, inv.id, { response, scores: scored.scores as Record<string, number>, redFlags: scored.redFlags, advice, counted }, await this.now());
     // Whichever submission was first, the patient sees its confirmation.
     const now = await invitation(this.db, inv.id);
     return { kind: 'answered', language: found.language, advice: now?.advice ?? advice };

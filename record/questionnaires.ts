@@ -125,9 +125,9 @@ export async function createInvitation(db: RecordDb, inv: NewInvitation): Promis
   });
 }
 
-export async function invitationByTokenHash(db: RecordDb, hash: string): Promise<(Invitation & { responseEnc: string | null }) | null> {
+export async function invitationByTokenHash(db: RecordDb, hash: string, now = Date.now()): Promise<(Invitation & { responseEnc: string | null }) | null> {
   const r = await db.selectFrom('questionnaire_invitations').selectAll().where('token_hash', '=', hash).executeTakeFirst();
-  return r ? { ...toInvitation(r), responseEnc: r.response_enc } : null;
+  return r ? { ...toInvitation(r, now), responseEnc: r.response_enc } : null;
 }
 
 export async function invitation(db: RecordDb, id: string): Promise<Invitation | null> {
@@ -136,9 +136,9 @@ export async function invitation(db: RecordDb, id: string): Promise<Invitation |
 }
 
 /** A pathway's invitations, newest first. */
-export async function invitationsOf(db: RecordDb, pathwayId: string): Promise<Invitation[]> {
+export async function invitationsOf(db: RecordDb, pathwayId: string, now = Date.now()): Promise<Invitation[]> {
   const rows = await db.selectFrom('questionnaire_invitations').selectAll().where('pathway_id', '=', pathwayId).orderBy('issued_at', 'desc').execute();
-  return rows.map((r) => toInvitation(r));
+  return rows.map((r) => toInvitation(r, now));
 }
 
 /** Where each pathway's latest live questionnaire stands (sent, reminded, opened, answered, expired, undelivered), for the worklist: one query a page. */
@@ -156,8 +156,8 @@ export async function latestQuestionnaires(db: RecordDb, pathwayIds: readonly st
   return out;
 }
 
-export async function markOpened(db: RecordDb, id: string): Promise<void> {
-  await db.updateTable('questionnaire_invitations').set({ opened_at: new Date() }).where('id', '=', id).where('opened_at', 'is', null).execute();
+export async function markOpened(db: RecordDb, id: string, at = new Date()): Promise<void> {
+  await db.updateTable('questionnaire_invitations').set({ opened_at: at }).where('id', '=', id).where('opened_at', 'is', null).execute();
 }
 
 export async function markDelivery(db: RecordDb, id: string, delivery: 'delivered' | 'undelivered'): Promise<void> {
@@ -267,7 +267,7 @@ export async function recordMessage(
 }
 
 /** The newest invitation for a pathway's reassessment due at `dueAt`. */
-export async function invitationFor(db: RecordDb, pathwayId: string, dueAt: string): Promise<Invitation | null> {
+export async function invitationFor(db: RecordDb, pathwayId: string, dueAt: string, now = Date.now()): Promise<Invitation | null> {
   const r = await db
     .selectFrom('questionnaire_invitations')
     .selectAll()
@@ -276,7 +276,7 @@ export async function invitationFor(db: RecordDb, pathwayId: string, dueAt: stri
     .orderBy('issued_at', 'desc')
     .limit(1)
     .executeTakeFirst();
-  return r ? toInvitation(r) : null;
+  return r ? toInvitation(r, now) : null;
 }
 
 export async function markMissed(db: RecordDb, id: string, at: Date): Promise<void> {

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPatients } from '../../patients';
 import { WebhookPatientChannel } from '../../patients/gateway';
 import { http, startApi, type ApiUnderTest } from '../harness/api';
+import { answers, form } from '../harness/patient-answers';
 import { WebhookReceiver } from '../harness/webhook-receiver';
 import { allFhirProblems, fhirProblems, loadR4Definitions } from '../harness/fhir-validator';
 
@@ -38,31 +39,13 @@ async function sendLink(pathwayId: string): Promise<{ link: string; id: string }
   return { link, id };
 }
 
-const form = (fields: Record<string, string>) =>
-  ({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString(), redirect: 'manual' }) as RequestInit;
-
-/** Answers that score as given: all ten ODI sections answered, summing to `odiSectionSum` (ODI = 2 x the sum). */
-function answers(o: { painNrs: number; odiSectionSum: number; pgic?: number; flags?: string[]; comment?: string }): Record<string, string> {
-  const sections = ['pain-intensity', 'personal-care', 'lifting', 'walking', 'sitting', 'standing', 'sleeping', 'sex-life', 'social-life', 'travelling'];
-  const out: Record<string, string> = { 'pain-nrs.pain': String(o.painNrs), 'pgic.pgic': String(o.pgic ?? 3) };
-  let left = o.odiSectionSum;
-  for (const s of sections) {
-    out[`odi.${s}`] = String(Math.min(5, left));
-    left -= Math.min(5, left);
-  }
-  for (const f of ['bladder-bowel-dysfunction', 'saddle-anaesthesia', 'bilateral-leg-weakness', 'sexual-dysfunction', 'progressive-motor-deficit', 'infection', 'suspected-fracture', 'suspected-malignancy']) {
-    out[`red-flag-screen.${f}`] = o.flags?.includes(f) ? 'yes' : 'no';
-  }
-  if (o.comment) out.comment = o.comment;
-  return out;
-}
-
 const questionnaire = async (pathwayId: string, id: string) =>
   ((await call('GET', `/v1/pathways/${pathwayId}/questionnaires`, { as: 'viewer' })).body.items as Array<{ id: string; state: string; counted: string | null; scores: Record<string, number> | null; redFlagReview: string | null }>).find((q) => q.id === id)!;
 const pathway = async (id: string) => (await call('GET', `/v1/pathways/${id}`, { as: 'clinician' })).body.pathway;
 
 beforeAll(async () => {
-  // Seconds of blocking work: before the API serves, so no kept-alive connection times out under it.
+  // Before any request: loading blocks the event loop for seconds, and a kept-alive socket would
+  // then race the server's keep-alive timeout (ECONNRESET).
   loadR4Definitions();
   api = await startApi();
   call = http(api);

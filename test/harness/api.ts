@@ -4,6 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Client } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createApp } from '../../api/app';
 import { ApiKeyStore, hashKey, type ApiKeyEntry } from '../../api/auth';
@@ -18,6 +20,7 @@ import { startMetricsServer } from '../../observability/metrics-server';
 import { temporalReadiness, workersPolling } from '../../temporal/readiness';
 import type { CdsHooksOptions } from '../../api/routes/cds-hooks';
 import { createPatients, type Patients } from '../../patients';
+import type { PathwayWorkflowInput } from '../../workflows/messages';
 import { eventually } from './pathway-driver';
 import { freePort } from './service-process';
 import { connectEndToEndServer, RecordingChannel, startPathwayWorker } from './temporal';
@@ -75,17 +78,37 @@ export async function listen(app: ReturnType<typeof createApp>, port = 0): Promi
   });
 }
 
-/** The API, a worker and the file's end-to-end server; messages go to `channel` (a recording one unless given). */
+/**
+ * The API, a worker and the file's end-to-end server; messages go to `channel` (a recording one unless given).
+ * With `timeSkipping`, on that environment instead (the caller closes it), as the running service is
+ * wired: the worker takes the patients' questionnaire steps, and the questionnaires' clock is that
+ * server's (the pathways' own time).
+ */
 export async function startApi(
-  opts: { channel?: CareTeamChannel; record?: RecordDeps; temporalDeadlineMs?: number; cds?: Omit<CdsHooksOptions, 'publicUrl' | 'logger'> } = {},
+  opts: {
+    channel?: CareTeamChannel;
+    record?: RecordDeps;
+    temporalDeadlineMs?: number;
+    cds?: Omit<CdsHooksOptions, 'publicUrl' | 'logger'>;
+    timeSkipping?: TestWorkflowEnvironment;
+    /**
+     * How the API's enrolments start their workflows: continuing as new past this many events (as a
+     * driver's may), so a test sees a chain of runs in a year; a first workflow task given this many
+     * seconds (Temporal's default is 10; a machine busy with other tests can miss it, and two timed-out
+     * first tasks make the server refuse the enrolment's update).
+     */
+    enrolments?: { continueAsNewAfterEvents?: number; workflowTaskTimeoutSeconds?: number };
+  } = {},
 ): Promise<ApiUnderTest> {
-  const env = await connectEndToEndServer();
+  const env = opts.timeSkipping ?? (await connectEndToEndServer());
   const channel = new RecordingChannel();
   const metrics = createMetrics();
-  const worker = await startPathwayWorker(env, opts.channel ?? channel, { metrics, ...(opts.record ? { record: opts.record } : {}) });
+  let patients: Patients;
+  const patientSteps = opts.timeSkipping ? { patients: { scheduledStep: (...step: Parameters<Patients['questionnaires']['scheduledStep']>) => patients.questionnaires.scheduledStep(...step) } } : {};
+  const worker = await startPathwayWorker(env, opts.channel ?? channel, { metrics, ...(opts.record ? { record: opts.record } : {}), ...patientSteps });
   const metricsServer = await startMetricsServer({ metrics, host: '127.0.0.1', port: 0 });
-  // Ready as /readyz means it: the worker's polls have reached the server.
-  await eventually(() => workersPolling(env.connection, 'default', worker.taskQueue), (n) => n > 0);
+  // Ready as /readyz means it: the worker's polls have reached the server (the time-skipping server cannot say).
+  if (!opts.timeSkipping) await eventually(() => workersPolling(env.connection, 'default', worker.taskQueue), (n) => n > 0);
   const logger = new CapturingLogger();
   const patientKey = randomBytes(32).toString('hex');
   // One registry for the API and its service, as the running service has: a version published through the API is enrolled on at once.
@@ -93,7 +116,8 @@ export async function startApi(
   // CDS Hooks tokens name the service's URL: its port is known before the app is made.
   const port = opts.cds ? await freePort() : 0;
   const cds = opts.cds ? { ...opts.cds, publicUrl: `http://127.0.0.1:${port}`, logger } : undefined;
-  const makeService = () => new PathwayService({ client: env.client, taskQueue: worker.taskQueue, definitions, patientKey, record: worker.record });
+  const client = opts.enrolments ? clientEnrolling(env, opts.enrolments) : env.client;
+  const makeService = () => new PathwayService({ client, taskQueue: worker.taskQueue, definitions, patientKey, record: worker.record });
   let url = '';
   const makePatients = (service: PathwayService) =>
     createPatients({
@@ -101,8 +125,8 @@ export async function startApi(
       change: (id, kind, actor, input, key) => service.change(id, kind, actor, input, {}, key),
       publicUrl: () => url,
       production: false,
+      ...(opts.timeSkipping ? { now: () => env.currentTimeMs() } : {}),
     });
-  let patients: Patients;
   const makeApp = (service: PathwayService) =>
     createApp({
       pathways: service,
@@ -154,10 +178,30 @@ export async function startApi(
       });
       await metricsServer.close();
       await worker.stop();
-      await env.teardown();
+      if (!opts.timeSkipping) await env.teardown();
     },
   };
   return api;
+}
+
+/** A client whose enrolments (update-with-start) start their workflows as `how` says. */
+function clientEnrolling(env: TestWorkflowEnvironment, how: NonNullable<Parameters<typeof startApi>[0]>['enrolments'] & object): Client {
+  return new Client({
+    connection: env.connection,
+    namespace: env.namespace ?? 'default',
+    interceptors: {
+      workflow: [
+        {
+          startUpdateWithStart: (input, next) => {
+            const [workflowInput, ...rest] = input.workflowStartOptions.args as [PathwayWorkflowInput, ...unknown[]];
+            const options = { ...input.workflowStartOptions, args: [{ ...workflowInput, ...(how.continueAsNewAfterEvents ? { continueAsNewAfterEvents: how.continueAsNewAfterEvents } : {}) }, ...rest] };
+            if (how.workflowTaskTimeoutSeconds) options.workflowTaskTimeout = msToTs(how.workflowTaskTimeoutSeconds * 1000);
+            return next({ ...input, workflowStartOptions: options });
+          },
+        },
+      ],
+    },
+  });
 }
 
 /** A small HTTP client for the tests. */
