@@ -20,6 +20,9 @@ const UNAVAILABLE_CODES = new Set([
   1, // CANCELLED
   4, // DEADLINE_EXCEEDED
   8, // RESOURCE_EXHAUSTED
+  // An update the server could not hand to the workflow: its workflow task timed out or is failing
+  // (a worker too busy, or gone, to take it in time). Retried with the same key, it is safe.
+  9, // FAILED_PRECONDITION
   14, // UNAVAILABLE
 ]);
 
