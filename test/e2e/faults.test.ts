@@ -20,6 +20,7 @@ import { openRecordStore, type RecordStore } from '../../record/store';
 import { EncryptionCodec, payloadKeysFor } from '../../temporal/payload-codec';
 import { verifyRecord } from '../../server/verify-record';
 import { RestartableDevServer } from '../harness/dev-server';
+import { changeFor, expectRecordedOnce, KEYS, type Accepted } from '../harness/change-load';
 import { createDatabase, startPostgresServer, type PostgresServer } from '../harness/postgres-server';
 import { ServiceProcess, freePort } from '../harness/service-process';
 import { startProductionTemporal, type ProductionTemporal } from '../harness/temporal-server';
@@ -30,19 +31,12 @@ const CHANGES = 240;
 /** A retry's answer, once the API answers again, comes within this. */
 const RETRY_ANSWERED_WITHIN_MS = 10_000;
 
-const KEYS = { coordinator: 'local-coordinator-key', clinician: 'local-clinician-key' } as const;
 
 interface Temporal {
   address: string;
   kill(): Promise<void>;
   start(): Promise<void>;
   close(): Promise<void>;
-}
-
-interface Accepted {
-  pathwayId: string;
-  kind: string;
-  decisions: TimelineEntry[];
 }
 
 class Deployment {
@@ -139,21 +133,6 @@ async function untilAnswered(d: Deployment, pathwayId: string, kind: string, as:
   }
 }
 
-/** The next change for a pathway, in a cycle that keeps it open: hold, resume, reassess, red flag, resume. */
-function changeFor(step: number): { kind: string; as: keyof typeof KEYS; body: unknown } {
-  switch (step % 5) {
-    case 0:
-      return { kind: 'actions', as: 'coordinator', body: { action: 'hold', reason: 'patient travelling' } };
-    case 1:
-      return { kind: 'actions', as: 'coordinator', body: { action: 'resume', reason: 'back home' } };
-    case 2:
-      return { kind: 'reassessments', as: 'clinician', body: { painNrs: 7, odi: 38 } };
-    case 3:
-      return { kind: 'red-flags', as: 'clinician', body: { redFlags: ['progressive-motor-deficit'] } };
-    default:
-      return { kind: 'actions', as: 'clinician', body: { action: 'resume', reason: 'MRI clear' } };
-  }
-}
 
 async function runScenario(d: Deployment, crash: { worker(): Promise<void>; api(): Promise<void>; temporal(): Promise<void> }) {
   const pathways: string[] = [];
@@ -210,19 +189,7 @@ async function verifyAfterwards(d: Deployment, temporalAddress: string, pathways
       const res = await call(d, 'GET', `/v1/pathways/${pathwayId}`, 'clinician');
       expect(res.status).toBe(200);
       const timeline = res.body.pathway.timeline as TimelineEntry[];
-      // Every change answered 2xx is there, as answered, and only once.
-      const mine = accepted.filter((a) => a.pathwayId === pathwayId);
-      for (const change of mine) {
-        for (const decision of change.decisions) {
-          const recorded = timeline.filter((e) => e.seq === decision.seq);
-          expect(recorded, `${change.kind} seq ${decision.seq}`).toHaveLength(1);
-          expect(recorded[0]!.event).toBe(decision.event);
-          expect(recorded[0]!.ruleId).toBe(decision.ruleId);
-        }
-      }
-      const seqs = timeline.map((e) => e.seq);
-      expect(new Set(seqs).size, 'one entry a seq').toBe(seqs.length);
-      expect(res.body.pathway.reassessments).toHaveLength(mine.filter((a) => a.kind === 'reassessments').length);
+      expectRecordedOnce(res.body.pathway, accepted.filter((a) => a.pathwayId === pathwayId));
       // Each delivery is noted once.
       const deliveries = timeline.filter((e) => e.event === 'notification').map((e) => String(e.numbers?.messageId));
       expect(new Set(deliveries).size, 'one note a delivery').toBe(deliveries.length);

@@ -22,6 +22,7 @@ import { verifyRecord } from '../../server/verify-record';
 import { DIGEST_SCHEDULE_ID } from '../../temporal/digest-schedule';
 import { EncryptionCodec, payloadKeysFor } from '../../temporal/payload-codec';
 import { scrape } from '../harness/metrics';
+import { changeFor, expectRecordedOnce, KEYS, type Accepted } from '../harness/change-load';
 import { createDatabase } from '../harness/postgres-server';
 import { ServiceProcess, freePort } from '../harness/service-process';
 
@@ -30,7 +31,6 @@ const CLIENTS = 8;
 const CHANGES = 120;
 /** Every this many answered changes, the same key is sent again to the other API. */
 const RESEND_EVERY = 4;
-const KEYS = { coordinator: 'local-coordinator-key', clinician: 'local-clinician-key' } as const;
 
 interface Replica {
   name: string;
@@ -45,21 +45,6 @@ interface Answer {
   retryAfter: string | null;
 }
 
-/** The next change for a pathway, in a cycle that keeps it open: hold, resume, reassess, red flag, resume. */
-function changeFor(step: number): { kind: string; as: keyof typeof KEYS; body: unknown } {
-  switch (step % 5) {
-    case 0:
-      return { kind: 'actions', as: 'coordinator', body: { action: 'hold', reason: 'patient travelling' } };
-    case 1:
-      return { kind: 'actions', as: 'coordinator', body: { action: 'resume', reason: 'back home' } };
-    case 2:
-      return { kind: 'reassessments', as: 'clinician', body: { painNrs: 6, odi: 34 } };
-    case 3:
-      return { kind: 'red-flags', as: 'clinician', body: { redFlags: ['progressive-motor-deficit'] } };
-    default:
-      return { kind: 'actions', as: 'clinician', body: { action: 'resume', reason: 'MRI clear' } };
-  }
-}
 
 describe('two API processes and two workers', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pathway-replicas-'));
@@ -145,7 +130,7 @@ describe('two API processes and two workers', () => {
     };
 
     const steps = new Map(pathways.map((id) => [id, 0]));
-    const accepted: Array<{ pathwayId: string; kind: string; decisions: TimelineEntry[] }> = [];
+    const accepted: Accepted[] = [];
     let sent = 0;
     const client = async (n: number) => {
       for (;;) {
@@ -196,18 +181,7 @@ describe('two API processes and two workers', () => {
       for (const pathwayId of pathways) {
         const res = await call(apis[0]!, 'GET', `/v1/pathways/${pathwayId}`, 'clinician');
         expect(res.status).toBe(200);
-        const timeline = res.body!.pathway!.timeline;
-        const mine = accepted.filter((a) => a.pathwayId === pathwayId);
-        // Every change answered 2xx is there, as answered, and only once.
-        for (const change of mine) {
-          for (const decision of change.decisions) {
-            const recorded = timeline.filter((e) => e.seq === decision.seq);
-            expect(recorded, `${change.kind} seq ${decision.seq}`).toHaveLength(1);
-            expect(recorded[0]!.event).toBe(decision.event);
-          }
-        }
-        expect(new Set(timeline.map((e) => e.seq)).size, 'one entry a seq').toBe(timeline.length);
-        expect(res.body!.pathway!.reassessments).toHaveLength(mine.filter((a) => a.kind === 'reassessments').length);
+        expectRecordedOnce(res.body!.pathway!, accepted.filter((a) => a.pathwayId === pathwayId));
       }
 
       // Both workers ensured the digest schedule: it exists once, and sends this task queue's digest.

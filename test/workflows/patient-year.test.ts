@@ -10,7 +10,7 @@
  * patients' name, reference, phone and email, with positive controls; the record store holds them
  * only encrypted.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker, type LogEntry } from '@temporalio/worker';
 import { sql } from 'kysely';
@@ -103,7 +103,15 @@ const worklistItem = async (id: string, as: 'coordinator' | 'clinician' = 'coord
 };
 
 async function enrol(p: ReturnType<typeof newPatient>): Promise<string> {
-  const res = await call('POST', '/v1/pathways', { as: 'coordinator', body: { ...p, careTeam: team, baseline: { painNrs: 8, odi: 50 } } });
+  // As a client does: a 5xx is sent again with the same Idempotency-Key. On a busy machine the
+  // time-skipping test server (Temporal's Java test server, not its production server) now and then
+  // fails the first update-with-start ("UNKNOWN: Application error processing RPC").
+  const request = { as: 'coordinator' as const, headers: { 'idempotency-key': `enrol-${randomUUID()}` }, body: { ...p, careTeam: team, baseline: { painNrs: 8, odi: 50 } } };
+  let res = await call('POST', '/v1/pathways', request);
+  for (let attempt = 2; res.status >= 500 && attempt <= 4; attempt++) {
+    await new Promise((r) => setTimeout(r, 2000));
+    res = await call('POST', '/v1/pathways', request);
+  }
   expect(res.status, `${JSON.stringify(res.body)} ${JSON.stringify(api.logger.lines.filter((l) => l.level === 'error'))}`).toBe(201);
   return res.body.pathway.pathwayId;
 }
