@@ -8,6 +8,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Stage } from '../clinical/definition';
 import { STAGES } from '../clinical/vocabulary';
+import { AGGREGATES, type Measure } from './outcome-aggregates';
 import type { RecordDb } from './store';
 
 export interface OutcomeFilters {
@@ -56,12 +57,14 @@ export interface OutcomesReport {
   procedures: ProcedureOutcome[];
 }
 
-function pathwayConditions(f: OutcomeFilters): RawBuilder<boolean> {
+/** The filters on a pathway's scope, on the pathways (`pw`) or on an aggregate's own columns. */
+function pathwayConditions(f: OutcomeFilters, on: 'pw' | 'aggregate' = 'pw'): RawBuilder<boolean> {
+  const col = (c: string) => (on === 'pw' ? sql.ref(`pw.${c}`) : sql.ref(c));
   const parts: RawBuilder<unknown>[] = [sql`true`];
-  if (f.careTeams) parts.push(f.careTeams.length ? sql`pw.care_team in (${sql.join([...f.careTeams])})` : sql`false`);
-  if (f.careTeam) parts.push(sql`pw.care_team = ${f.careTeam}`);
-  if (f.definitionId) parts.push(sql`pw.definition_id = ${f.definitionId}`);
-  if (f.definitionVersion !== undefined) parts.push(sql`pw.definition_version = ${f.definitionVersion}`);
+  if (f.careTeams) parts.push(f.careTeams.length ? sql`${col('care_team')} in (${sql.join([...f.careTeams])})` : sql`false`);
+  if (f.careTeam) parts.push(sql`${col('care_team')} = ${f.careTeam}`);
+  if (f.definitionId) parts.push(sql`${col('definition_id')} = ${f.definitionId}`);
+  if (f.definitionVersion !== undefined) parts.push(sql`${col('definition_version')} = ${f.definitionVersion}`);
   return sql<boolean>`${sql.join(parts, sql` and `)}`;
 }
 
@@ -74,7 +77,16 @@ function between(column: RawBuilder<unknown>, f: OutcomeFilters): RawBuilder<boo
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Math.round(Number(v) * 10) / 10);
 
+/**
+ * The report from the aggregates kept as the rows change (record/outcome-aggregates.ts); a date
+ * range is not kept there, so a report bounded by dates is computed from its rows.
+ */
 export async function outcomesReport(db: RecordDb, f: OutcomeFilters): Promise<OutcomesReport> {
+  return f.from || f.to ? outcomesFromRows(db, f) : outcomesFromAggregates(db, f);
+}
+
+/** The report computed directly from the stage episodes and procedures, by PostgreSQL. */
+export async function outcomesFromRows(db: RecordDb, f: OutcomeFilters): Promise<OutcomesReport> {
   const stageRows = await sql<Record<string, unknown>>`
     select e.stage,
       count(*) as entered,
@@ -95,7 +107,112 @@ export async function outcomesReport(db: RecordDb, f: OutcomeFilters): Promise<O
     where ${pathwayConditions(f)} and ${between(sql`e.entered_at`, f)}
     group by e.stage`.execute(db);
 
-  const byStage = new Map(stageRows.rows.map((r) => [r.stage as string, r]));
+  const procedureRows = await sql<{ type: string; performed: unknown; reassessed: unknown; responded: unknown }>`
+    select p.type,
+      count(*) as performed,
+      count(next.ordinal) as reassessed,
+      count(*) filter (where next.responding) as responded
+    from procedures p
+    join pathways pw on pw.enrolment_id = p.enrolment_id
+    left join lateral (
+      select r.ordinal, r.responding from reassessments r
+      where r.enrolment_id = p.enrolment_id and r.stage = p.stage and r.at >= p.performed_at
+      order by r.at, r.ordinal limit 1
+    ) next on true
+    where p.type <> 'psychological-evaluation' and ${pathwayConditions(f)} and ${between(sql`p.performed_at`, f)}
+    group by p.type
+    order by p.type`.execute(db);
+  return toReport(f, stageRows.rows, procedureRows.rows);
+}
+
+/** The report from the aggregates: the same figures as outcomesFromRows, read from a few hundred rows. */
+export async function outcomesFromAggregates(db: RecordDb, f: OutcomeFilters): Promise<OutcomesReport> {
+  const where = pathwayConditions(f, 'aggregate');
+  const counted = AGGREGATES.stages.counts;
+  const [stageRows, procedureRows, bucketRows] = await Promise.all([
+    sql<Record<string, unknown>>`select stage, ${sql.join(counted.map((c) => sql`sum(${sql.ref(c)}) as ${sql.ref(c)}`))}
+      from outcome_stage_counts where ${where} group by stage`.execute(db),
+    sql<{ type: string; performed: unknown; reassessed: unknown; responded: unknown }>`
+      select type, sum(performed) as performed, sum(reassessed) as reassessed, sum(responded) as responded
+      from outcome_procedure_counts where ${where} group by type having sum(performed) > 0 order by type`.execute(db),
+    sql<{ measure: Measure; stage: string; bucket: number; n: unknown }>`
+      select measure, stage, bucket, sum(n) as n from outcome_measure_buckets where ${where}
+      group by measure, stage, bucket having sum(n) > 0 order by measure, stage, bucket`.execute(db),
+  ]);
+  // percentile_cont(0.5) over n values: the values at ranks floor and ceil of (n - 1) / 2, interpolated.
+  const medians = new Map<string, { ranks: [number, number]; at: number; found: Array<number | undefined> }>();
+  const needed = new Map<string, { measure: string; stage: string; bucket: number; from: number; ranks: Array<{ median: string; i: number; offset: number }> }>();
+  const byMedian = new Map<string, Array<{ bucket: number; n: number }>>();
+  for (const r of bucketRows.rows) {
+    const key = `${r.measure} ${r.stage}`;
+    byMedian.set(key, [...(byMedian.get(key) ?? []), { bucket: Number(r.bucket), n: Number(r.n) }]);
+  }
+  for (const [key, buckets] of byMedian) {
+    const total = buckets.reduce((s, b) => s + b.n, 0);
+    const at = 0.5 * (total - 1);
+    const median = { ranks: [Math.floor(at), Math.ceil(at)] as [number, number], at, found: [undefined, undefined] as Array<number | undefined> };
+    medians.set(key, median);
+    const [measure, stage] = key.split(' ') as [string, string];
+    median.ranks.forEach((rank, i) => {
+      let below = 0;
+      for (const b of buckets) {
+        if (rank < below + b.n) {
+          const bk = `${key} ${b.bucket}`;
+          const need = needed.get(bk) ?? { measure, stage, bucket: b.bucket, from: below, ranks: [] };
+          need.ranks.push({ median: key, i, offset: rank - below });
+          needed.set(bk, need);
+          return;
+        }
+        below += b.n;
+      }
+    });
+  }
+  if (needed.size) {
+    const wanted = sql.join([...needed.values()].map((b) => sql`(${b.measure}::text, ${b.stage}::text, ${b.bucket}::double precision)`));
+    const values = await sql<{ measure: string; stage: string; bucket: number; value: number; n: unknown }>`
+      select measure, stage, bucket, value, sum(n) as n from outcome_measure_values
+      where (measure, stage, bucket) in (${wanted}) and ${where}
+      group by measure, stage, bucket, value having sum(n) > 0 order by measure, stage, bucket, value`.execute(db);
+    const inBucket = new Map<string, Array<{ value: number; n: number }>>();
+    for (const v of values.rows) {
+      const bk = `${v.measure} ${v.stage} ${Number(v.bucket)}`;
+      inBucket.set(bk, [...(inBucket.get(bk) ?? []), { value: Number(v.value), n: Number(v.n) }]);
+    }
+    for (const [bk, need] of needed) {
+      for (const { median, i, offset } of need.ranks) {
+        let below = 0;
+        for (const v of inBucket.get(bk) ?? []) {
+          if (offset < below + v.n) {
+            medians.get(median)!.found[i] = v.value;
+            break;
+          }
+          below += v.n;
+        }
+      }
+    }
+  }
+  const medianOf = (measure: Measure, stage: string): number | null => {
+    const m = medians.get(`${measure} ${stage}`);
+    if (!m || m.found[0] === undefined || m.found[1] === undefined) return null;
+    const [lo, hi] = m.found as [number, number];
+    // As PostgreSQL interpolates (float8_lerp): lo + (hi - lo) * proportion.
+    return m.ranks[1] > m.ranks[0] ? lo + (hi - lo) * (m.at - m.ranks[0]) : lo;
+  };
+  const stages = stageRows.rows.map((r) => ({
+    ...r,
+    median_days: medianOf('days', r.stage as string),
+    median_relief: medianOf('relief', r.stage as string),
+    median_odi: medianOf('odi', r.stage as string),
+  }));
+  return toReport(f, stages, procedureRows.rows);
+}
+
+function toReport(
+  f: OutcomeFilters,
+  stageRows: Array<Record<string, unknown>>,
+  procedureRows: Array<{ type: string; performed: unknown; reassessed: unknown; responded: unknown }>,
+): OutcomesReport {
+  const byStage = new Map(stageRows.map((r) => [r.stage as string, r]));
   const stages = STAGES.map((stage): StageOutcome => {
     const r = byStage.get(stage) ?? {};
     const n = (k: string) => Number(r[k] ?? 0);
@@ -115,23 +232,7 @@ export async function outcomesReport(db: RecordDb, f: OutcomeFilters): Promise<O
     };
   });
 
-  const procedureRows = await sql<{ type: string; performed: unknown; reassessed: unknown; responded: unknown }>`
-    select p.type,
-      count(*) as performed,
-      count(next.ordinal) as reassessed,
-      count(*) filter (where next.responding) as responded
-    from procedures p
-    join pathways pw on pw.enrolment_id = p.enrolment_id
-    left join lateral (
-      select r.ordinal, r.responding from reassessments r
-      where r.enrolment_id = p.enrolment_id and r.stage = p.stage and r.at >= p.performed_at
-      order by r.at, r.ordinal limit 1
-    ) next on true
-    where p.type <> 'psychological-evaluation' and ${pathwayConditions(f)} and ${between(sql`p.performed_at`, f)}
-    group by p.type
-    order by p.type`.execute(db);
-
-  const procedures = procedureRows.rows.map((r): ProcedureOutcome => {
+  const procedures = procedureRows.map((r): ProcedureOutcome => {
     const reassessed = Number(r.reassessed);
     const responded = Number(r.responded);
     return {
