@@ -377,7 +377,7 @@ const outcomeAggregates: Migration = {
       for (const key of a.keys) {
         if (key === 'care_team') t = scope(t);
         else if (key === 'definition_id' || key === 'definition_version') continue;
-        else t = t.addColumn(key, key === 'bucket' || key === 'value' ? 'double precision' : 'text', (c) => c.notNull());
+        else t = t.addColumn(key, key === 'bucket' || key === 'value' ? 'double precision' : key === 'level' ? 'integer' : 'text', (c) => c.notNull());
       }
       await counts(t, a.counts).addPrimaryKeyConstraint(`${a.table}_pk`, [...a.keys] as never).execute();
     }

@@ -4,9 +4,10 @@
  * - `outcome_stage_counts`: per stage, the episodes entered, responded, escalated, ... still in it;
  * - `outcome_procedure_counts`: per procedure type, performed, reassessed after and responded;
  * - `outcome_measure_buckets` and `outcome_measure_values`: for each median (days in stage, pain
- *   relief, ODI change) how many episodes have each value, and per whole unit of the value (its
- *   bucket) how many in all. A median is found by walking the buckets to the one that holds the
- *   middle, then that bucket's values: exactly what `percentile_cont(0.5)` gives over the rows.
+ *   relief, ODI change) how many episodes have each value, and how many fall in each whole unit and
+ *   each thousandth of a unit of the value (its buckets, FINE). A median is found by walking the
+ *   coarse buckets to the one that holds the middle, then its fine buckets, then that one's values:
+ *   exactly what `percentile_cont(0.5)` gives over the rows.
  *
  * Each figure of an episode or a procedure is computed by one SQL expression (below), for a rebuild
  * from every row and for one enrolment's write alike. A writer takes an enrolment's figures before
@@ -36,7 +37,7 @@ export const AGGREGATES = {
     counts: ['entered', 'responded', 'escalated', 'completed', 'withdrawn', 'closed', 'urgent_referral', 'still_in_stage'],
   },
   procedures: { table: 'outcome_procedure_counts', keys: [...SCOPE, 'type'], counts: ['performed', 'reassessed', 'responded'] },
-  buckets: { table: 'outcome_measure_buckets', keys: ['measure', 'stage', 'bucket', ...SCOPE], counts: ['n'] },
+  buckets: { table: 'outcome_measure_buckets', keys: ['measure', 'stage', 'level', 'bucket', ...SCOPE], counts: ['n'] },
   values: { table: 'outcome_measure_values', keys: ['measure', 'stage', 'bucket', 'value', ...SCOPE], counts: ['n'] },
 } as const satisfies Record<string, Aggregate>;
 
@@ -85,12 +86,20 @@ function procedureFigures(where: RawBuilder<unknown>) {
     where p.type <> 'psychological-evaluation' and ${where}`;
 }
 
-/** One row an episode and measure it has a value for. */
+/**
+ * How finely a median's values are counted: level 1 per thousandth of a unit (a day, a percent, an
+ * ODI point), level 0 per whole unit, each level-0 bucket the sum of a thousand level-1 ones (the
+ * level-1 bucket divided by this, floored), so a median's walk reads a bounded number of rows at
+ * each level however many episodes there are.
+ */
+export const FINE = 1000;
+
+/** One row an episode and measure it has a value for, with its buckets (`fine`, `coarse`). */
 function measureFigures(where: RawBuilder<unknown>) {
   const one = (m: Measure) =>
-    sql`select ${m}::text as measure, f.stage, floor(f.${sql.ref(m)}) as bucket, f.${sql.ref(m)} as value, f.care_team, f.definition_id, f.definition_version
+    sql`select ${m}::text as measure, f.stage, floor(f.${sql.ref(m)} * ${sql.lit(FINE)}) as fine, f.${sql.ref(m)} as value, f.care_team, f.definition_id, f.definition_version
       from (${episodeFigures(where)}) f where f.${sql.ref(m)} is not null`;
-  return sql.join((Object.keys(MEASURES) as Measure[]).map(one), sql` union all `);
+  return sql`select m.*, floor(m.fine / ${sql.lit(FINE)}) as coarse from (${sql.join((Object.keys(MEASURES) as Measure[]).map(one), sql` union all `)}) m`;
 }
 
 const cols = (names: readonly string[]) => sql.join(names.map((c) => sql.ref(c)));
@@ -102,8 +111,14 @@ function derived(where: RawBuilder<unknown>): Array<[Aggregate, RawBuilder<unkno
   return [
     [AGGREGATES.stages, sql`select ${cols(AGGREGATES.stages.keys)}, ${sums(AGGREGATES.stages.counts)} from (${episodeFigures(where)}) f group by ${cols(AGGREGATES.stages.keys)}`],
     [AGGREGATES.procedures, sql`select ${cols(AGGREGATES.procedures.keys)}, ${sums(AGGREGATES.procedures.counts)} from (${procedureFigures(where)}) f group by ${cols(AGGREGATES.procedures.keys)}`],
-    [AGGREGATES.buckets, sql`select ${cols(AGGREGATES.buckets.keys)}, count(*)::integer as n from (${measures}) f group by ${cols(AGGREGATES.buckets.keys)}`],
-    [AGGREGATES.values, sql`select ${cols(AGGREGATES.values.keys)}, count(*)::integer as n from (${measures}) f group by ${cols(AGGREGATES.values.keys)}`],
+    [
+      AGGREGATES.buckets,
+      sql`select ${cols(AGGREGATES.buckets.keys)}, count(*)::integer as n from (
+          select measure, stage, 0 as level, coarse as bucket, ${cols(SCOPE)} from (${measures}) f0
+          union all select measure, stage, 1 as level, fine as bucket, ${cols(SCOPE)} from (${measures}) f1) f
+        group by ${cols(AGGREGATES.buckets.keys)}`,
+    ],
+    [AGGREGATES.values, sql`select measure, stage, fine as bucket, value, ${cols(SCOPE)}, count(*)::integer as n from (${measures}) f group by measure, stage, fine, value, ${cols(SCOPE)}`],
   ];
 }
 
@@ -159,7 +174,7 @@ export async function addDifference(trx: Transaction<RecordDatabase>, before: Fi
 /** A key's value as its column's type, so a values list of parameters is typed as the table is. */
 function typed(column: string, v: unknown): RawBuilder<unknown> {
   if (column === 'value' || column === 'bucket') return sql`${v}::double precision`;
-  if (column === 'definition_version') return sql`${v}::integer`;
+  if (column === 'definition_version' || column === 'level') return sql`${v}::integer`;
   return sql`${v}::text`;
 }
 

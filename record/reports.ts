@@ -8,7 +8,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Stage } from '../clinical/definition';
 import { STAGES } from '../clinical/vocabulary';
-import { AGGREGATES, type Measure } from './outcome-aggregates';
+import { AGGREGATES, FINE, type Measure } from './outcome-aggregates';
 import type { RecordDb } from './store';
 
 export interface OutcomeFilters {
@@ -136,60 +136,42 @@ export async function outcomesFromAggregates(db: RecordDb, f: OutcomeFilters): P
       select type, sum(performed) as performed, sum(reassessed) as reassessed, sum(responded) as responded
       from outcome_procedure_counts where ${where} group by type having sum(performed) > 0 order by type`.execute(db),
     sql<{ measure: Measure; stage: string; bucket: number; n: unknown }>`
-      select measure, stage, bucket, sum(n) as n from outcome_measure_buckets where ${where}
+      select measure, stage, bucket, sum(n) as n from outcome_measure_buckets where level = 0 and ${where}
       group by measure, stage, bucket having sum(n) > 0 order by measure, stage, bucket`.execute(db),
   ]);
-  // percentile_cont(0.5) over n values: the values at ranks floor and ceil of (n - 1) / 2, interpolated.
+  // percentile_cont(0.5) over n values: the values at ranks floor and ceil of (n - 1) / 2, found by
+  // walking the coarse buckets, then the fine buckets of the one that holds each rank, then its values.
   const medians = new Map<string, { ranks: [number, number]; at: number; found: Array<number | undefined> }>();
-  const needed = new Map<string, { measure: string; stage: string; bucket: number; from: number; ranks: Array<{ median: string; i: number; offset: number }> }>();
-  const byMedian = new Map<string, Array<{ bucket: number; n: number }>>();
-  for (const r of bucketRows.rows) {
-    const key = `${r.measure} ${r.stage}`;
-    byMedian.set(key, [...(byMedian.get(key) ?? []), { bucket: Number(r.bucket), n: Number(r.n) }]);
-  }
-  for (const [key, buckets] of byMedian) {
-    const total = buckets.reduce((s, b) => s + b.n, 0);
+  let wanted: Array<{ median: string; i: number; measure: string; stage: string; bucket: number; offset: number }> = [];
+  for (const [median, buckets] of grouped(bucketRows.rows, (r) => `${r.measure} ${r.stage}`)) {
+    const total = buckets.reduce((n, b) => n + Number(b.n), 0);
     const at = 0.5 * (total - 1);
-    const median = { ranks: [Math.floor(at), Math.ceil(at)] as [number, number], at, found: [undefined, undefined] as Array<number | undefined> };
-    medians.set(key, median);
-    const [measure, stage] = key.split(' ') as [string, string];
-    median.ranks.forEach((rank, i) => {
-      let below = 0;
-      for (const b of buckets) {
-        if (rank < below + b.n) {
-          const bk = `${key} ${b.bucket}`;
-          const need = needed.get(bk) ?? { measure, stage, bucket: b.bucket, from: below, ranks: [] };
-          need.ranks.push({ median: key, i, offset: rank - below });
-          needed.set(bk, need);
-          return;
-        }
-        below += b.n;
-      }
+    const m = { ranks: [Math.floor(at), Math.ceil(at)] as [number, number], at, found: [undefined, undefined] as Array<number | undefined> };
+    medians.set(median, m);
+    m.ranks.forEach((rank, i) => {
+      const { row, offset } = locate(buckets, rank);
+      wanted.push({ median, i, measure: row.measure, stage: row.stage, bucket: Number(row.bucket), offset });
     });
   }
-  if (needed.size) {
-    const wanted = sql.join([...needed.values()].map((b) => sql`(${b.measure}::text, ${b.stage}::text, ${b.bucket}::double precision)`));
-    const values = await sql<{ measure: string; stage: string; bucket: number; value: number; n: unknown }>`
+  if (wanted.length) {
+    const fine = await sql<{ measure: Measure; stage: string; bucket: number; n: unknown }>`
+      select measure, stage, bucket, sum(n) as n from outcome_measure_buckets
+      where level = 1 and (${sql.join(
+        wanted.map((w) => sql`(measure = ${w.measure} and stage = ${w.stage} and bucket >= ${w.bucket * FINE}::double precision and bucket < ${(w.bucket + 1) * FINE}::double precision)`),
+        sql` or `,
+      )}) and ${where}
+      group by measure, stage, bucket having sum(n) > 0 order by measure, stage, bucket`.execute(db);
+    const inCoarse = grouped(fine.rows, (r) => `${r.measure} ${r.stage} ${Math.floor(Number(r.bucket) / FINE)}`);
+    wanted = wanted.map((w) => {
+      const { row, offset } = locate(inCoarse.get(`${w.measure} ${w.stage} ${w.bucket}`) ?? [], w.offset);
+      return { ...w, bucket: Number(row.bucket), offset };
+    });
+    const values = await sql<{ measure: Measure; stage: string; bucket: number; value: number; n: unknown }>`
       select measure, stage, bucket, value, sum(n) as n from outcome_measure_values
-      where (measure, stage, bucket) in (${wanted}) and ${where}
+      where (measure, stage, bucket) in (${sql.join(wanted.map((w) => sql`(${w.measure}::text, ${w.stage}::text, ${w.bucket}::double precision)`))}) and ${where}
       group by measure, stage, bucket, value having sum(n) > 0 order by measure, stage, bucket, value`.execute(db);
-    const inBucket = new Map<string, Array<{ value: number; n: number }>>();
-    for (const v of values.rows) {
-      const bk = `${v.measure} ${v.stage} ${Number(v.bucket)}`;
-      inBucket.set(bk, [...(inBucket.get(bk) ?? []), { value: Number(v.value), n: Number(v.n) }]);
-    }
-    for (const [bk, need] of needed) {
-      for (const { median, i, offset } of need.ranks) {
-        let below = 0;
-        for (const v of inBucket.get(bk) ?? []) {
-          if (offset < below + v.n) {
-            medians.get(median)!.found[i] = v.value;
-            break;
-          }
-          below += v.n;
-        }
-      }
-    }
+    const inFine = grouped(values.rows, (r) => `${r.measure} ${r.stage} ${Number(r.bucket)}`);
+    for (const w of wanted) medians.get(w.median)!.found[w.i] = Number(locate(inFine.get(`${w.measure} ${w.stage} ${w.bucket}`) ?? [], w.offset).row.value);
   }
   const medianOf = (measure: Measure, stage: string): number | null => {
     const m = medians.get(`${measure} ${stage}`);
@@ -205,6 +187,27 @@ export async function outcomesFromAggregates(db: RecordDb, f: OutcomeFilters): P
     median_odi: medianOf('odi', r.stage as string),
   }));
   return toReport(f, stages, procedureRows.rows);
+}
+
+/** Rows in groups, each group in the rows' order. */
+function grouped<T>(rows: T[], key: (r: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const r of rows) {
+    const group = out.get(key(r));
+    if (group) group.push(r);
+    else out.set(key(r), [r]);
+  }
+  return out;
+}
+
+/** The row (of rows in order, each counting n) that holds the rank, and the rank within it. */
+function locate<T extends { n: unknown }>(rows: T[], rank: number): { row: T; offset: number } {
+  let below = 0;
+  for (const row of rows) {
+    if (rank < below + Number(row.n)) return { row, offset: rank - below };
+    below += Number(row.n);
+  }
+  throw new Error('the outcomes aggregates disagree with themselves: run verify-record --repair');
 }
 
 function toReport(
