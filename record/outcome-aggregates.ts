@@ -4,10 +4,10 @@
  * - `outcome_stage_counts`: per stage, the episodes entered, responded, escalated, ... still in it;
  * - `outcome_procedure_counts`: per procedure type, performed, reassessed after and responded;
  * - `outcome_measure_buckets` and `outcome_measure_values`: for each median (days in stage, pain
- *   relief, ODI change) how many episodes have each value, and how many fall in each whole unit and
- *   each thousandth of a unit of the value (its buckets, FINE). A median is found by walking the
- *   coarse buckets to the one that holds the middle, then its fine buckets, then that one's values:
- *   exactly what `percentile_cont(0.5)` gives over the rows.
+ *   relief, ODI change) how many episodes have each value, and how many fall in each bucket of the
+ *   value at a few levels of width (LEVELS). A median is found by walking down from the widest
+ *   buckets to the one that holds the middle, then its values: exactly what `percentile_cont(0.5)`
+ *   gives over the rows.
  *
  * Each figure of an episode or a procedure is computed by one SQL expression (below), for a rebuild
  * from every row and for one enrolment's write alike. A writer takes an enrolment's figures before
@@ -37,7 +37,7 @@ export const AGGREGATES = {
     counts: ['entered', 'responded', 'escalated', 'completed', 'withdrawn', 'closed', 'urgent_referral', 'still_in_stage'],
   },
   procedures: { table: 'outcome_procedure_counts', keys: [...SCOPE, 'type'], counts: ['performed', 'reassessed', 'responded'] },
-  buckets: { table: 'outcome_measure_buckets', keys: ['measure', 'stage', 'level', 'bucket', ...SCOPE], counts: ['n'] },
+  buckets: { table: 'outcome_measure_buckets', keys: ['level', 'measure', 'stage', 'bucket', ...SCOPE], counts: ['n'] },
   values: { table: 'outcome_measure_values', keys: ['measure', 'stage', 'bucket', 'value', ...SCOPE], counts: ['n'] },
 } as const satisfies Record<string, Aggregate>;
 
@@ -87,19 +87,26 @@ function procedureFigures(where: RawBuilder<unknown>) {
 }
 
 /**
- * How finely a median's values are counted: level 1 per thousandth of a unit (a day, a percent, an
- * ODI point), level 0 per whole unit, each level-0 bucket the sum of a thousand level-1 ones (the
- * level-1 bucket divided by this, floored), so a median's walk reads a bounded number of rows at
- * each level however many episodes there are.
+ * How a median's values are counted: in buckets of 64^-level units (a day, a percent, an ODI point)
+ * at each of LEVELS, each bucket the sum of 64 buckets of the next level. The finest bucket of a
+ * value is floor(value * 64^2); a coarser one is that divided by a power of 64 (exact in binary),
+ * floored, so they nest exactly. A median's walk reads at most 64 buckets a scope at each level,
+ * and a bucket's values once it holds few, however many episodes there are.
  */
-export const FINE = 1000;
+export const FAN_OUT = 64;
+export const LEVELS = [-1, 0, 1, 2] as const;
+/** A bucket of at most this many values is read value by value, without going down a level. */
+export const FEW = 256;
+const FINEST = 2;
+/** The width of a level's bucket in finest buckets. */
+export const finestIn = (level: number) => FAN_OUT ** (FINEST - level);
 
-/** One row an episode and measure it has a value for, with its buckets (`fine`, `coarse`). */
+/** One row an episode and measure it has a value for, with its finest bucket. */
 function measureFigures(where: RawBuilder<unknown>) {
   const one = (m: Measure) =>
-    sql`select ${m}::text as measure, f.stage, floor(f.${sql.ref(m)} * ${sql.lit(FINE)}) as fine, f.${sql.ref(m)} as value, f.care_team, f.definition_id, f.definition_version
+    sql`select ${m}::text as measure, f.stage, floor(f.${sql.ref(m)} * ${sql.lit(FAN_OUT ** FINEST)}) as fine, f.${sql.ref(m)} as value, f.care_team, f.definition_id, f.definition_version
       from (${episodeFigures(where)}) f where f.${sql.ref(m)} is not null`;
-  return sql`select m.*, floor(m.fine / ${sql.lit(FINE)}) as coarse from (${sql.join((Object.keys(MEASURES) as Measure[]).map(one), sql` union all `)}) m`;
+  return sql.join((Object.keys(MEASURES) as Measure[]).map(one), sql` union all `);
 }
 
 const cols = (names: readonly string[]) => sql.join(names.map((c) => sql.ref(c)));
@@ -114,8 +121,8 @@ function derived(where: RawBuilder<unknown>): Array<[Aggregate, RawBuilder<unkno
     [
       AGGREGATES.buckets,
       sql`select ${cols(AGGREGATES.buckets.keys)}, count(*)::integer as n from (
-          select measure, stage, 0 as level, coarse as bucket, ${cols(SCOPE)} from (${measures}) f0
-          union all select measure, stage, 1 as level, fine as bucket, ${cols(SCOPE)} from (${measures}) f1) f
+          select l.level, m.measure, m.stage, floor(m.fine / l.width) as bucket, ${cols(SCOPE)}
+          from (${measures}) m cross join (values ${sql.join(LEVELS.map((l) => sql`(${sql.lit(l)}, ${sql.lit(finestIn(l))}::double precision)`))}) l (level, width)) f
         group by ${cols(AGGREGATES.buckets.keys)}`,
     ],
     [AGGREGATES.values, sql`select measure, stage, fine as bucket, value, ${cols(SCOPE)}, count(*)::integer as n from (${measures}) f group by measure, stage, fine, value, ${cols(SCOPE)}`],

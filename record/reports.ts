@@ -8,7 +8,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Stage } from '../clinical/definition';
 import { STAGES } from '../clinical/vocabulary';
-import { AGGREGATES, FINE, type Measure } from './outcome-aggregates';
+import { AGGREGATES, FAN_OUT, FEW, finestIn, LEVELS, type Measure } from './outcome-aggregates';
 import type { RecordDb } from './store';
 
 export interface OutcomeFilters {
@@ -125,8 +125,11 @@ export async function outcomesFromRows(db: RecordDb, f: OutcomeFilters): Promise
   return toReport(f, stageRows.rows, procedureRows.rows);
 }
 
-/** The report from the aggregates: the same figures as outcomesFromRows, read from a few hundred rows. */
-export async function outcomesFromAggregates(db: RecordDb, f: OutcomeFilters): Promise<OutcomesReport> {
+/**
+ * The report from the aggregates: the same figures as outcomesFromRows, read from a few hundred
+ * rows. `few`: a bucket of at most this many values is read value by value (0 walks every level).
+ */
+export async function outcomesFromAggregates(db: RecordDb, f: OutcomeFilters, few: number = FEW): Promise<OutcomesReport> {
   const where = pathwayConditions(f, 'aggregate');
   const counted = AGGREGATES.stages.counts;
   const [stageRows, procedureRows, bucketRows] = await Promise.all([
@@ -136,13 +139,14 @@ export async function outcomesFromAggregates(db: RecordDb, f: OutcomeFilters): P
       select type, sum(performed) as performed, sum(reassessed) as reassessed, sum(responded) as responded
       from outcome_procedure_counts where ${where} group by type having sum(performed) > 0 order by type`.execute(db),
     sql<{ measure: Measure; stage: string; bucket: number; n: unknown }>`
-      select measure, stage, bucket, sum(n) as n from outcome_measure_buckets where level = 0 and ${where}
+      select measure, stage, bucket, sum(n) as n from outcome_measure_buckets where level = ${LEVELS[0]} and ${where}
       group by measure, stage, bucket having sum(n) > 0 order by measure, stage, bucket`.execute(db),
   ]);
   // percentile_cont(0.5) over n values: the values at ranks floor and ceil of (n - 1) / 2, found by
-  // walking the coarse buckets, then the fine buckets of the one that holds each rank, then its values.
+  // walking down from the widest buckets to the one that holds each rank, then its values.
   const medians = new Map<string, { ranks: [number, number]; at: number; found: Array<number | undefined> }>();
-  let wanted: Array<{ median: string; i: number; measure: string; stage: string; bucket: number; offset: number }> = [];
+  type Wanted = { median: string; i: number; measure: string; stage: string; level: number; bucket: number; n: number; offset: number };
+  let walking: Wanted[] = [];
   for (const [median, buckets] of grouped(bucketRows.rows, (r) => `${r.measure} ${r.stage}`)) {
     const total = buckets.reduce((n, b) => n + Number(b.n), 0);
     const at = 0.5 * (total - 1);
@@ -150,28 +154,46 @@ export async function outcomesFromAggregates(db: RecordDb, f: OutcomeFilters): P
     medians.set(median, m);
     m.ranks.forEach((rank, i) => {
       const { row, offset } = locate(buckets, rank);
-      wanted.push({ median, i, measure: row.measure, stage: row.stage, bucket: Number(row.bucket), offset });
+      walking.push({ median, i, measure: row.measure, stage: row.stage, level: LEVELS[0], bucket: Number(row.bucket), n: Number(row.n), offset });
     });
   }
-  if (wanted.length) {
-    const fine = await sql<{ measure: Measure; stage: string; bucket: number; n: unknown }>`
-      select measure, stage, bucket, sum(n) as n from outcome_measure_buckets
-      where level = 1 and (${sql.join(
-        wanted.map((w) => sql`(measure = ${w.measure} and stage = ${w.stage} and bucket >= ${w.bucket * FINE}::double precision and bucket < ${(w.bucket + 1) * FINE}::double precision)`),
-        sql` or `,
-      )}) and ${where}
-      group by measure, stage, bucket having sum(n) > 0 order by measure, stage, bucket`.execute(db);
-    const inCoarse = grouped(fine.rows, (r) => `${r.measure} ${r.stage} ${Math.floor(Number(r.bucket) / FINE)}`);
-    wanted = wanted.map((w) => {
-      const { row, offset } = locate(inCoarse.get(`${w.measure} ${w.stage} ${w.bucket}`) ?? [], w.offset);
-      return { ...w, bucket: Number(row.bucket), offset };
+  const range = (w: Wanted, width: number) => [w.bucket * width, (w.bucket + 1) * width] as const;
+  const within = (ws: Wanted[], width: (w: Wanted) => number) =>
+    sql.join(
+      [...new Map(ws.map((w) => [`${w.measure} ${w.stage} ${w.level} ${w.bucket}`, w])).values()].map((w) => {
+        const [from, to] = range(w, width(w));
+        return sql`(measure = ${w.measure} and stage = ${w.stage} and bucket >= ${from}::double precision and bucket < ${to}::double precision)`;
+      }),
+      sql` or `,
+    );
+  while (walking.length) {
+    const finest = LEVELS[LEVELS.length - 1]!;
+    // A bucket that holds few values, or is of the finest level, is read value by value.
+    const [read, down] = [walking.filter((w) => w.n <= few || w.level === finest), walking.filter((w) => !(w.n <= few || w.level === finest))];
+    const [values, next] = await Promise.all([
+      read.length
+        ? sql<{ measure: Measure; stage: string; bucket: number; value: number; n: unknown }>`
+            select measure, stage, bucket, value, sum(n) as n from outcome_measure_values
+            where (${within(read, (w) => finestIn(w.level))}) and ${where}
+            group by measure, stage, bucket, value having sum(n) > 0 order by measure, stage, value`.execute(db)
+        : undefined,
+      down.length
+        ? sql<{ measure: Measure; stage: string; bucket: number; n: unknown }>`
+            select measure, stage, level, bucket, sum(n) as n from outcome_measure_buckets
+            where level = ${down[0]!.level + 1} and (${within(down, () => FAN_OUT)}) and ${where}
+            group by measure, stage, level, bucket having sum(n) > 0 order by measure, stage, bucket`.execute(db)
+        : undefined,
+    ]);
+    for (const w of read) {
+      const [from, to] = range(w, finestIn(w.level));
+      const inBucket = values!.rows.filter((v) => v.measure === w.measure && v.stage === w.stage && Number(v.bucket) >= from && Number(v.bucket) < to);
+      medians.get(w.median)!.found[w.i] = Number(locate(inBucket, w.offset).row.value);
+    }
+    walking = down.map((w) => {
+      const [from, to] = range(w, FAN_OUT);
+      const { row, offset } = locate(next!.rows.filter((b) => b.measure === w.measure && b.stage === w.stage && Number(b.bucket) >= from && Number(b.bucket) < to), w.offset);
+      return { ...w, level: w.level + 1, bucket: Number(row.bucket), n: Number(row.n), offset };
     });
-    const values = await sql<{ measure: Measure; stage: string; bucket: number; value: number; n: unknown }>`
-      select measure, stage, bucket, value, sum(n) as n from outcome_measure_values
-      where (measure, stage, bucket) in (${sql.join(wanted.map((w) => sql`(${w.measure}::text, ${w.stage}::text, ${w.bucket}::double precision)`))}) and ${where}
-      group by measure, stage, bucket, value having sum(n) > 0 order by measure, stage, bucket, value`.execute(db);
-    const inFine = grouped(values.rows, (r) => `${r.measure} ${r.stage} ${Number(r.bucket)}`);
-    for (const w of wanted) medians.get(w.median)!.found[w.i] = Number(locate(inFine.get(`${w.measure} ${w.stage} ${w.bucket}`) ?? [], w.offset).row.value);
   }
   const medianOf = (measure: Measure, stage: string): number | null => {
     const m = medians.get(`${measure} ${stage}`);
