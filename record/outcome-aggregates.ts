@@ -96,7 +96,7 @@ function procedureFigures(where: RawBuilder<unknown>) {
 export const FAN_OUT = 64;
 export const LEVELS = [-1, 0, 1, 2] as const;
 /** A bucket of at most this many values is read value by value, without going down a level. */
-export const FEW = 256;
+export const FEW = 1024;
 const FINEST = 2;
 /** The width of a level's bucket in finest buckets. */
 export const finestIn = (level: number) => FAN_OUT ** (FINEST - level);
