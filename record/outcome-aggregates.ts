@@ -134,24 +134,39 @@ type Rows = Map<string, { key: unknown[]; counts: number[] }>;
 /** What a set of rows adds to each aggregate, in ORDER. */
 export type Figures = Rows[];
 
-function toRows(a: Aggregate, rows: Array<Record<string, unknown>>): Rows {
-  const out: Rows = new Map();
-  for (const r of rows) {
-    // Numbers from the database (double precision values and buckets, integer scope) stay numbers.
-    const key = a.keys.map((k) => r[k]);
-    out.set(JSON.stringify(key), { key, counts: a.counts.map((c) => Number(r[c])) });
-  }
-  return out;
-}
-
-/** What the enrolments' rows add to the aggregates now (read inside the writer's transaction), in one statement. */
+/**
+ * What the enrolments' rows add to the aggregates now (read inside the writer's transaction): each
+ * episode's and procedure's figures by the same SQL as a rebuild, counted here. A value's buckets
+ * are computed as the rebuild's SQL computes them: a multiplication and divisions by powers of two,
+ * exact in both, then floored.
+ */
 export async function figuresOf(db: Db, enrolmentIds: readonly string[]): Promise<Figures> {
   const out: Figures = ORDER.map(() => new Map());
   if (!enrolmentIds.length) return out;
-  // Each aggregate's rows as JSON (double precision goes through it exactly: its shortest exact text).
-  const parts = derived(sql`pw.enrolment_id in (${sql.join([...enrolmentIds])})`).map(([, query], i) => sql`select ${sql.lit(i)} as aggregate, to_jsonb(g) as r from (${query}) g`);
-  const rows = await sql<{ aggregate: number; r: Record<string, unknown> }>`${sql.join(parts, sql` union all `)}`.execute(db);
-  for (const [i, a] of ORDER.entries()) out[i] = toRows(a, rows.rows.filter((row) => Number(row.aggregate) === i).map((row) => row.r));
+  const where = sql`pw.enrolment_id in (${sql.join([...enrolmentIds])})`;
+  const add = (i: number, key: unknown[], counts: number[]) => {
+    const k = JSON.stringify(key);
+    const row = out[i]!.get(k) ?? { key, counts: counts.map(() => 0) };
+    counts.forEach((n, j) => (row.counts[j]! += n));
+    out[i]!.set(k, row);
+  };
+  // One round trip: both kinds of rows as JSON (a double precision value goes through it exactly).
+  const rows = await sql<{ kind: string; r: Record<string, unknown> }>`select 'episode' as kind, to_jsonb(e) as r from (${episodeFigures(where)}) e
+    union all select 'procedure', to_jsonb(p) from (${procedureFigures(where)}) p`.execute(db);
+  for (const e of rows.rows.filter((row) => row.kind === 'episode').map((row) => row.r)) {
+    const scope = [e.care_team, e.definition_id, Number(e.definition_version)];
+    add(0, [...scope, e.stage], AGGREGATES.stages.counts.map((c) => Number(e[c])));
+    for (const m of Object.keys(MEASURES) as Measure[]) {
+      if (e[m] === null || e[m] === undefined) continue;
+      const value = Number(e[m]);
+      const fine = Math.floor(value * FAN_OUT ** FINEST);
+      for (const level of LEVELS) add(2, [level, m, e.stage, Math.floor(fine / finestIn(level)), ...scope], [1]);
+      add(3, [m, e.stage, fine, value, ...scope], [1]);
+    }
+  }
+  for (const p of rows.rows.filter((row) => row.kind === 'procedure').map((row) => row.r)) {
+    add(1, [p.care_team, p.definition_id, Number(p.definition_version), p.type], AGGREGATES.procedures.counts.map((c) => Number(p[c])));
+  }
   return out;
 }
 
