@@ -4,6 +4,8 @@
  * Never edit a migration that has shipped: add the next one.
  */
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { AGGREGATES, deriveOutcomeAggregates } from './outcome-aggregates';
+import { WORKLIST_DUE, WORKLIST_RANK } from './read';
 
 const initial: Migration = {
   async up(db: Kysely<unknown>) {
@@ -360,6 +362,31 @@ const patients: Migration = {
   },
 };
 
+/**
+ * The outcomes report's aggregates, kept as the rows change (record/outcome-aggregates.ts) and
+ * backfilled from the rows already there; and the worklist's index, by care team, priority and due date.
+ */
+const outcomeAggregates: Migration = {
+  async up(db: Kysely<unknown>) {
+    const scope = (t: ReturnType<Kysely<unknown>['schema']['createTable']>) =>
+      t.addColumn('care_team', 'text', (c) => c.notNull()).addColumn('definition_id', 'text', (c) => c.notNull()).addColumn('definition_version', 'integer', (c) => c.notNull());
+    const counts = (t: ReturnType<Kysely<unknown>['schema']['createTable']>, names: readonly string[]) =>
+      names.reduce((table, name) => table.addColumn(name, 'integer', (c) => c.notNull().defaultTo(0)), t);
+    for (const a of [AGGREGATES.stages, AGGREGATES.procedures, AGGREGATES.buckets, AGGREGATES.values]) {
+      let t = db.schema.createTable(a.table);
+      for (const key of a.keys) {
+        if (key === 'care_team') t = scope(t);
+        else if (key === 'definition_id' || key === 'definition_version') continue;
+        else t = t.addColumn(key, key === 'bucket' || key === 'value' ? 'double precision' : key === 'level' ? 'integer' : 'text', (c) => c.notNull());
+      }
+      await counts(t, a.counts).addPrimaryKeyConstraint(`${a.table}_pk`, [...a.keys] as never).execute();
+    }
+    await deriveOutcomeAggregates(db);
+    await sql`CREATE INDEX pathways_worklist ON pathways (care_team, (${sql.raw(WORKLIST_RANK)}), (${sql.raw(WORKLIST_DUE)}), enrolment_id)
+      WHERE (${sql.raw(WORKLIST_RANK)}) IS NOT NULL`.execute(db);
+  },
+};
+
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-pathway-counts': pathwayCounts,
@@ -369,6 +396,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0006-patients': patients,
   '0007-definition-records': definitionRecords,
   '0009-rate-limits': rateLimits,
+  '0010-outcome-aggregates': outcomeAggregates,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -182,6 +182,26 @@ function endOfDay(now: number): Date {
   return d;
 }
 
+/**
+ * A pathway's place on the worklist, whatever the time: urgent referral, undelivered message, lost
+ * to follow-up, overdue, then (DUE_RANK) an active pathway with a due date; null when it is not on
+ * it (closed pathways only for a message they could not deliver). Its text is that of the index
+ * pathways_worklist (migration 0010), so the planner reads the index.
+ */
+export const WORKLIST_RANK = `case
+      when closed_at is not null and not undelivered then null
+      when status = 'urgent-referral' then 0
+      when undelivered then 1
+      when status = 'on-hold' and pause_kind = 'lost-to-follow-up' then 2
+      when status <> 'active' then null
+      when overdue then 3
+      when next_due_at is not null then 4
+    end`;
+/** Undated items sort last within their priority, as if due at the end of time. */
+export const WORKLIST_DUE = `coalesce(next_due_at, 'infinity'::timestamptz)`;
+/** Due today, then due soon: the worklist's categories 4 and 5, told apart by the time. */
+const DUE_RANK = 4;
+
 /** Where a worklist page ends: its last item's priority, due date and enrolment. */
 export interface WorklistCursor {
   category: number;
@@ -203,34 +223,31 @@ export async function worklist(
 ): Promise<{ items: WorklistRow[]; next: WorklistCursor | null }> {
   const today = endOfDay(now);
   const soon = new Date(now + dueSoonDays * DAY_MS);
-  const category = sql<number | null>`case
-      when status = 'urgent-referral' then 0
-      when undelivered then 1
-      when status = 'on-hold' and pause_kind = 'lost-to-follow-up' then 2
-      when status <> 'active' then null
-      when overdue then 3
-      when next_due_at <= ${today} then 4
-      when next_due_at <= ${soon} then 5
-    end`;
-  // Undated items sort last within their priority, as if due at the end of time.
-  const dueOrder = sql<Date>`coalesce(next_due_at, 'infinity'::timestamptz)`;
-  let query = filtered(db.selectFrom('pathways'), f)
-    .select([...ROW_COLUMNS, 'pending_workup'])
-    .select(category.as('category'))
-    .select(dueOrder.as('due_order'))
-    // Closed pathways only for a message they could not deliver.
-    .where((eb) => eb.or([eb('closed_at', 'is', null), eb('undelivered', '=', true)]))
-    .where(category, 'is not', null);
-  if (after) {
-    const dueAt = after.dueAt === null ? sql`'infinity'::timestamptz` : sql`${new Date(after.dueAt)}::timestamptz`;
-    query = query.where(sql<boolean>`(${category}, ${dueOrder}, enrolment_id) > (${after.category}, ${dueAt}, ${after.enrolmentId})`);
+  // The index pathways_worklist (migration 0010) holds each pathway's priority and due date, so a
+  // page is read from it in order: priorities 0 to 3 first, then the active pathways due by `soon`
+  // (due today, then due soon: one range of due dates), each a range of the index.
+  const rank = sql<number>`${sql.raw(WORKLIST_RANK)}`;
+  const dueOrder = sql<Date>`${sql.raw(WORKLIST_DUE)}`;
+  const page = (q: ReturnType<typeof worklistRows>, limit: number) => q.orderBy(rank).orderBy(dueOrder).orderBy('enrolment_id').limit(limit).execute();
+  const worklistRows = () => filtered(db.selectFrom('pathways'), f).select([...ROW_COLUMNS, 'pending_workup']).select(rank.as('rank'));
+  const dueAfter = after ? (after.dueAt === null ? sql`'infinity'::timestamptz` : sql`${new Date(after.dueAt)}::timestamptz`) : undefined;
+  let found: Awaited<ReturnType<typeof page>> = [];
+  if (!after || after.category < DUE_RANK) {
+    let q = worklistRows().where(rank, '<', DUE_RANK);
+    if (after) q = q.where(sql<boolean>`(${rank}, ${dueOrder}, enrolment_id) > (${after.category}, ${dueAfter}, ${after.enrolmentId})`);
+    found = await page(q, pageSize + 1);
   }
-  const found = await query.orderBy('category').orderBy('due_order').orderBy('enrolment_id').limit(pageSize + 1).execute();
+  if (found.length <= pageSize) {
+    let q = worklistRows().where(rank, '=', DUE_RANK).where(dueOrder, '<=', soon);
+    if (after && after.category >= DUE_RANK) q = q.where(sql<boolean>`(${dueOrder}, enrolment_id) > (${dueAfter}, ${after.enrolmentId})`);
+    found = [...found, ...(await page(q, pageSize + 1 - found.length))];
+  }
+  const categoryOf = (r: (typeof found)[number]) => (Number(r.rank) < DUE_RANK ? Number(r.rank) : r.next_due_at && new Date(r.next_due_at) <= today ? DUE_RANK : DUE_RANK + 1);
   const rows = found.slice(0, pageSize);
   const last = rows[rows.length - 1];
   const next =
     found.length > pageSize && last
-      ? { category: Number(last.category), dueAt: last.next_due_at ? new Date(last.next_due_at).toISOString() : null, enrolmentId: last.enrolment_id }
+      ? { category: categoryOf(last), dueAt: last.next_due_at ? new Date(last.next_due_at).toISOString() : null, enrolmentId: last.enrolment_id }
       : null;
   const flagged = rows.filter((r) => r.undelivered).map((r) => r.enrolment_id);
   const undelivered = flagged.length
@@ -244,7 +261,7 @@ export async function worklist(
         .execute()
     : [];
   const items = rows.map((r) => {
-    const item: WorklistRow = { category: WORKLIST_ORDER[Number(r.category)]!, ...toRow(r) };
+    const item: WorklistRow = { category: WORKLIST_ORDER[categoryOf(r)]!, ...toRow(r) };
     const pending = r.pending_workup as unknown as WorkupItem[];
     if (r.next_due_kind === 'workup' && pending.length) item.pendingWorkup = pending;
     if (r.undelivered) {

@@ -12,6 +12,7 @@ import type { ReassessmentRecord, TimelineEntry } from '../clinical/pathway';
 import { isClosed } from '../clinical/vocabulary';
 import { fencedBefore, type RecordBatch, type RecordProgress } from './batch';
 import type { NoteCipher } from './note-cipher';
+import { addDifference, figuresOf } from './outcome-aggregates';
 import { ENROLMENT_CHILD_TABLES, type RecordDatabase } from './schema';
 import type { RecordDb } from './store';
 
@@ -181,7 +182,7 @@ async function moveCount(trx: Transaction<RecordDatabase>, from: Bucket | undefi
 }
 
 /** Writes to one enrolment wait for each other, so the counts move once per change. */
-const lockEnrolment = (trx: Transaction<RecordDatabase>, enrolmentId: string) =>
+export const lockEnrolment = (trx: Transaction<RecordDatabase>, enrolmentId: string) =>
   sql`select pg_advisory_xact_lock(hashtext(${enrolmentId}))`.execute(trx);
 
 const BUCKET = ['care_team', 'stage', 'status', 'overdue', 'undelivered'] as const;
@@ -276,6 +277,8 @@ export async function writeBatch(db: RecordDb, cipher: NoteCipher, batch: Record
       if (past.length > 0 && sameEntries(past.map((r) => r.entry), batch.entries)) return { applied: false };
       replacing = past.length > 0 || (await rowsPast(trx, id, batch.after));
     }
+    // What the enrolment's rows add to the outcomes report's aggregates, before they change.
+    const figuresBefore = await figuresOf(trx, before ? [id] : []);
     if (opts.replace) {
       for (const table of ENROLMENT_CHILD_TABLES) await trx.deleteFrom(table).where('enrolment_id', '=', id).execute();
     } else if (replacing) await removePast(trx, id, batch.after);
@@ -376,6 +379,9 @@ export async function writeBatch(db: RecordDb, cipher: NoteCipher, batch: Record
       .returning(BUCKET)
       .executeTakeFirst();
     if (after) await moveCount(trx, before, after);
+    // After the summary's counts, as every writer orders them: the report's aggregates move by
+    // what the rows add now less what they added before (a replaced attempt's rows leave exactly).
+    await addDifference(trx, figuresBefore, await figuresOf(trx, [id]));
     return { applied: after !== undefined };
   });
 }

@@ -1,7 +1,8 @@
 /**
  * `npm run verify-record [-- --repair]`: compares the record of every running pathway with its
  * workflow (server/verify-record.ts) and names each difference; with --repair, rewrites the record
- * of each pathway that differs from its workflow's whole state. Exits 1 while a difference remains.
+ * of each pathway that differs from its workflow's whole state; then the outcomes report's aggregates
+ * against the rows (--repair derives them again). Exits 1 while a difference remains.
  * Needs TEMPORAL_ADDRESS and DATABASE_URL, like rebuild-record.
  */
 import { Client } from '@temporalio/client';
@@ -28,7 +29,8 @@ async function main(): Promise<void> {
     const result = await verifyRecord(client, { store, cipher: new NoteCipher(keys.current, keys.previous) }, log, { repair, taskQueue: config.temporal.taskQueue });
     for (const { pathwayId, differences } of result.differing) console.log(`${pathwayId}${repair ? ' (repaired)' : ''}\n  ${differences.join('\n  ')}`);
     console.log(`${result.pathways} running pathways checked, ${result.differing.length} differing, ${result.repaired} repaired, ${result.failed} could not be checked`);
-    if (result.failed > 0 || (result.differing.length > 0 && !repair)) process.exitCode = 1;
+    for (const { table, differing } of result.aggregates) console.log(`${table}: ${differing} rows differ from the record's rows${repair ? ' (rebuilt)' : ''}`);
+    if (result.failed > 0 || ((result.differing.length > 0 || result.aggregates.length > 0) && !repair)) process.exitCode = 1;
   } finally {
     await temporal.close();
     await store.close();

@@ -184,6 +184,7 @@ async function verifyAfterwards(d: Deployment, temporalAddress: string, pathways
     expect(verified.failed).toBe(0);
     expect(verified.pathways).toBe(PATHWAYS);
     expect(verified.differing).toEqual([]);
+    expect(verified.aggregates).toEqual([]);
 
     for (const pathwayId of pathways) {
       const res = await call(d, 'GET', `/v1/pathways/${pathwayId}`, 'clinician');

@@ -14,7 +14,9 @@ import { DAY_MS } from '../../clinical/rules';
 import { NOTHING_RECORDED, recordBatch, writeFence, type RecordProgress } from '../../record/batch';
 import { claimKey, completeKey, releaseKey } from '../../record/idempotency';
 import { digestCounts, listPathways, readPathway, summarise, worklist, type ListCursor, type WorklistCursor } from '../../record/read';
-import { outcomesReport } from '../../record/reports';
+import { outcomeAggregateDifferences, rebuildOutcomeAggregates } from '../../record/outcome-aggregates';
+import { eraseIdentity, recordIdentity } from '../../record/patients';
+import { outcomesFromAggregates, outcomesFromRows, outcomesReport, type OutcomeFilters } from '../../record/reports';
 import { purgeExpired } from '../../record/retention';
 import { deleteSession, purgeEndedSessions, readSession, touchSession, writeSession } from '../../record/sessions';
 import type { RecordStore } from '../../record/store';
@@ -273,6 +275,128 @@ describe.each(BACKENDS)('record store on %s', (backend) => {
     expect(report.procedures).toEqual([{ type: 'epidural-steroid-injection', performed: 1, reassessed: 1, responded: 1, responseRate: 1 }]);
     const none = await outcomesReport(store.db, { ...def, from: new Date(day(400)).toISOString() });
     expect(none.stages.every((s) => s.entered === 0 && s.medianDaysInStage === null)).toBe(true);
+  });
+
+  it('keeps the outcomes report\'s aggregates equal to the report computed from the rows, through retries replacing rows, delivery outcomes, purges and erasure', async () => {
+    const teams = ['agg-a', 'agg-b', 'agg-c'];
+    const filters: OutcomeFilters[] = [{}, { careTeam: 'agg-a' }, { careTeams: teams.slice(0, 2) }, { careTeams: [] }, { definitionId: DEF.id }, { careTeam: 'agg-b', definitionVersion: DEF.version }];
+    const agree = async () => {
+      for (const f of filters) {
+        const fromRows = await outcomesFromRows(store.db, f);
+        expect(await outcomesFromAggregates(store.db, f)).toEqual(fromRows);
+        // Walking down every level of buckets, as a median among many values does.
+        expect(await outcomesFromAggregates(store.db, f, 0)).toEqual(fromRows);
+      }
+      expect((await outcomeAggregateDifferences(store.db)).filter((d) => d.differing > 0)).toEqual([]);
+    };
+    // Odd times, so the medians' values are not whole days and fall between buckets.
+    const at = (d: number, i: number) => day(d) + i * 3_701_000 + 17;
+    const pathways: Driven[] = [];
+    for (let i = 0; i < 18; i++) {
+      const p = new Driven(`run-agg-${i}`, 'pw-' + i.toString(16).padStart(2, '0').repeat(16), teams[i % 3]!, 5 + (i % 5), 28 + i, at(0, i));
+      switch (i % 6) {
+        case 1:
+          p.apply(reassess(2 + (i % 3), 20), at(30, i)).apply(reassess(2, 18), at(60, i));
+          break;
+        case 2:
+          p.apply(reassess(8, 44), at(42, i)).apply(reassess(8.5, 45), at(84, i));
+          p.apply({ type: 'procedure', actor: CLINICIAN, input: { type: 'epidural-steroid-injection', performedAt: new Date(at(90, i)).toISOString() } }, at(90, i));
+          p.apply(reassess(i % 4 === 2 ? 3 : 7, 40), at(118, i));
+          break;
+        case 3:
+          p.apply(reassess(6, 35), at(20, i)).apply({ type: 'red-flags', actor: CLINICIAN, input: { redFlags: ['infection'] } }, at(25, i));
+          break;
+        case 4:
+          p.apply({ type: 'action', actor: COORDINATOR, input: { action: 'hold', reason: 'admitted elsewhere' } }, at(5, i));
+          break;
+        case 5:
+          p.apply(reassess(5, 30), at(14, i)).apply({ type: 'action', actor: COORDINATOR, input: { action: 'withdraw', reason: 'moved away' } }, at(20, i));
+          break;
+      }
+      await writeBatch(store.db, cipher, { ...p.batch(), fence: writeFence(0, 3, at(0, i)) });
+      pathways.push(p);
+    }
+    await agree();
+
+    // Attempts that wrote and never committed (a response, a procedure, a withdrawal), each replaced by its retry's rows.
+    for (const [n, p] of pathways.filter((q) => !q.state.closedAt).slice(0, 6).entries()) {
+      const base = p.progress;
+      const committed = structuredClone(p.state);
+      const t = Date.parse(committed.timeline[committed.timeline.length - 1]!.at);
+      p.apply(reassess(1, 10), t + DAY_MS);
+      if (n % 2) p.apply({ type: 'procedure', actor: CLINICIAN, input: { type: 'radiofrequency-ablation', performedAt: new Date(t + DAY_MS).toISOString() } }, t + DAY_MS);
+      else p.apply({ type: 'action', actor: COORDINATOR, input: { action: 'withdraw', reason: 'moved away' } }, t + 2 * DAY_MS);
+      expect(await writeBatch(store.db, cipher, { ...p.batch(), fence: writeFence(0, 9, t + DAY_MS) })).toEqual({ applied: true });
+      await agree();
+      p.state = committed;
+      p.progress = base;
+      p.apply(reassess(7, 40), t + 3 * DAY_MS + 5_000);
+      expect(await writeBatch(store.db, cipher, { ...p.batch(), fence: writeFence(0, 12, t + 3 * DAY_MS) })).toEqual({ applied: true });
+    }
+    await agree();
+
+    // A rebuild's whole batch, a delivery outcome, the purge of closed pathways, and an erased identity.
+    const whole = pathways[1]!;
+    await writeBatch(store.db, cipher, recordBatch(whole.enrolmentId, whole.state, [], NOTHING_RECORDED).batch, new Date(), { replace: true });
+    await writeDeliveryOutcome(store.db, { enrolmentId: pathways[5]!.enrolmentId, messageId: 'm-agg', messageType: 'pathway.closed', outcome: 'undelivered', at: new Date(day(30)).toISOString() });
+    await agree();
+    const closed = pathways.filter((p) => p.state.closedAt).length;
+    expect(closed).toBeGreaterThan(2);
+    expect((await purgeExpired(store.db, { recordRetentionDays: 30, idempotencyKeyDays: 30, now: day(400) })).pathways).toBeGreaterThanOrEqual(closed);
+    await agree();
+    const who = { actorId: 'coord-kim', actorRole: 'coordinator', route: 'test' };
+    await recordIdentity(store.db, cipher, pathways[0]!.state.pathwayId, { reference: 'MRN-AGG-0', name: 'A Patient' }, who);
+    expect(await eraseIdentity(store.db, pathways[0]!.state.pathwayId, who)).toBe(true);
+    await agree();
+    const report = await outcomesReport(store.db, { careTeams: teams });
+    expect(report.stages.find((st) => st.stage === 'conservative')!.entered).toBeGreaterThan(0);
+
+    // A count gone wrong is found, and a rebuild derives every aggregate again from the rows.
+    await sql`update outcome_stage_counts set entered = entered + 1 where care_team = 'agg-a'`.execute(store.db);
+    await sql`update outcome_measure_values set n = n + 1 where care_team = 'agg-a' and measure = 'days'`.execute(store.db);
+    const found = await outcomeAggregateDifferences(store.db);
+    expect(found.filter((d) => d.differing > 0).map((d) => d.table)).toEqual(['outcome_stage_counts', 'outcome_measure_values']);
+    await rebuildOutcomeAggregates(store.db);
+    await agree();
+  });
+
+  it('reads the worklist by its index, in the order and categories the direct query over every row gives', async () => {
+    const team = 'work-order';
+    const ps: Driven[] = [];
+    for (let i = 0; i < 16; i++) {
+      const p = new Driven(`run-wo-${i}`, 'pw-' + (0x40 + i).toString(16).repeat(16), team, 7, 40, T0 + (i % 8) * DAY_MS + i * 60_000);
+      if (i % 8 === 1) p.apply({ type: 'red-flags', actor: CLINICIAN, input: { redFlags: ['infection'] } }, day(1));
+      if (i % 8 === 2) p.state = { ...p.state, overdue: true };
+      if (i % 8 === 3) p.apply({ type: 'action', actor: COORDINATOR, input: { action: 'hold', reason: 'travelling' } }, day(1));
+      if (i % 8 === 4) p.apply({ type: 'action', actor: COORDINATOR, input: { action: 'withdraw', reason: 'moved away' } }, day(1));
+      await writeBatch(store.db, cipher, p.batch());
+      ps.push(p);
+    }
+    await writeDeliveryOutcome(store.db, { enrolmentId: 'run-wo-4', messageId: 'm-wo', messageType: 'pathway.closed', outcome: 'undelivered', at: new Date(day(2)).toISOString() });
+    await sql`update pathways set pause_kind = 'lost-to-follow-up' where enrolment_id = 'run-wo-11'`.execute(store.db);
+    await sql`update pathways set next_due_at = null where enrolment_id = 'run-wo-10'`.execute(store.db);
+    for (const now of [day(0), day(30), day(45), day(90)]) {
+      const today = new Date(now);
+      today.setUTCHours(23, 59, 59, 999);
+      const direct = await sql<{ pathway_id: string; category: number }>`select pathway_id, category from (
+          select pathway_id, enrolment_id, next_due_at, case
+            when status = 'urgent-referral' then 0 when undelivered then 1
+            when status = 'on-hold' and pause_kind = 'lost-to-follow-up' then 2
+            when status <> 'active' then null when overdue then 3
+            when next_due_at <= ${today} then 4 when next_due_at <= ${new Date(now + 7 * DAY_MS)} then 5 end as category
+          from pathways where care_team = ${team} and (closed_at is null or undelivered)) w
+        where category is not null order by category, coalesce(next_due_at, 'infinity'::timestamptz), enrolment_id`.execute(store.db);
+      const paged: Array<[string, string]> = [];
+      let after: WorklistCursor | undefined;
+      for (let pages = 0; pages < 40; pages++) {
+        const page = await worklist(store.db, { careTeam: team }, 7, now, 2, after);
+        paged.push(...page.items.map((i): [string, string] => [i.pathwayId, i.category]));
+        if (!page.next) break;
+        after = page.next;
+      }
+      expect(paged).toEqual(direct.rows.map((r) => [r.pathway_id, ['urgent-referral', 'undelivered', 'lost-to-follow-up', 'overdue', 'due-today', 'due-soon'][r.category]]));
+      expect(paged.length).toBeGreaterThan(2);
+    }
   });
 
   it('keeps the first answer to an idempotency key, refuses another request under it, and reports one in flight', async () => {
