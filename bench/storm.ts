@@ -116,7 +116,11 @@ interface StormFigures {
   writeLag: number[];
   gaugeLagMaxSeconds: number;
   scheduleToStartP99?: number;
+  activityScheduleToStartP99?: number;
   workflowTasks: number;
+  /** Workflow tasks for a pathway not in the worker's cache, which replayed its history first. */
+  cacheMisses: number;
+  forcedEvictions: number;
   failedTasks: number;
   peakRss: number[];
 }
@@ -229,7 +233,7 @@ async function main(): Promise<void> {
     console.log();
     console.log('Timer storm on the production-like Temporal server, the record store on PostgreSQL');
     const ms = (xs: number[], p: number) => (xs.length ? percentile(xs, p).toFixed(0) : '-');
-    console.log('workers | active pathways | due in one minute | due times span s | recorded | all recorded after s | due-to-recorded p50 / p99 / max ms | due-to-decided p50 / p99 ms | record-write lag p50 / p99 ms | write-lag gauge max s | WFT schedule-to-start p99 ms | workflow tasks (failed) | peak RSS MiB per worker');
+    console.log('workers | active pathways | due in one minute | due times span s | recorded | all recorded after s | due-to-recorded p50 / p99 / max ms | due-to-decided p50 / p99 ms | record-write lag p50 / p99 ms | write-lag gauge max s | WFT schedule-to-start p99 ms | activity schedule-to-start p99 ms | workflow tasks (failed) | of which cache misses (forced evictions) | peak RSS MiB per worker');
     for (const s of storms) {
       console.log(
         [
@@ -244,7 +248,9 @@ async function main(): Promise<void> {
           `${ms(s.writeLag, 50)} / ${ms(s.writeLag, 99)}`,
           s.gaugeLagMaxSeconds.toFixed(1),
           s.scheduleToStartP99 === undefined ? '-' : `≤ ${s.scheduleToStartP99}`,
+          s.activityScheduleToStartP99 === undefined ? '-' : `≤ ${s.activityScheduleToStartP99}`,
           `${thousands(s.workflowTasks)} (${s.failedTasks})`,
+          `${thousands(s.cacheMisses)} (${thousands(s.forcedEvictions)})`,
           s.peakRss.map((b) => (b / MiB).toFixed(0)).join(' / '),
         ].join(' | '),
       );
@@ -324,6 +330,8 @@ async function runStorm(opts: { agent: pg.Client; workers: Worker[]; careTeam: s
     await sleep(1000);
   }
   await sample();
+  // The task after each reminder's delivery follows within moments: counted too.
+  await sleep(5000);
   const after = await Promise.all(workers.map((w) => scrape(w.metricsUrl)));
   const merged = (s: Scrape[]): Scrape => ({ text: '', series: s.reduce((m, x) => { for (const [k, v] of x.series) m.set(`${k}`, (m.get(k) ?? 0) + v); return m; }, new Map<string, number>()) });
   const [b, a] = [merged(before), merged(after)];
@@ -352,7 +360,10 @@ async function runStorm(opts: { agent: pg.Client; workers: Worker[]; careTeam: s
     writeLag: sorted(rows.map((r) => r.recorded - r.decided)),
     gaugeLagMaxSeconds,
     scheduleToStartP99: schedule?.value,
+    activityScheduleToStartP99: histogramPercentile(b, a, 'temporal_activity_schedule_to_start_latency', 99)?.value,
     workflowTasks: schedule?.count ?? 0,
+    cacheMisses: sumOf(a, 'temporal_sticky_cache_miss') - sumOf(b, 'temporal_sticky_cache_miss'),
+    forcedEvictions: sumOf(a, 'temporal_sticky_cache_total_forced_eviction') - sumOf(b, 'temporal_sticky_cache_total_forced_eviction'),
     failedTasks: sumOf(a, 'temporal_workflow_task_execution_failed') - sumOf(b, 'temporal_workflow_task_execution_failed'),
     peakRss,
   };

@@ -164,6 +164,8 @@ export async function startService(config: Config, log: Logger): Promise<Running
         dataConverter,
         metrics,
         workflowCacheSize: config.worker.workflowCacheSize,
+        workflowTaskSlots: config.worker.workflowTaskSlots,
+        workflowTaskPollers: config.worker.workflowTaskPollers,
       });
       const running = worker.run();
       stops.push(async () => {

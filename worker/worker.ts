@@ -6,7 +6,7 @@ import type { DataConverter } from '@temporalio/common';
 import { Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 import { requestIdActivityInterceptor } from '../observability/request-id-interceptors';
-import { DEFAULT_WORKFLOW_CACHE_SIZE } from '../config';
+import { DEFAULT_WORKFLOW_CACHE_SIZE, DEFAULT_WORKFLOW_TASK_SLOTS } from '../config';
 
 /** The workflow side of request ids; bundles made elsewhere (tests) include it too. */
 export const WORKFLOW_INTERCEPTORS = path.join(__dirname, '..', 'workflows', 'request-id-interceptors.ts');
@@ -21,20 +21,24 @@ export interface PathwayWorkerOptions extends ActivityDeps {
   dataConverter?: DataConverter;
   /** Pathways kept in memory between tasks (PATHWAY_WORKFLOW_CACHE_SIZE); 0: none. */
   workflowCacheSize?: number;
+  /** Workflow tasks run at once (PATHWAY_WORKFLOW_TASK_SLOTS), at most the cache when there is one. */
+  workflowTaskSlots?: number;
+  /** Concurrent polls for workflow tasks (PATHWAY_WORKFLOW_TASK_POLLERS); unset, the SDK's. */
+  workflowTaskPollers?: number;
 }
 
-/** The SDK's default workflow-task concurrency, which it allows no higher than a non-zero cache. */
-const WORKFLOW_TASK_EXECUTIONS = 40;
-
 export async function createPathwayWorker(options: PathwayWorkerOptions): Promise<Worker> {
-  const { connection, namespace, taskQueue, workflowBundle, dataConverter, workflowCacheSize = DEFAULT_WORKFLOW_CACHE_SIZE, ...deps } = options;
+  const { connection, namespace, taskQueue, workflowBundle, dataConverter, workflowCacheSize = DEFAULT_WORKFLOW_CACHE_SIZE, workflowTaskSlots = DEFAULT_WORKFLOW_TASK_SLOTS, workflowTaskPollers, ...deps } = options;
+  // The SDK allows no more slots than a non-zero cache, and no more pollers than slots.
+  const slots = workflowCacheSize === 0 ? workflowTaskSlots : Math.min(workflowTaskSlots, workflowCacheSize);
   return Worker.create({
     connection,
     namespace,
     taskQueue,
     // Bounded: the SDK's default sizes the cache from the heap limit, far above what memory allows.
     maxCachedWorkflows: workflowCacheSize,
-    maxConcurrentWorkflowTaskExecutions: workflowCacheSize === 0 ? WORKFLOW_TASK_EXECUTIONS : Math.min(WORKFLOW_TASK_EXECUTIONS, workflowCacheSize),
+    maxConcurrentWorkflowTaskExecutions: slots,
+    ...(workflowTaskPollers ? { maxConcurrentWorkflowTaskPolls: Math.max(2, Math.min(workflowTaskPollers, slots)) } : {}),
     ...(dataConverter ? { dataConverter } : {}),
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities(deps),
