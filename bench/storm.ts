@@ -150,7 +150,7 @@ async function main(): Promise<void> {
   let temporal: ProductionTemporal | undefined;
   const workers: Worker[] = [];
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'pathway-bench-storm-'));
-  let agent: pg.Client | undefined;
+  let agent: pg.Pool | undefined;
   let connection: Connection | undefined;
   try {
     // Commit timestamps say when each reminder's row reached the record, at no cost to the writer.
@@ -183,8 +183,7 @@ async function main(): Promise<void> {
       return worker;
     };
     await startWorker();
-    agent = new pg.Client({ connectionString: databaseUrl });
-    await agent.connect();
+    agent = new pg.Pool({ connectionString: databaseUrl, max: 8 });
 
     let failures = 0;
     const enrol = async (careTeam: string, definition: PathwayDefinition): Promise<void> => {
@@ -306,7 +305,7 @@ async function setCommitTimestamps(server: PostgresServer): Promise<void> {
 }
 
 /** Waits out one storm: the reminders of `careTeam`'s pathways, from their due times until all are in the record. */
-async function runStorm(opts: { agent: pg.Client; client: Client; workers: Worker[]; careTeam: string; due: number; active: number; enrolPerSecond: number }): Promise<StormFigures> {
+async function runStorm(opts: { agent: pg.Pool; client: Client; workers: Worker[]; careTeam: string; due: number; active: number; enrolPerSecond: number }): Promise<StormFigures> {
   const { agent, client, workers, careTeam, due } = opts;
   const reminders = async () =>
     Number(
