@@ -112,7 +112,9 @@ interface StormFigures {
   workers: number;
   active: number;
   due: number;
+  /** Pathways whose reminder is in the record, and the reminder rows (one each: none written twice). */
   recorded: number;
+  reminderRows: number;
   dueSpanSeconds: number;
   enrolPerSecond: number;
   /** From the first due time until the last reminder was in the record. */
@@ -236,7 +238,7 @@ async function main(): Promise<void> {
       console.log(`storm ${k + 1}: enrolled its ${thousands(due)} pathways in ${enrolSeconds.toFixed(1)} s (${rate.toFixed(1)} starts/s); due from ${new Date(stormAt).toISOString().slice(11, 19)}, ${((stormAt - Date.now()) / 1000).toFixed(0)} s from now${late ? `; ${late} enrolled less than 5 s before their due time` : ''}`);
       storms.push(await runStorm({ agent, client, workers, careTeam, due, active, enrolPerSecond: rate }));
       const s = storms.at(-1)!;
-      console.log(`storm ${k + 1}: ${thousands(s.recorded)} of ${thousands(s.due)} reminders recorded ${seconds(s.allRecordedAfterMs)} s after the first due time`);
+      console.log(`storm ${k + 1}: ${thousands(s.recorded)} of ${thousands(s.due)} pathways' reminders recorded (${thousands(s.reminderRows)} rows) ${seconds(s.allRecordedAfterMs)} s after the first due time`);
     }
 
     const problems = workers.flatMap((w) => w.process.lines.filter((l) => l.level === 'warn' || l.level === 'error').map((l) => `${w.name}: ${l.msg}`));
@@ -309,7 +311,7 @@ async function runStorm(opts: { agent: pg.Pool; client: Client; workers: Worker[
   const { agent, client, workers, careTeam, due } = opts;
   const reminders = async () =>
     Number(
-      (await agent.query(`select count(*) as n from timeline_entries t join pathways p using (enrolment_id) where p.care_team = $1 and t.event = 'reminder'`, [careTeam])).rows[0].n,
+      (await agent.query(`select count(distinct t.enrolment_id) as n from timeline_entries t join pathways p using (enrolment_id) where p.care_team = $1 and t.event = 'reminder'`, [careTeam])).rows[0].n,
     );
   const dueRows = await agent.query(`select min(next_due_at) as first, max(next_due_at) as last from pathways where care_team = $1`, [careTeam]);
   const firstDue = new Date(dueRows.rows[0].first).getTime();
@@ -379,6 +381,7 @@ async function runStorm(opts: { agent: pg.Pool; client: Client; workers: Worker[
     active: opts.active,
     due,
     recorded,
+    reminderRows: rows.length,
     dueSpanSeconds,
     enrolPerSecond: opts.enrolPerSecond,
     allRecordedAfterMs: rows.length ? rows.reduce((m, r) => Math.max(m, r.recorded), 0) - firstDue : 0,
