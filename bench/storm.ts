@@ -279,7 +279,7 @@ async function main(): Promise<void> {
       console.log(`two workers / one: time until all recorded ${ratio(two.allRecordedAfterMs, one.allRecordedAfterMs)}, due-to-recorded p50 ${ratio(percentile(two.dueToRecorded, 50), percentile(one.dueToRecorded, 50))}, p99 ${ratio(percentile(two.dueToRecorded, 99), percentile(one.dueToRecorded, 99))}`);
     }
     console.log(`enrolments that failed: ${failures}; worker log lines at warn or error: ${problems.length}${problems.length ? ` (first: ${problems[0]})` : ''}`);
-    const settings = Object.entries(process.env).filter(([k]) => /^PATHWAY_(WORKER_|WORKFLOW_CACHE|DB_POOL)/.test(k));
+    const settings = Object.entries(process.env).filter(([k]) => /^PATHWAY_(WORKFLOW_|DB_POOL)/.test(k));
     console.log(`worker settings: ${settings.length ? settings.map(([k, v]) => `${k}=${v}`).join(' ') : 'the defaults'}`);
   } finally {
     await Promise.all(workers.map((w) => w.process.interrupt()));
