@@ -19,6 +19,8 @@ const positive = (max: number) => z.coerce.number().int().min(1).max(max);
  * costs in memory is measured by bench/worker-memory.ts (docs/benchmarks.md).
  */
 export const DEFAULT_WORKFLOW_CACHE_SIZE = 250;
+/** Workflow tasks a worker runs at once: the SDK's default (bench/storm.ts measures it in a timer storm). */
+export const DEFAULT_WORKFLOW_TASK_SLOTS = 40;
 
 const flag = z
   .enum(['true', 'false', '1', '0', ''])
@@ -85,6 +87,8 @@ const EnvSchema = z.object({
   PATHWAY_WORKER_VERSIONING: flag.default(false),
   PATHWAY_DEPLOYMENT_NAME: z.string().trim().regex(/^[A-Za-z0-9_-]{1,200}$/, 'letters, digits, - and _').default('pathway'),
   PATHWAY_BUILD_ID: z.string().trim().regex(/^[A-Za-z0-9._-]{1,200}$/, 'letters, digits, ., - and _ (a release tag or commit)').optional(),
+  PATHWAY_WORKFLOW_TASK_SLOTS: z.coerce.number().int().min(2).max(1000).default(DEFAULT_WORKFLOW_TASK_SLOTS),
+  PATHWAY_WORKFLOW_TASK_POLLERS: z.coerce.number().int().min(2).max(100).optional(),
   TEMPORAL_ADDRESS: z.string().optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('pathway'),
@@ -211,6 +215,10 @@ export interface Config {
     workflowCacheSize: number;
     /** Worker Versioning on: this worker is this version of this Worker Deployment (docs/operations.md#rolling-deploys). */
     deployment?: WorkerDeployment;
+    /** Workflow tasks run at once (never more than the cache holds, when there is one). */
+    workflowTaskSlots: number;
+    /** Concurrent polls for workflow tasks; unset, the SDK's (10, or fewer with fewer slots). */
+    workflowTaskPollers?: number;
   };
   /** The EHR integration (docs/ehr-integration.md); unset without PATHWAY_EHR_PATIENT_SYSTEM. */
   ehr?: EhrSettings & { smart?: SmartConfig };
@@ -273,7 +281,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         : undefined,
       devServer: { port: e.TEMPORAL_DEV_SERVER_PORT, uiPort: e.TEMPORAL_UI_PORT },
     },
-    worker: { workflowCacheSize: e.PATHWAY_WORKFLOW_CACHE_SIZE, ...workerDeployment(e) },
+    worker: {
+      workflowCacheSize: e.PATHWAY_WORKFLOW_CACHE_SIZE,
+      workflowTaskSlots: e.PATHWAY_WORKFLOW_TASK_SLOTS,
+      ...(e.PATHWAY_WORKFLOW_TASK_POLLERS ? { workflowTaskPollers: e.PATHWAY_WORKFLOW_TASK_POLLERS } : {}),
+      ...workerDeployment(e),
+    },
     ehr: ehrSettings(e),
   };
 }

@@ -165,6 +165,8 @@ export async function startService(config: Config, log: Logger): Promise<Running
         metrics,
         workflowCacheSize: config.worker.workflowCacheSize,
         deployment: config.worker.deployment,
+        workflowTaskSlots: config.worker.workflowTaskSlots,
+        workflowTaskPollers: config.worker.workflowTaskPollers,
       });
       const running = worker.run();
       stops.push(async () => {

@@ -6,7 +6,7 @@ import type { DataConverter } from '@temporalio/common';
 import { Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 import { requestIdActivityInterceptor } from '../observability/request-id-interceptors';
-import { DEFAULT_WORKFLOW_CACHE_SIZE, type WorkerDeployment } from '../config';
+import { DEFAULT_WORKFLOW_CACHE_SIZE, DEFAULT_WORKFLOW_TASK_SLOTS, type WorkerDeployment } from '../config';
 
 /** The workflow side of request ids; bundles made elsewhere (tests) include it too. */
 export const WORKFLOW_INTERCEPTORS = path.join(__dirname, '..', 'workflows', 'request-id-interceptors.ts');
@@ -23,23 +23,27 @@ export interface PathwayWorkerOptions extends ActivityDeps {
   workflowCacheSize?: number;
   /** Worker Versioning: this worker polls as this version of the deployment; unset, unversioned. */
   deployment?: WorkerDeployment;
+  /** Workflow tasks run at once (PATHWAY_WORKFLOW_TASK_SLOTS), at most the cache when there is one. */
+  workflowTaskSlots?: number;
+  /** Concurrent polls for workflow tasks (PATHWAY_WORKFLOW_TASK_POLLERS); unset, the SDK's. */
+  workflowTaskPollers?: number;
 }
 
 /** How every workflow of a versioned worker moves between versions. */
 const PATHWAY_VERSIONING_BEHAVIOR = 'AUTO_UPGRADE' as const;
 
-/** The SDK's default workflow-task concurrency, which it allows no higher than a non-zero cache. */
-const WORKFLOW_TASK_EXECUTIONS = 40;
-
 export async function createPathwayWorker(options: PathwayWorkerOptions): Promise<Worker> {
-  const { connection, namespace, taskQueue, workflowBundle, dataConverter, workflowCacheSize = DEFAULT_WORKFLOW_CACHE_SIZE, deployment, ...deps } = options;
+  const { connection, namespace, taskQueue, workflowBundle, dataConverter, workflowCacheSize = DEFAULT_WORKFLOW_CACHE_SIZE, workflowTaskSlots = DEFAULT_WORKFLOW_TASK_SLOTS, workflowTaskPollers, deployment, ...deps } = options;
+  // The SDK allows no more slots than a non-zero cache, and no more pollers than slots.
+  const slots = workflowCacheSize === 0 ? workflowTaskSlots : Math.min(workflowTaskSlots, workflowCacheSize);
   return Worker.create({
     connection,
     namespace,
     taskQueue,
     // Bounded: the SDK's default sizes the cache from the heap limit, far above what memory allows.
     maxCachedWorkflows: workflowCacheSize,
-    maxConcurrentWorkflowTaskExecutions: workflowCacheSize === 0 ? WORKFLOW_TASK_EXECUTIONS : Math.min(WORKFLOW_TASK_EXECUTIONS, workflowCacheSize),
+    maxConcurrentWorkflowTaskExecutions: slots,
+    ...(workflowTaskPollers ? { maxConcurrentWorkflowTaskPolls: Math.max(2, Math.min(workflowTaskPollers, slots)) } : {}),
     ...(dataConverter ? { dataConverter } : {}),
     // Pathways run for a year: each moves to the current version at its next workflow task, and
     // patched() keeps every change replay-safe (docs/operations.md#rolling-deploys says why not PINNED).

@@ -6,7 +6,7 @@ import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { hashKey, loadApiKeys, newApiKey } from '../../api/auth';
 import { loadWebhooks } from '../../activities/webhooks';
-import { ConfigError, DEFAULT_WORKFLOW_CACHE_SIZE, loadConfig } from '../../config';
+import { ConfigError, DEFAULT_WORKFLOW_CACHE_SIZE, DEFAULT_WORKFLOW_TASK_SLOTS, loadConfig } from '../../config';
 import { silentLogger } from '../../observability/log';
 import { startService } from '../../server/service';
 
@@ -23,7 +23,7 @@ describe('loadConfig', () => {
     });
     expect(c.digest).toEqual({ hour: 7, minute: 0, timezone: 'UTC' });
     expect(c.production).toBe(false);
-    expect(c.worker).toEqual({ workflowCacheSize: DEFAULT_WORKFLOW_CACHE_SIZE });
+    expect(c.worker).toEqual({ workflowCacheSize: DEFAULT_WORKFLOW_CACHE_SIZE, workflowTaskSlots: DEFAULT_WORKFLOW_TASK_SLOTS });
   });
 
   it('names this process among the replicas: host and process id, or PATHWAY_INSTANCE', () => {
@@ -51,6 +51,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...cluster, PATHWAY_WORKER_VERSIONING: 'true', PATHWAY_BUILD_ID: 'b7', PATHWAY_DEPLOYMENT_NAME: 'pathway.eu' })).toThrow(/PATHWAY_DEPLOYMENT_NAME/);
     // The embedded default has nothing to roll.
     expect(() => loadConfig({ PATHWAY_WORKER_VERSIONING: 'true', PATHWAY_BUILD_ID: 'b7' })).toThrow(/TEMPORAL_ADDRESS/);
+  });
+
+  it('bounds the worker\'s workflow-task slots and pollers (the SDK needs at least 2 pollers)', () => {
+    expect(loadConfig({ PATHWAY_WORKFLOW_TASK_SLOTS: '80', PATHWAY_WORKFLOW_TASK_POLLERS: '20' }).worker).toMatchObject({ workflowTaskSlots: 80, workflowTaskPollers: 20 });
+    for (const [name, wrong] of [['PATHWAY_WORKFLOW_TASK_SLOTS', '1'], ['PATHWAY_WORKFLOW_TASK_SLOTS', '1001'], ['PATHWAY_WORKFLOW_TASK_POLLERS', '1'], ['PATHWAY_WORKFLOW_TASK_POLLERS', 'many']] as const) {
+      expect(() => loadConfig({ [name]: wrong })).toThrow(new RegExp(name));
+    }
   });
 
   it('names each variable that is wrong', () => {
