@@ -63,6 +63,8 @@ describe("the patient's questionnaire on the worklist", () => {
       expect(await row(ids.sent!).innerText()).toMatch(/Questionnaire sent \(sent \d{1,2} \w{3}/);
       expect(await row(ids.sent!).innerText()).not.toContain('not delivered');
       expect(await seriousViolations(page), 'axe on the worklist').toEqual([]);
+      // A long name wraps inside its card: nothing runs past the screen's edge.
+      expect((await page.evaluate('document.documentElement.scrollWidth - window.innerWidth')) as number, 'no sideways scrolling').toBeLessThanOrEqual(0);
       await page.screenshot({ path: path.join(SHOTS, `worklist-questionnaires-${width}.png`), fullPage: true });
     });
   }
