@@ -344,7 +344,8 @@ function control(field: Field): Control {
       return { field, input, error, wrap: h('div', { class: 'field' }, h('label', { for: id }, field.label), hint, input, error) };
     }
     case 'datetime': {
-      const input = h('input', { id, name: field.name, type: 'datetime-local', value: localInput(field.max), min: localInput(field.min), max: localInput(field.max + 60_000), 'aria-describedby': described });
+      // Marked once the person sets a time: theirs is sent even when it falls in the minute the dialog opened.
+      const input = h('input', { id, name: field.name, type: 'datetime-local', value: localInput(field.max), min: localInput(field.min), max: localInput(field.max + 60_000), 'aria-describedby': described, oninput: (e: Event) => ((e.target as HTMLInputElement).dataset.set = 'true') });
       return { field, input, error, wrap: h('div', { class: 'field' }, h('label', { for: id }, field.label), hint, input, error) };
     }
     case 'text': {
@@ -398,7 +399,7 @@ function problemOf(c: Control, form: HTMLFormElement): string | null {
 function bodyOf(spec: ActionSpec, controls: Control[], form: HTMLFormElement): Record<string, unknown> {
   const data = new FormData(form);
   const body: Record<string, unknown> = spec.action ? { action: spec.action } : {};
-  for (const { field, wrap } of controls) {
+  for (const { field, wrap, input } of controls) {
     if (wrap.hidden) continue;
     if (field.kind === 'flags') {
       const flags = data.getAll(field.name).map(String);
@@ -409,8 +410,8 @@ function bodyOf(spec: ActionSpec, controls: Control[], form: HTMLFormElement): R
     if (value === '') continue;
     if (field.kind === 'number' || (field.kind === 'select' && field.name === 'pgic')) body[field.name] = Number(value);
     else if (field.kind === 'datetime') {
-      // Left at the time the dialog opened: "now", which the service takes when none is given.
-      if (value !== localInput(field.max)) body[field.name] = new Date(value).toISOString();
+      // Left as the dialog opened it: "now", which the service takes when none is given.
+      if ((input as HTMLInputElement).dataset.set === 'true') body[field.name] = new Date(value).toISOString();
     } else body[field.name] = value;
   }
   return body;
