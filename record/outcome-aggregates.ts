@@ -76,15 +76,22 @@ function procedureFigures(where: RawBuilder<unknown>) {
       1 as performed,
       ${flag(sql`next.ordinal is not null`)} as reassessed,
       ${flag(sql`next.responding`)} as responded
-    from procedures p
+    ${PROCEDURES_WITH_NEXT_REASSESSMENT}
+    where p.type <> 'psychological-evaluation' and ${where}`;
+}
+
+/**
+ * Procedures (p) with their pathway (pw) and the first reassessment in the same stage after them
+ * (next), which says whether the procedure was followed up and helped: one rule for the report's
+ * aggregates and for the report computed from the rows.
+ */
+export const PROCEDURES_WITH_NEXT_REASSESSMENT = sql`from procedures p
     join pathways pw on pw.enrolment_id = p.enrolment_id
     left join lateral (
       select r.ordinal, r.responding from reassessments r
       where r.enrolment_id = p.enrolment_id and r.stage = p.stage and r.at >= p.performed_at
       order by r.at, r.ordinal limit 1
-    ) next on true
-    where p.type <> 'psychological-evaluation' and ${where}`;
-}
+    ) next on true`;
 
 /**
  * How a median's values are counted: in buckets of 64^-level units (a day, a percent, an ODI point)

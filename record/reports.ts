@@ -8,7 +8,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Stage } from '../clinical/definition';
 import { STAGES } from '../clinical/vocabulary';
-import { AGGREGATES, FAN_OUT, FEW, finestIn, LEVELS, type Measure } from './outcome-aggregates';
+import { AGGREGATES, FAN_OUT, FEW, finestIn, LEVELS, PROCEDURES_WITH_NEXT_REASSESSMENT, type Measure } from './outcome-aggregates';
 import type { RecordDb } from './store';
 
 export interface OutcomeFilters {
@@ -112,13 +112,7 @@ export async function outcomesFromRows(db: RecordDb, f: OutcomeFilters): Promise
       count(*) as performed,
       count(next.ordinal) as reassessed,
       count(*) filter (where next.responding) as responded
-    from procedures p
-    join pathways pw on pw.enrolment_id = p.enrolment_id
-    left join lateral (
-      select r.ordinal, r.responding from reassessments r
-      where r.enrolment_id = p.enrolment_id and r.stage = p.stage and r.at >= p.performed_at
-      order by r.at, r.ordinal limit 1
-    ) next on true
+    ${PROCEDURES_WITH_NEXT_REASSESSMENT}
     where p.type <> 'psychological-evaluation' and ${pathwayConditions(f)} and ${between(sql`p.performed_at`, f)}
     group by p.type
     order by p.type`.execute(db);
